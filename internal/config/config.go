@@ -1,0 +1,377 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// EnvPath names the environment variable that points at the config file.
+const EnvPath = "SLUICE_CONFIG"
+
+// DefaultPath is used when EnvPath is unset.
+const DefaultPath = "sluice.yaml"
+
+// Config is the whole of sluice.yaml. Every field documents its default.
+type Config struct {
+	// Path is the file the config was read from; it prefixes every
+	// validation error. It is not read from YAML.
+	Path string `yaml:"-"`
+
+	// Dir is the directory of Path; relative paths inside the file
+	// (schemas.dir) are resolved against it. It is not read from YAML.
+	Dir string `yaml:"-"`
+
+	// Timezone is the IANA zone in which naive dates and times are read.
+	// Default: UTC.
+	Timezone string `yaml:"timezone"`
+
+	// DefaultSchema is used for a record whose envelope names no schema and
+	// whose delivery stream has none configured. Default: none, and such a
+	// record is ProcessingFailed.
+	DefaultSchema string `yaml:"default_schema"`
+
+	// Schemas says where the Avro schemas live.
+	Schemas Schemas `yaml:"schemas"`
+
+	// Streams maps a Firehose delivery stream name to its settings.
+	Streams map[string]Stream `yaml:"streams"`
+
+	// Routes is the splitter's routing table; the first match wins.
+	Routes []Route `yaml:"routes"`
+
+	// Drop lists rules whose matching records are Dropped (and counted).
+	Drop []DropRule `yaml:"drop"`
+
+	// Enrichers are external lookups applied by the transform.
+	Enrichers []Enricher `yaml:"enrichers"`
+
+	// DeadLetter is where the splitter writes lines it cannot parse.
+	DeadLetter DeadLetter `yaml:"dead_letter"`
+
+	// Limits bound what the splitter will read.
+	Limits Limits `yaml:"limits"`
+
+	// Transform tunes the transform Lambda.
+	Transform Transform `yaml:"transform"`
+
+	location *time.Location
+}
+
+// Schemas locates the .avsc files.
+type Schemas struct {
+	// Dir holds <name>.v<N>.avsc files, relative to the config file.
+	// Default: the schemas shipped inside the binary.
+	Dir string `yaml:"dir"`
+}
+
+// Stream configures one Firehose delivery stream.
+type Stream struct {
+	// Schema is the schema for bare records arriving on this stream.
+	Schema string `yaml:"schema"`
+
+	// RecordsPerSecond and BytesPerSecond cap what the splitter sends to the
+	// stream from one Lambda instance. Default: 0, meaning unlimited.
+	RecordsPerSecond float64 `yaml:"records_per_second"`
+	BytesPerSecond   float64 `yaml:"bytes_per_second"`
+
+	// Pack joins several small records, newline-separated, into one Firehose
+	// record of at most 1,000 KiB. Only for S3 and Redshift destinations.
+	// Default: false.
+	Pack bool `yaml:"pack"`
+
+	// BufferSizeMB and BufferInterval mirror the processor buffer hints of
+	// the real stream for the local emulator. Defaults: 1 MB and 60s.
+	BufferSizeMB   float64       `yaml:"buffer_size_mb"`
+	BufferInterval time.Duration `yaml:"buffer_interval"`
+
+	// Prefix and ErrorPrefix are the S3 destination prefixes used by the
+	// local emulator. Defaults: Firehose's own (YYYY/MM/DD/HH/ and
+	// <ErrorPrefix>processing-failed/YYYY/MM/DD/HH/).
+	Prefix      string `yaml:"prefix"`
+	ErrorPrefix string `yaml:"error_prefix"`
+}
+
+// Route sends matching S3 objects to a format, schema and stream.
+type Route struct {
+	// Bucket is a glob on the bucket name. Default: "*".
+	Bucket string `yaml:"bucket"`
+	// Key is a glob on the URL-decoded object key ("*" does not cross "/",
+	// "**" does). Required.
+	Key string `yaml:"key"`
+	// Format is one of csv, jsonl, elb, alb, lines. Required.
+	Format string `yaml:"format"`
+	// Schema names the schema records are normalised against. Required.
+	Schema string `yaml:"schema"`
+	// Stream is the delivery stream records are put into. Required.
+	Stream string `yaml:"stream"`
+	// Options are format options, e.g. delimiter or encoding for csv.
+	Options map[string]string `yaml:"options"`
+}
+
+// DropRule drops a record when its field matches.
+type DropRule struct {
+	// Name identifies the rule in metrics. Required.
+	Name string `yaml:"name"`
+	// Schema limits the rule to one schema. Default: every schema.
+	Schema string `yaml:"schema"`
+	// Field is the input field to test, matched like schema fields
+	// (case, spaces and punctuation ignored). Required.
+	Field string `yaml:"field"`
+	// Match is a Go regular expression tested against the field's value.
+	// Required.
+	Match string `yaml:"match"`
+}
+
+// Enricher configures one external lookup.
+type Enricher struct {
+	// Name identifies the enricher in cache keys and metrics. Required.
+	Name string `yaml:"name"`
+	// Preset fills in defaults for a known API ("google_geocode").
+	Preset string `yaml:"preset"`
+	// Schema limits the enricher to records of one schema. Required.
+	Schema string `yaml:"schema"`
+	// Key lists the record fields whose values form the lookup key.
+	Key []string `yaml:"key"`
+	// URL is the request template. Its scheme and host are fixed; {field}
+	// placeholders may appear only in the path and query and are escaped.
+	URL string `yaml:"url"`
+	// Headers are sent with every request; {secret} is replaced by the secret.
+	Headers map[string]string `yaml:"headers"`
+	// Secret is a Secrets Manager or SSM Parameter Store name or ARN
+	// ("secretsmanager:NAME", "ssm:/path", or an ARN), or "env:VAR" for
+	// local runs only.
+	Secret string `yaml:"secret"`
+	// Map maps schema field name to a JSON path in the response.
+	Map map[string]string `yaml:"map"`
+	// Rate is lookups per second per instance; Burst its bucket size.
+	// Defaults: 10 and 1.
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+	// Concurrency bounds lookups in flight. Default: 8.
+	Concurrency int `yaml:"concurrency"`
+	// Timeout bounds one request. Default: 2s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Retries is how many times a 429, 5xx or timeout is retried. Default: 2.
+	Retries *int `yaml:"retries"`
+	// CacheTTL and NegativeTTL are how long hits and misses are cached.
+	// Defaults: 24h and 1h.
+	CacheTTL    time.Duration `yaml:"cache_ttl"`
+	NegativeTTL time.Duration `yaml:"negative_ttl"`
+	// OnError is "fail" (ProcessingFailed) or "pass" (deliver without the
+	// enrichment, StatusField set). Default: fail.
+	OnError string `yaml:"on_error"`
+	// StatusField is the schema field set to the lookup's outcome when the
+	// enrichment is missing. Default: none.
+	StatusField string `yaml:"status_field"`
+	// SharedRate, when set, also limits lookups across every instance with a
+	// Redis-backed limiter (calls per second for the whole fleet).
+	SharedRate float64 `yaml:"shared_rate"`
+}
+
+// DeadLetter is the splitter's dead-letter location.
+type DeadLetter struct {
+	// Bucket is the S3 bucket. Default: the DEAD_LETTER_BUCKET environment
+	// variable; locally, a folder.
+	Bucket string `yaml:"bucket"`
+	// Prefix is the key prefix. Default: "splitter-failed/".
+	Prefix string `yaml:"prefix"`
+}
+
+// Limits guard the splitter against hostile or broken input.
+type Limits struct {
+	// MaxDecompressedBytes caps the decompressed size of one object.
+	// Default: 10 GiB.
+	MaxDecompressedBytes int64 `yaml:"max_decompressed_bytes"`
+	// MaxRatio caps decompressed/compressed size. Default: 100.
+	MaxRatio float64 `yaml:"max_ratio"`
+	// MaxRecordBytes caps one record; larger ones are dead-lettered.
+	// Default and maximum: 1,024,000 (Firehose's 1,000 KiB).
+	MaxRecordBytes int `yaml:"max_record_bytes"`
+}
+
+// Transform tunes the transform Lambda.
+type Transform struct {
+	// DeadlineMargin is kept free before the invocation deadline; records
+	// not finished by then are ProcessingFailed. Default: 3s.
+	DeadlineMargin time.Duration `yaml:"deadline_margin"`
+	// MaxResponseBytes caps the response; overflow is re-ingested.
+	// Default and maximum: 6,000,000.
+	MaxResponseBytes int `yaml:"max_response_bytes"`
+	// LogPayloads adds record payloads to failure logs. Default: false.
+	LogPayloads bool `yaml:"log_payloads"`
+}
+
+// Error is a configuration problem: the file, the key and what is wrong.
+type Error struct {
+	Path    string
+	Key     string
+	Problem string
+}
+
+func (e *Error) Error() string {
+	if e.Key == "" {
+		return fmt.Sprintf("%s: %s", e.Path, e.Problem)
+	}
+	return fmt.Sprintf("%s: %s: %s", e.Path, e.Key, e.Problem)
+}
+
+// Location is the zone for naive times (valid after Validate).
+func (c *Config) Location() *time.Location {
+	if c.location == nil {
+		return time.UTC
+	}
+	return c.location
+}
+
+// Resolve returns path resolved against the config file's directory.
+func (c *Config) Resolve(path string) string {
+	if path == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(c.Dir, path)
+}
+
+// PathFromEnv returns the config path: SLUICE_CONFIG, else ./sluice.yaml.
+func PathFromEnv() string {
+	if p := os.Getenv(EnvPath); p != "" {
+		return p
+	}
+	return DefaultPath
+}
+
+// Load reads, decodes, defaults and validates the file at path.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w (set %s to the config file's path)", err, EnvPath)
+	}
+	return Parse(path, b)
+}
+
+// Parse decodes and validates src, reporting errors against path.
+func Parse(path string, src []byte) (*Config, error) {
+	c := &Config{Path: path, Dir: filepath.Dir(path)}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, &Error{Path: path, Problem: yamlProblem(err)}
+	}
+	c.Path, c.Dir = path, filepath.Dir(path)
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// yamlProblem turns yaml.v3's "yaml: unmarshal errors:\n  line 3: ..." into
+// one line per problem.
+func yamlProblem(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return strings.Join(te.Errors, "; ")
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+func (c *Config) applyDefaults() {
+	if c.Timezone == "" {
+		c.Timezone = "UTC"
+	}
+	for name, s := range c.Streams {
+		if s.BufferSizeMB == 0 {
+			s.BufferSizeMB = 1
+		}
+		if s.BufferInterval == 0 {
+			s.BufferInterval = 60 * time.Second
+		}
+		c.Streams[name] = s
+	}
+	for i := range c.Routes {
+		if c.Routes[i].Bucket == "" {
+			c.Routes[i].Bucket = "*"
+		}
+	}
+	for i := range c.Enrichers {
+		e := &c.Enrichers[i]
+		if e.Rate == 0 {
+			e.Rate = 10
+		}
+		if e.Burst == 0 {
+			e.Burst = 1
+		}
+		if e.Concurrency == 0 {
+			e.Concurrency = 8
+		}
+		if e.Timeout == 0 {
+			e.Timeout = 2 * time.Second
+		}
+		if e.Retries == nil {
+			two := 2
+			e.Retries = &two
+		}
+		if e.CacheTTL == 0 {
+			e.CacheTTL = 24 * time.Hour
+		}
+		if e.NegativeTTL == 0 {
+			e.NegativeTTL = time.Hour
+		}
+		if e.OnError == "" {
+			e.OnError = "fail"
+		}
+	}
+	if c.DeadLetter.Prefix == "" {
+		c.DeadLetter.Prefix = "splitter-failed/"
+	}
+	if c.Limits.MaxDecompressedBytes == 0 {
+		c.Limits.MaxDecompressedBytes = 10 << 30
+	}
+	if c.Limits.MaxRatio == 0 {
+		c.Limits.MaxRatio = 100
+	}
+	if c.Limits.MaxRecordBytes == 0 {
+		c.Limits.MaxRecordBytes = MaxFirehoseRecordBytes
+	}
+	if c.Transform.DeadlineMargin == 0 {
+		c.Transform.DeadlineMargin = 3 * time.Second
+	}
+	if c.Transform.MaxResponseBytes == 0 {
+		c.Transform.MaxResponseBytes = MaxResponseBytes
+	}
+}
+
+// Firehose limits (Firehose developer guide).
+const (
+	// MaxFirehoseRecordBytes is the largest record, before base64: 1,000 KiB.
+	MaxFirehoseRecordBytes = 1000 * 1024
+	// MaxResponseBytes keeps a transform response under the 6 MB
+	// synchronous Lambda payload cap.
+	MaxResponseBytes = 6_000_000
+)
+
+// StreamFor returns the stream named by a delivery stream ARN or name.
+func (c *Config) StreamFor(arnOrName string) (string, Stream, bool) {
+	name := arnOrName
+	if i := strings.LastIndex(name, "/"); i >= 0 && strings.HasPrefix(name, "arn:") {
+		name = name[i+1:]
+	}
+	s, ok := c.Streams[name]
+	return name, s, ok
+}
+
+// SchemaForStream picks the schema for a bare record on a stream: the
+// stream's configured schema, else DefaultSchema, else "".
+func (c *Config) SchemaForStream(arnOrName string) string {
+	if _, s, ok := c.StreamFor(arnOrName); ok && s.Schema != "" {
+		return s.Schema
+	}
+	return c.DefaultSchema
+}

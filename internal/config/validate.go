@@ -1,0 +1,174 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Formats are the splitter's input formats.
+var Formats = []string{"csv", "jsonl", "elb", "alb", "lines"}
+
+// Validate checks everything that can be checked without the schemas.
+func (c *Config) Validate() error {
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		return c.errf("timezone", "unknown zone %q (use an IANA name such as Europe/Berlin)", c.Timezone)
+	}
+	c.location = loc
+
+	for _, name := range sortedKeys(c.Streams) {
+		s := c.Streams[name]
+		key := "streams." + name
+		if s.RecordsPerSecond < 0 {
+			return c.errf(key+".records_per_second", "must not be negative")
+		}
+		if s.BytesPerSecond < 0 {
+			return c.errf(key+".bytes_per_second", "must not be negative")
+		}
+		if s.BufferSizeMB < 0.2 || s.BufferSizeMB > 3 {
+			return c.errf(key+".buffer_size_mb", "%v is outside Firehose's processor buffer range 0.2 to 3", s.BufferSizeMB)
+		}
+		if s.BufferInterval < 0 || s.BufferInterval > 900*time.Second {
+			return c.errf(key+".buffer_interval", "%v is outside Firehose's processor buffer range 0s to 900s", s.BufferInterval)
+		}
+	}
+
+	for i, r := range c.Routes {
+		key := fmt.Sprintf("routes[%d]", i)
+		if r.Key == "" {
+			return c.errf(key+".key", "is required (a glob on the object key, e.g. \"listings/*.csv\")")
+		}
+		for _, g := range []struct{ k, v string }{{"bucket", r.Bucket}, {"key", r.Key}} {
+			if _, err := path.Match(strings.ReplaceAll(g.v, "**", "*"), ""); err != nil {
+				return c.errf(key+"."+g.k, "bad glob %q: %v", g.v, err)
+			}
+		}
+		if !contains(Formats, r.Format) {
+			return c.errf(key+".format", "unknown format %q (want one of %s)", r.Format, strings.Join(Formats, ", "))
+		}
+		if r.Schema == "" {
+			return c.errf(key+".schema", "is required")
+		}
+		if r.Stream == "" {
+			return c.errf(key+".stream", "is required")
+		}
+	}
+
+	for i, d := range c.Drop {
+		key := fmt.Sprintf("drop[%d]", i)
+		if d.Name == "" {
+			return c.errf(key+".name", "is required")
+		}
+		if d.Field == "" {
+			return c.errf(key+".field", "is required")
+		}
+		if _, err := regexp.Compile(d.Match); err != nil || d.Match == "" {
+			return c.errf(key+".match", "needs a valid regular expression: %v", err)
+		}
+	}
+
+	seen := map[string]bool{}
+	for i, e := range c.Enrichers {
+		key := fmt.Sprintf("enrichers[%d]", i)
+		if e.Name == "" {
+			return c.errf(key+".name", "is required")
+		}
+		if seen[e.Name] {
+			return c.errf(key+".name", "%q is used twice", e.Name)
+		}
+		seen[e.Name] = true
+		if e.Schema == "" {
+			return c.errf(key+".schema", "is required")
+		}
+		if e.URL != "" {
+			u, err := url.Parse(strings.NewReplacer("{", "", "}", "").Replace(e.URL))
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return c.errf(key+".url", "must be an absolute http(s) URL, got %q", e.URL)
+			}
+			if hostPart := e.URL[:len(u.Scheme)+3+len(u.Host)]; strings.ContainsAny(hostPart, "{}") {
+				return c.errf(key+".url", "placeholders may appear only in the path and query, never the scheme or host")
+			}
+		}
+		if e.OnError != "fail" && e.OnError != "pass" {
+			return c.errf(key+".on_error", "must be fail or pass, got %q", e.OnError)
+		}
+		if e.Rate < 0 || e.Burst < 0 || e.Concurrency < 0 || *e.Retries < 0 {
+			return c.errf(key, "rate, burst, concurrency and retries must not be negative")
+		}
+	}
+
+	if c.Limits.MaxRecordBytes > MaxFirehoseRecordBytes {
+		return c.errf("limits.max_record_bytes", "%d is over Firehose's record limit of %d", c.Limits.MaxRecordBytes, MaxFirehoseRecordBytes)
+	}
+	if c.Limits.MaxRatio < 1 {
+		return c.errf("limits.max_ratio", "must be at least 1")
+	}
+	if c.Transform.MaxResponseBytes > MaxResponseBytes {
+		return c.errf("transform.max_response_bytes", "%d is over the 6 MB Lambda response limit (%d)", c.Transform.MaxResponseBytes, MaxResponseBytes)
+	}
+	if c.Transform.DeadlineMargin < 0 {
+		return c.errf("transform.deadline_margin", "must not be negative")
+	}
+	return nil
+}
+
+// CheckSchemas checks that every schema the config names exists.
+func (c *Config) CheckSchemas(has func(name string) bool) error {
+	check := func(key, name string) error {
+		if name != "" && !has(name) {
+			return c.errf(key, "unknown schema %q", name)
+		}
+		return nil
+	}
+	if err := check("default_schema", c.DefaultSchema); err != nil {
+		return err
+	}
+	for _, name := range sortedKeys(c.Streams) {
+		if err := check("streams."+name+".schema", c.Streams[name].Schema); err != nil {
+			return err
+		}
+	}
+	for i, r := range c.Routes {
+		if err := check(fmt.Sprintf("routes[%d].schema", i), r.Schema); err != nil {
+			return err
+		}
+	}
+	for i, d := range c.Drop {
+		if err := check(fmt.Sprintf("drop[%d].schema", i), d.Schema); err != nil {
+			return err
+		}
+	}
+	for i, e := range c.Enrichers {
+		if err := check(fmt.Sprintf("enrichers[%d].schema", i), e.Schema); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Config) errf(key, format string, args ...any) error {
+	return &Error{Path: c.Path, Key: key, Problem: fmt.Sprintf(format, args...)}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

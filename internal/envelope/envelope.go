@@ -1,0 +1,121 @@
+package envelope
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+
+	"github.com/sluicehq/sluice/schema"
+)
+
+// Version is the envelope format version written in "v".
+const Version = 1
+
+// Source is where a record came from.
+type Source struct {
+	Bucket  string
+	Key     string
+	Version string
+	ETag    string
+	Format  string
+	// Line is the 1-based line of the record's first byte; Offset its byte
+	// offset in the decompressed object.
+	Line       int64
+	Offset     int64
+	IngestedAt time.Time
+}
+
+// FieldKind says how a field's Value is written.
+type FieldKind uint8
+
+const (
+	// String values are written as JSON strings.
+	String FieldKind = iota
+	// Raw values are already JSON (numbers, booleans, objects, arrays).
+	Raw
+	// Null is JSON null; Value is ignored.
+	Null
+)
+
+// Field is one raw input field, in input order.
+type Field struct {
+	Name  string
+	Value string
+	Kind  FieldKind
+}
+
+// Record is one envelope.
+type Record struct {
+	ID     string
+	Schema string
+	Source Source
+	Fields []Field
+}
+
+// RecordID is the deterministic id of the index-th record (0-based) of an
+// object: the same object, redelivered, yields the same ids. The version id
+// identifies the object when the bucket is versioned, else the ETag.
+func RecordID(bucket, key, version, etag string, index int64) string {
+	h := sha256.New()
+	ident := version
+	if ident == "" {
+		ident = etag
+	}
+	for _, s := range []string{bucket, key, ident} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	h.Write(strconv.AppendInt(nil, index, 10))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+// Append writes r as one envelope JSON object (no trailing newline).
+func Append(dst []byte, r *Record) []byte {
+	dst = append(dst, `{"v":1,"id":`...)
+	dst = schema.AppendString(dst, r.ID)
+	dst = append(dst, `,"schema":`...)
+	dst = schema.AppendString(dst, r.Schema)
+	s := &r.Source
+	dst = append(dst, `,"source":{"bucket":`...)
+	dst = schema.AppendString(dst, s.Bucket)
+	dst = append(dst, `,"key":`...)
+	dst = schema.AppendString(dst, s.Key)
+	if s.Version != "" {
+		dst = append(dst, `,"version":`...)
+		dst = schema.AppendString(dst, s.Version)
+	}
+	if s.ETag != "" {
+		dst = append(dst, `,"etag":`...)
+		dst = schema.AppendString(dst, s.ETag)
+	}
+	dst = append(dst, `,"format":`...)
+	dst = schema.AppendString(dst, s.Format)
+	dst = append(dst, `,"line":`...)
+	dst = strconv.AppendInt(dst, s.Line, 10)
+	dst = append(dst, `,"offset":`...)
+	dst = strconv.AppendInt(dst, s.Offset, 10)
+	if !s.IngestedAt.IsZero() {
+		dst = append(dst, `,"ingested_at":"`...)
+		dst = s.IngestedAt.UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z07:00")
+		dst = append(dst, '"')
+	}
+	dst = append(dst, `},"fields":{`...)
+	for i, f := range r.Fields {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = schema.AppendString(dst, f.Name)
+		dst = append(dst, ':')
+		switch f.Kind {
+		case Raw:
+			dst = append(dst, f.Value...)
+		case Null:
+			dst = append(dst, "null"...)
+		default:
+			dst = schema.AppendString(dst, f.Value)
+		}
+	}
+	return append(dst, "}}"...)
+}

@@ -1,0 +1,110 @@
+package schema
+
+import (
+	"fmt"
+	"math/big"
+	"strings"
+)
+
+// ParseDecimal parses a plain decimal string ("-1234.50") into a decimal
+// Value with the given precision and scale. Digits past the scale must be
+// zeros: sluice never rounds a value away silently.
+func ParseDecimal(s string, precision, scale int) (Value, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Value{}, fmt.Errorf("empty decimal")
+	}
+	neg := false
+	if s[0] == '-' || s[0] == '+' {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	intPart, frac, _ := strings.Cut(s, ".")
+	if intPart == "" && frac == "" {
+		return Value{}, fmt.Errorf("%q is not a decimal", s)
+	}
+	if len(frac) > scale {
+		if strings.Trim(frac[scale:], "0") != "" {
+			return Value{}, fmt.Errorf("%s has more than %d decimal places", s, scale)
+		}
+		frac = frac[:scale]
+	}
+	digits := intPart + frac + strings.Repeat("0", scale-len(frac))
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return Value{}, fmt.Errorf("%q is not a decimal", s)
+		}
+	}
+	digits = strings.TrimLeft(digits, "0")
+	if len(digits) > precision {
+		return Value{}, fmt.Errorf("%s needs more than %d digits of precision", s, precision)
+	}
+	if digits == "" {
+		return Value{Kind: Bytes}, nil
+	}
+	if len(digits) <= 18 {
+		var n int64
+		for _, c := range digits {
+			n = n*10 + int64(c-'0')
+		}
+		if neg {
+			n = -n
+		}
+		return Value{Kind: Bytes, Int: n}, nil
+	}
+	b, _ := new(big.Int).SetString(digits, 10)
+	if neg {
+		b.Neg(b)
+	}
+	return Value{Kind: Bytes, Big: b}, nil
+}
+
+// decimalString formats an unscaled decimal with scale digits after the point.
+func decimalString(v *Value, scale int) string {
+	var digits string
+	if v.Big != nil {
+		digits = v.Big.String()
+	} else {
+		digits = fmt.Sprint(v.Int)
+	}
+	neg := strings.HasPrefix(digits, "-")
+	digits = strings.TrimPrefix(digits, "-")
+	if scale > 0 {
+		if len(digits) <= scale {
+			digits = strings.Repeat("0", scale-len(digits)+1) + digits
+		}
+		digits = digits[:len(digits)-scale] + "." + digits[len(digits)-scale:]
+	}
+	if neg {
+		return "-" + digits
+	}
+	return digits
+}
+
+// decimalBytes is the unscaled value as a minimal big-endian two's
+// complement, as Avro's decimal logical type requires.
+func decimalBytes(v *Value) []byte {
+	n := v.Big
+	if n == nil {
+		n = big.NewInt(v.Int)
+	}
+	if n.Sign() >= 0 {
+		b := n.Bytes()
+		if len(b) == 0 || b[0]&0x80 != 0 {
+			b = append([]byte{0}, b...)
+		}
+		return b
+	}
+	// Two's complement of a negative number: 2^(8k) + n for the smallest k.
+	k := (n.BitLen() + 8) / 8
+	mod := new(big.Int).Lsh(big.NewInt(1), uint(8*k))
+	b := mod.Add(mod, n).Bytes()
+	for len(b) < k {
+		b = append([]byte{0xff}, b...)
+	}
+	return b
+}
+
+type bigAbs struct{ big.Int }
+
+func (a *bigAbs) of(v *Value) *big.Int { return a.Abs(v.Big) }

@@ -1,0 +1,211 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hamba/avro/v2"
+)
+
+// AppendJSON appends v, of type t, as a sluice JSON document value.
+//
+// The mapping from Avro to JSON is plain JSON, for destinations rather than
+// Avro's own JSON encoding: a union is its bare value (or null); a date is
+// "YYYY-MM-DD"; timestamps are RFC 3339 in UTC with milli- or microsecond
+// digits; a decimal is a string with exactly scale digits after the point;
+// bytes and fixed are base64; an enum is its symbol. FromNative reads the
+// same forms back, so a document decodes into its schema with nothing lost.
+func AppendJSON(dst []byte, t *Type, v *Value) []byte {
+	if t.Kind == Union {
+		for _, b := range t.Branches {
+			if b.Kind == v.Kind || (b.Kind == Fixed && v.Kind == Bytes) {
+				return AppendJSON(dst, b, v)
+			}
+		}
+		return append(dst, "null"...)
+	}
+	switch v.Kind {
+	case Null:
+		return append(dst, "null"...)
+	case Boolean:
+		return strconv.AppendBool(dst, v.Int != 0)
+	case Int, Long:
+		switch t.Logical {
+		case Date:
+			dst = append(dst, '"')
+			dst = time.Unix(v.Int*86400, 0).UTC().AppendFormat(dst, time.DateOnly)
+			return append(dst, '"')
+		case TimestampMillis:
+			dst = append(dst, '"')
+			dst = time.UnixMilli(v.Int).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z07:00")
+			return append(dst, '"')
+		case TimestampMicros:
+			dst = append(dst, '"')
+			dst = time.UnixMicro(v.Int).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000000Z07:00")
+			return append(dst, '"')
+		}
+		return strconv.AppendInt(dst, v.Int, 10)
+	case Float, Double:
+		return appendFloat(dst, v.Float, t.Kind)
+	case String:
+		return AppendString(dst, v.Str)
+	case Bytes, Fixed:
+		if t.Logical == Decimal {
+			return AppendString(dst, decimalString(v, t.Scale))
+		}
+		dst = append(dst, '"')
+		dst = base64.StdEncoding.AppendEncode(dst, []byte(v.Str))
+		return append(dst, '"')
+	case Enum:
+		return AppendString(dst, t.Symbols[v.Int])
+	case Array:
+		dst = append(dst, '[')
+		for i := range v.Items {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendJSON(dst, t.Items, &v.Items[i])
+		}
+		return append(dst, ']')
+	case Map:
+		dst = append(dst, '{')
+		for i := range v.Items {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendString(dst, v.Keys[i])
+			dst = append(dst, ':')
+			dst = AppendJSON(dst, t.Values, &v.Items[i])
+		}
+		return append(dst, '}')
+	case Record:
+		dst = append(dst, '{')
+		for i := range t.Fields {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendString(dst, t.Fields[i].Name)
+			dst = append(dst, ':')
+			dst = AppendJSON(dst, t.Fields[i].Type, &v.Items[i])
+		}
+		return append(dst, '}')
+	}
+	return append(dst, "null"...)
+}
+
+// appendFloat writes a float as JSON. NaN and infinities have no JSON form;
+// the normaliser never produces them, and they are written as null here so
+// the document stays parseable.
+func appendFloat(dst []byte, f float64, k Kind) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(dst, "null"...)
+	}
+	bits := 64
+	if k == Float {
+		bits = 32
+	}
+	abs := math.Abs(f)
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		return strconv.AppendFloat(dst, f, 'e', -1, bits)
+	}
+	return strconv.AppendFloat(dst, f, 'f', -1, bits)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		// U+2028 and U+2029 are valid JSON but break JavaScript consumers.
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// DecodeDocument reads a JSON document written by AppendJSON back into a
+// record Value of s. It is strict: unknown keys are an error.
+func (s *Schema) DecodeDocument(doc []byte) (Value, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return Value{}, fmt.Errorf("schema: %s: %w", s.Name, err)
+	}
+	for k := range m {
+		if _, ok := s.Field(k); !ok {
+			return Value{}, fmt.Errorf("schema: %s: document has key %q that is not a field", s.Name, k)
+		}
+	}
+	v, err := FromNative(s.Type, m)
+	if err != nil {
+		return Value{}, fmt.Errorf("schema: %s: %w", s.Name, err)
+	}
+	return v, nil
+}
+
+// DecodeAvro decodes Avro binary written with s into Go values with
+// hamba/avro's generic decoder (records become map[string]any).
+func (s *Schema) DecodeAvro(b []byte) (any, error) {
+	var out any
+	if err := avro.Unmarshal(s.avro, b, &out); err != nil {
+		return nil, fmt.Errorf("schema: %s: %w", s.Name, err)
+	}
+	return out, nil
+}
+
+func sortedMapKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
