@@ -1,0 +1,70 @@
+// Command sluice runs sluice's pipeline and tools on one machine: the same
+// handlers as the Lambdas, with local or AWS clients.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+)
+
+// Exit statuses shared by every command.
+const (
+	exitOK         = 0
+	exitDeadLetter = 1 // some records were dead-lettered
+	exitUsage      = 2 // usage or configuration error
+)
+
+// command is one subcommand: run takes its arguments (without the command
+// name) and returns the exit status.
+type command struct {
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+// commands lists every subcommand.
+var commands = map[string]command{
+	// each command adds its entry here, e.g. "transform": {summary, runTransform}
+}
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func realMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			if c, ok := commands[args[1]]; ok {
+				return c.run([]string{"-h"}, stdout, stderr)
+			}
+		}
+		usage(stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "sluice: unknown command %q (run 'sluice help' for the list)\n", args[0])
+		return exitUsage
+	}
+	return c.run(args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "sluice: lean serverless data pipelines on Kinesis Data Firehose and Lambda.")
+	fmt.Fprintln(w, "\nUsage: sluice <command> [flags] [args]\n\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'sluice <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "Every command reads sluice.yaml (or the file named by SLUICE_CONFIG, or --config).")
+	fmt.Fprintln(w, "Exit status: 0 all records delivered or dropped by a rule, 1 some dead-lettered, 2 usage or config error.")
+}

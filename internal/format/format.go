@@ -1,0 +1,56 @@
+package format
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/sluicehq/sluice/internal/envelope"
+)
+
+// Record is one raw record as a format reads it.
+type Record struct {
+	// Fields are the record's raw fields, in input order.
+	Fields []envelope.Field
+	// Line is the 1-based line of the record's first byte; Offset its byte
+	// offset in the (decompressed) input.
+	Line   int64
+	Offset int64
+	// Flags mark records kept despite a defect, e.g. "ragged".
+	Flags []string
+}
+
+// RecordError is a record that cannot be parsed. It is not fatal: the
+// scanner continues after it, and the caller dead-letters Raw with Reason.
+type RecordError struct {
+	Line   int64
+	Offset int64
+	Raw    []byte
+	Reason string
+}
+
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("format: line %d (offset %d): %s", e.Line, e.Offset, e.Reason)
+}
+
+// Scanner reads records one at a time. Next returns io.EOF at the end, a
+// *RecordError for a record it could not parse (call Next again), or any
+// other error for a fault that ends the scan (an I/O error). A Record's
+// slices are valid only until the next call.
+type Scanner interface {
+	Next() (Record, error)
+}
+
+// Options are a route's format options (e.g. "delimiter", "encoding").
+type Options map[string]string
+
+// New opens a scanner of the named format on r.
+func New(name string, r io.Reader, opts Options) (Scanner, error) {
+	open, ok := formats[name]
+	if !ok {
+		return nil, fmt.Errorf("format: unknown format %q", name)
+	}
+	return open(r, opts)
+}
+
+// formats lists every format by name.
+var formats = map[string]func(io.Reader, Options) (Scanner, error){}
