@@ -1,0 +1,112 @@
+package envelope
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRecordIDIsDeterministic(t *testing.T) {
+	a := RecordID("b", "k", "v1", "", 7)
+	if a != RecordID("b", "k", "v1", "", 7) || len(a) != 32 {
+		t.Fatalf("id %q not stable or not 32 hex chars", a)
+	}
+	for _, other := range []string{
+		RecordID("b", "k", "v2", "", 7), RecordID("b", "k", "v1", "", 8),
+		RecordID("b", "k2", "v1", "", 7), RecordID("b2", "k", "v1", "", 7),
+		RecordID("b", "k", "", "etag", 7),
+	} {
+		if other == a {
+			t.Fatalf("distinct inputs gave the same id %q", a)
+		}
+	}
+	// The ETag identifies the object only when there is no version.
+	if RecordID("b", "k", "", "e", 1) != RecordID("b", "k", "", "e", 1) {
+		t.Fatal("etag ids unstable")
+	}
+}
+
+func TestAppendDecodeRoundTrip(t *testing.T) {
+	in := Record{
+		ID:     "abc",
+		Schema: "listing",
+		Source: Source{Bucket: "in", Key: "listings/ä b=c.csv", Version: "v1", ETag: `"e"`, Format: "csv", Line: 3, Offset: 120,
+			IngestedAt: time.Date(2024, 5, 6, 7, 8, 9, 123e6, time.UTC)},
+		Fields: []Field{
+			{Name: "Shop Name", Value: "Bäckerei \"Süß\"\n\t\\"},
+			{Name: "price", Value: "12.5", Kind: Raw},
+			{Name: "tags", Value: `["a","b"]`, Kind: Raw},
+			{Name: "gone", Kind: Null},
+			{Name: "ctl", Value: "\x01\u2028"},
+		},
+	}
+	b := Append(nil, &in)
+	if !json.Valid(b) {
+		t.Fatalf("Append wrote invalid JSON: %s", b)
+	}
+	var d Decoded
+	if err := Decode(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Bare {
+		t.Fatal("envelope decoded as bare")
+	}
+	if !reflect.DeepEqual(d.Record, in) {
+		t.Fatalf("round trip differs:\n got %+v\nwant %+v", d.Record, in)
+	}
+}
+
+func TestDecodeBareAndFlags(t *testing.T) {
+	var d Decoded
+	if err := Decode([]byte(` {"id":"x","fields":{"a":1},"n":null} `), &d); err != nil {
+		t.Fatal(err)
+	}
+	want := []Field{{Name: "id", Value: "x"}, {Name: "fields", Value: `{"a":1}`, Kind: Raw}, {Name: "n", Kind: Null}}
+	if !d.Bare || !reflect.DeepEqual(d.Fields, want) || d.ID != "" {
+		t.Fatalf("bare decode: %+v", d)
+	}
+	if err := Decode([]byte(`{"v":1,"id":"r","schema":"s","flags":["ragged"],"fields":{"a":"\ud83d\ude00"}}`), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Bare || d.Schema != "s" || d.ID != "r" || !reflect.DeepEqual(d.Flags, []string{"ragged"}) || d.Fields[0].Value != "😀" {
+		t.Fatalf("envelope decode: %+v", d)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	for _, in := range []string{``, `[]`, `"x"`, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{"a":tru}`, `{"a":"\x"}`, `{"a":01}`,
+		`{"a":1} x`, `{"a":"` + "\x01" + `"}`, `{"v":1,"fields":{"a":1},"source":{"line":"x"}}`, `{"a":-}`, `{"a":1.}`, `{"a":1e}`} {
+		var d Decoded
+		err := Decode([]byte(in), &d)
+		if err == nil {
+			t.Errorf("Decode(%q) = nil error", in)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), "envelope: byte ") {
+			t.Errorf("Decode(%q) error %q lacks position", in, err)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"v":1,"id":"a","schema":"s","source":{"line":1},"fields":{"x":"y","n":[1,{"a":null}]}}`,
+		`{"a":"\u00e9\ud83d"}`, `{"a":1e5,"b":true,"c":false}`, `{}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var d Decoded
+		err := Decode(data, &d)
+		// Whatever sluice accepts, encoding/json must accept too.
+		if err == nil && !json.Valid(data) {
+			t.Fatalf("accepted invalid JSON %q", data)
+		}
+		if err == nil && json.Valid(data) {
+			var m map[string]any
+			if json.Unmarshal(data, &m) != nil {
+				t.Fatalf("accepted a non-object %q", data)
+			}
+		}
+	})
+}
