@@ -206,6 +206,8 @@ func convert(as avro.Schema) (*Type, error) {
 	switch s := as.(type) {
 	case *avro.RefSchema:
 		return convert(s.Schema())
+	case *avro.NullSchema:
+		return &Type{Kind: Null}, nil
 	case *avro.PrimitiveSchema:
 		t := &Type{}
 		switch s.Type() {

@@ -1,0 +1,426 @@
+package normalize
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sluicehq/sluice/internal/envelope"
+	"github.com/sluicehq/sluice/schema"
+)
+
+// errMissing marks an empty value for a field that is not a string: it
+// counts as absent, so the field's default applies.
+var errMissing = errors.New("missing")
+
+var errNull = errors.New("is null but the field does not allow null")
+
+// isNullToken reports the strings that mean "no value" where null is allowed.
+func isNullToken(s string) bool {
+	s = strings.TrimSpace(s)
+	switch len(s) {
+	case 0:
+		return true
+	case 1:
+		return s == "-"
+	case 3:
+		return strings.EqualFold(s, "n/a")
+	case 4:
+		return strings.EqualFold(s, "null")
+	}
+	return false
+}
+
+func (p *Plan) coerce(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelope.Field) (schema.Value, error) {
+	if t.Kind == schema.Union {
+		inner, nullable := t.NonNull()
+		if f.Kind == envelope.Null || (nullable && f.Kind == envelope.String && isNullToken(f.Value)) {
+			if nullable {
+				return schema.NullValue, nil
+			}
+			return schema.Value{}, errNull
+		}
+		if inner != t {
+			return p.coerce(sc, fp, inner, f)
+		}
+		var first error
+		for _, b := range t.Branches {
+			if b.Kind == schema.Null {
+				continue
+			}
+			v, err := p.coerce(sc, fp, b, f)
+			if err == nil {
+				return v, nil
+			}
+			if first == nil {
+				first = err
+			}
+		}
+		return schema.Value{}, first
+	}
+	if f.Kind == envelope.Null {
+		return schema.Value{}, errNull
+	}
+	if f.Kind == envelope.String && t.Kind != schema.String && strings.TrimSpace(f.Value) == "" {
+		return schema.Value{}, errMissing
+	}
+	switch t.Kind {
+	case schema.String:
+		return schema.Value{Kind: schema.String, Str: f.Value}, nil
+	case schema.Boolean:
+		return coerceBool(f)
+	case schema.Int, schema.Long:
+		switch t.Logical {
+		case schema.Date:
+			return p.coerceDate(f)
+		case schema.TimestampMillis, schema.TimestampMicros:
+			return p.coerceTimestamp(f, t.Logical)
+		}
+		return coerceInt(sc, f, t.Kind)
+	case schema.Float, schema.Double:
+		x, err := parseNumber(sc, f)
+		if err != nil {
+			return schema.Value{}, err
+		}
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return schema.Value{}, errors.New("is not a finite number")
+		}
+		if t.Kind == schema.Float && math.Abs(x) > math.MaxFloat32 {
+			return schema.Value{}, errors.New("is out of range for float")
+		}
+		return schema.Value{Kind: t.Kind, Float: x}, nil
+	case schema.Bytes, schema.Fixed:
+		if t.Logical == schema.Decimal {
+			s, err := cleanNumber(sc, f)
+			if err != nil {
+				return schema.Value{}, err
+			}
+			v, err := schema.ParseDecimal(s, t.Precision, t.Scale)
+			if err != nil {
+				return schema.Value{}, fmt.Errorf("is not a %s: %w", t, redact(err))
+			}
+			return v, nil
+		}
+		if f.Kind != envelope.String {
+			return schema.Value{}, fmt.Errorf("is not a string of bytes")
+		}
+		if t.Kind == schema.Fixed && len(f.Value) != t.Size {
+			return schema.Value{}, fmt.Errorf("is %d bytes; %s needs %d", len(f.Value), t, t.Size)
+		}
+		return schema.Value{Kind: t.Kind, Str: f.Value}, nil
+	case schema.Enum:
+		return coerceEnum(sc, fp.nested[t], t, f)
+	case schema.Array:
+		return p.coerceArray(sc, fp, t, f)
+	case schema.Map:
+		return p.coerceMap(sc, fp, t, f)
+	case schema.Record:
+		if f.Kind != envelope.Raw || !strings.HasPrefix(f.Value, "{") {
+			return schema.Value{}, fmt.Errorf("is not an object for record %s", t.Name)
+		}
+		fields, err := rawMembers(f.Value)
+		if err != nil {
+			return schema.Value{}, err
+		}
+		var v schema.Value
+		if fail := p.normalizeRecord(sc, fp.nested[t].rec, fields, nil, &v, fp.name+"."); fail != nil {
+			return schema.Value{}, errors.New(fail.Error())
+		}
+		return v, nil
+	}
+	return schema.Value{}, fmt.Errorf("cannot be read as %s", t)
+}
+
+// redact drops the value from a schema error so reasons stay payload-free.
+func redact(err error) error {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, " has "); i >= 0 {
+		return errors.New("it has " + msg[i+5:])
+	}
+	if i := strings.LastIndex(msg, " needs "); i >= 0 {
+		return errors.New("it needs " + msg[i+7:])
+	}
+	return errors.New("not a plain decimal")
+}
+
+func coerceBool(f *envelope.Field) (schema.Value, error) {
+	s := strings.TrimSpace(f.Value)
+	switch strings.ToLower(s) {
+	case "true", "yes", "y", "1", "t":
+		return schema.Value{Kind: schema.Boolean, Int: 1}, nil
+	case "false", "no", "n", "0", "f":
+		return schema.Value{Kind: schema.Boolean}, nil
+	}
+	return schema.Value{}, errors.New("is not a boolean (true/false, yes/no, y/n, 1/0)")
+}
+
+func coerceInt(sc *Scratch, f *envelope.Field, k schema.Kind) (schema.Value, error) {
+	s := strings.TrimSpace(f.Value)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return checkIntRange(n, k)
+	}
+	x, err := parseNumber(sc, f)
+	if err != nil {
+		return schema.Value{}, err
+	}
+	if x != math.Trunc(x) {
+		return schema.Value{}, fmt.Errorf("is not a whole number for %s", k)
+	}
+	if x >= 1<<63 || x < -(1<<63) {
+		return schema.Value{}, fmt.Errorf("is out of range for %s", k)
+	}
+	return checkIntRange(int64(x), k)
+}
+
+func checkIntRange(n int64, k schema.Kind) (schema.Value, error) {
+	if k == schema.Int && (n < math.MinInt32 || n > math.MaxInt32) {
+		return schema.Value{}, errors.New("is out of range for int")
+	}
+	return schema.Value{Kind: k, Int: n}, nil
+}
+
+// parseNumber reads a number written by people: "$1,299.00", "12 %",
+// "€ 1.234,50", "(45.10)", "1 000".
+func parseNumber(sc *Scratch, f *envelope.Field) (float64, error) {
+	if f.Kind == envelope.Raw {
+		x, err := strconv.ParseFloat(f.Value, 64)
+		if err != nil {
+			return 0, errors.New("is not a number")
+		}
+		return x, nil
+	}
+	if x, err := strconv.ParseFloat(f.Value, 64); err == nil && isPlainNumber(f.Value) {
+		return x, nil
+	}
+	s, err := cleanNumber(sc, f)
+	if err != nil {
+		return 0, err
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, errors.New("is not a number")
+	}
+	return x, nil
+}
+
+// isPlainNumber rejects what ParseFloat accepts but people don't mean as a
+// number: "Inf", "NaN", hex and underscores.
+func isPlainNumber(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// currency symbols and codes stripped from numbers.
+var currencySymbols = []string{"$", "€", "£", "¥", "₹", "₩", "₽", "₺", "฿", "₫", "₪", "₦", "¢", "kr", "zł", "Fr.", "CHF", "USD", "EUR", "GBP", "JPY", "CAD", "AUD", "US$", "C$", "A$", "R$"}
+
+// cleanNumber turns a human-written number into one strconv reads: it
+// removes spaces, currency symbols and codes, a trailing percent sign and
+// thousand separators, reads "(12)" as -12, and reads a decimal comma when
+// the text is written that way ("1.234,50", "12,5").
+func cleanNumber(sc *Scratch, f *envelope.Field) (string, error) {
+	s := strings.TrimSpace(f.Value)
+	if f.Kind == envelope.Raw {
+		if isPlainNumber(s) {
+			return s, nil
+		}
+		return "", errors.New("is not a number")
+	}
+	neg := false
+	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
+		neg, s = true, s[1:len(s)-1]
+	}
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%"))
+	for changed := true; changed; {
+		changed = false
+		s = strings.TrimSpace(s)
+		if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
+			neg = neg != (s[0] == '-')
+			s = s[1:]
+			changed = true
+			continue
+		}
+		for _, c := range currencySymbols {
+			if strings.HasPrefix(s, c) {
+				s, changed = s[len(c):], true
+			}
+			if strings.HasSuffix(s, c) {
+				s, changed = s[:len(s)-len(c)], true
+			}
+		}
+	}
+	buf := sc.num[:0]
+	if neg {
+		buf = append(buf, '-')
+	}
+	lastDot, lastComma, dots, commas := strings.LastIndexByte(s, '.'), strings.LastIndexByte(s, ','), strings.Count(s, "."), strings.Count(s, ",")
+	decimalComma := false
+	switch {
+	case dots > 0 && commas > 0:
+		decimalComma = lastComma > lastDot
+	case commas == 1 && dots == 0:
+		// "12,5" or "12,50" is a decimal comma; "1,234" is thousands.
+		decimalComma = len(s)-lastComma-1 != 3
+	case dots > 1 && commas == 0:
+		decimalComma = true // "1.234.567": dots group thousands
+		lastComma = -1
+	}
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			buf = append(buf, c)
+			digits++
+		case c == '.' && !decimalComma, c == ',' && decimalComma && i == lastComma:
+			buf = append(buf, '.')
+		case c == '.' || c == ',' || c == ' ' || c == '\'' || c == '_':
+			// thousand separators
+		case c == 'e' || c == 'E':
+			buf = append(buf, c)
+			if i+1 < len(s) && (s[i+1] == '-' || s[i+1] == '+') {
+				buf = append(buf, s[i+1])
+				i++
+			}
+		case c == 0xc2 && i+1 < len(s) && s[i+1] == 0xa0: // no-break space
+			i++
+		case c == 0xe2 && i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xaf || s[i+2] == 0x89): // narrow/thin space
+			i += 2
+		default:
+			sc.num = buf
+			return "", errors.New("is not a number")
+		}
+	}
+	sc.num = buf
+	if digits == 0 {
+		return "", errors.New("is not a number")
+	}
+	return string(buf), nil
+}
+
+func coerceEnum(sc *Scratch, tp *typePlan, t *schema.Type, f *envelope.Field) (schema.Value, error) {
+	sc.key = AppendCanonical(sc.key[:0], f.Value)
+	if i, ok := tp.enum[string(sc.key)]; ok {
+		return schema.Value{Kind: schema.Enum, Int: int64(i)}, nil
+	}
+	if t.EnumDefault >= 0 {
+		return schema.Value{Kind: schema.Enum, Int: int64(t.EnumDefault)}, nil
+	}
+	return schema.Value{}, fmt.Errorf("is not a symbol of %s and the enum has no default", t)
+}
+
+// splitList splits a delimited string on the first of , ; | that occurs.
+func splitList(s string) []string {
+	sep := ""
+	for _, c := range []string{",", ";", "|"} {
+		if strings.Contains(s, c) {
+			sep = c
+			break
+		}
+	}
+	var parts []string
+	if sep == "" {
+		parts = []string{s}
+	} else {
+		parts = strings.Split(s, sep)
+	}
+	out := parts[:0]
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (p *Plan) coerceArray(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelope.Field) (schema.Value, error) {
+	var items []envelope.Field
+	switch {
+	case f.Kind == envelope.Raw && strings.HasPrefix(f.Value, "["):
+		var err error
+		if items, err = rawElements(f.Value); err != nil {
+			return schema.Value{}, err
+		}
+	case f.Kind == envelope.String:
+		for _, part := range splitList(f.Value) {
+			items = append(items, envelope.Field{Value: part})
+		}
+	default:
+		items = []envelope.Field{*f}
+	}
+	v := schema.Value{Kind: schema.Array, Items: sc.values(len(items))}
+	for i := range items {
+		iv, err := p.coerce(sc, fp, t.Items, &items[i])
+		if err != nil {
+			return schema.Value{}, fmt.Errorf("item %d %w", i, err)
+		}
+		v.Items[i] = iv
+	}
+	return v, nil
+}
+
+func (p *Plan) coerceMap(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelope.Field) (schema.Value, error) {
+	if f.Kind != envelope.Raw || !strings.HasPrefix(f.Value, "{") {
+		return schema.Value{}, errors.New("is not a JSON object for a map")
+	}
+	members, err := rawMembers(f.Value)
+	if err != nil {
+		return schema.Value{}, err
+	}
+	v := schema.Value{Kind: schema.Map, Keys: sc.strings(len(members)), Items: sc.values(len(members))}
+	for i := range members {
+		iv, err := p.coerce(sc, fp, t.Values, &members[i])
+		if err != nil {
+			return schema.Value{}, fmt.Errorf("key %d %w", i, err)
+		}
+		v.Keys[i], v.Items[i] = members[i].Name, iv
+	}
+	return v, nil
+}
+
+// rawElements splits a JSON array into fields (strings unquoted).
+func rawElements(raw string) ([]envelope.Field, error) {
+	var elems []json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &elems); err != nil {
+		return nil, errors.New("is not a valid JSON array")
+	}
+	out := make([]envelope.Field, len(elems))
+	for i, e := range elems {
+		out[i] = rawField("", e)
+	}
+	return out, nil
+}
+
+// rawMembers splits a JSON object into fields, sorted by key.
+func rawMembers(raw string) ([]envelope.Field, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return nil, errors.New("is not a valid JSON object")
+	}
+	out := make([]envelope.Field, 0, len(m))
+	for k, e := range m {
+		out = append(out, rawField(k, e))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func rawField(name string, e json.RawMessage) envelope.Field {
+	switch {
+	case len(e) > 0 && e[0] == '"':
+		var s string
+		_ = json.Unmarshal(e, &s)
+		return envelope.Field{Name: name, Value: s}
+	case string(e) == "null":
+		return envelope.Field{Name: name, Kind: envelope.Null}
+	}
+	return envelope.Field{Name: name, Value: string(e), Kind: envelope.Raw}
+}

@@ -1,0 +1,217 @@
+package normalize
+
+import (
+	"strings"
+
+	"github.com/sluicehq/sluice/internal/envelope"
+	"github.com/sluicehq/sluice/schema"
+)
+
+// Scratch holds reusable memory for one goroutine's normalising. Values
+// produced with a Scratch stay valid until Reset.
+type Scratch struct {
+	vals []schema.Value
+	strs []string
+	seen []bool
+	used []bool
+	key  []byte
+	num  []byte
+}
+
+// Reset releases every Value produced since the last Reset.
+func (s *Scratch) Reset() {
+	// Earlier chunks may still be referenced by Values the caller holds
+	// until now; dropping them (rather than reusing) keeps that safe.
+	if cap(s.vals)-len(s.vals) < 1024 {
+		s.vals = nil
+	}
+	if cap(s.strs)-len(s.strs) < 256 {
+		s.strs = nil
+	}
+	s.vals, s.strs = s.vals[len(s.vals):], s.strs[len(s.strs):]
+}
+
+func (s *Scratch) values(n int) []schema.Value {
+	if cap(s.vals)-len(s.vals) < n {
+		size := 4096
+		if n > size {
+			size = n
+		}
+		s.vals = make([]schema.Value, 0, size)
+	}
+	start := len(s.vals)
+	s.vals = s.vals[:start+n]
+	out := s.vals[start : start+n : start+n]
+	for i := range out {
+		out[i] = schema.Value{}
+	}
+	return out
+}
+
+func (s *Scratch) strings(n int) []string {
+	if cap(s.strs)-len(s.strs) < n {
+		size := 1024
+		if n > size {
+			size = n
+		}
+		s.strs = make([]string, 0, size)
+	}
+	start := len(s.strs)
+	s.strs = s.strs[:start+n]
+	return s.strs[start : start+n : start+n]
+}
+
+// Normalize fills out with the record built from fields. On failure it
+// returns why; out is then unspecified.
+func (p *Plan) Normalize(sc *Scratch, fields []envelope.Field, meta *Meta, out *schema.Value) *Failure {
+	return p.normalizeRecord(sc, p.rec, fields, meta, out, "")
+}
+
+func (p *Plan) normalizeRecord(sc *Scratch, rp *recordPlan, fields []envelope.Field, meta *Meta, out *schema.Value, at string) *Failure {
+	n := len(rp.fields)
+	*out = schema.Value{Kind: schema.Record, Items: sc.values(n)}
+	if cap(sc.seen) < n {
+		sc.seen = make([]bool, n)
+	}
+	seen := make([]bool, n)
+	if at == "" {
+		seen = sc.seen[:n]
+		clear(seen)
+	}
+	used := make([]bool, len(fields))
+	if at == "" {
+		if cap(sc.used) < len(fields) {
+			sc.used = make([]bool, len(fields))
+		}
+		used = sc.used[:len(fields)]
+		clear(used)
+	}
+	unmatched := 0
+	for fi := range fields {
+		f := &fields[fi]
+		sc.key = AppendCanonical(sc.key[:0], f.Name)
+		idx, ok := rp.byName[string(sc.key)]
+		if !ok || seen[idx] {
+			unmatched++
+			continue
+		}
+		fp := &rp.fields[idx]
+		used[fi] = true
+		v, err := p.coerce(sc, fp, fp.t, f)
+		if err == errMissing {
+			continue // an empty value counts as absent: the default applies
+		}
+		if err != nil {
+			return &Failure{Field: at + fp.name, Reason: err.Error(), Class: ClassCoerce}
+		}
+		out.Items[idx] = v
+		seen[idx] = true
+	}
+	for i := range rp.fields {
+		if seen[i] {
+			continue
+		}
+		fp := &rp.fields[i]
+		f := &rp.t.Fields[i]
+		switch {
+		case i == rp.extra:
+			out.Items[i] = p.extra(sc, fields, used, meta, unmatched)
+		case i == rp.prov && meta != nil:
+			out.Items[i] = p.provenance(sc, fp, meta)
+		case f.HasDefault:
+			out.Items[i] = f.Default
+		case fp.t.Nullable():
+			out.Items[i] = schema.NullValue
+		default:
+			return &Failure{Field: at + fp.name, Reason: "is required and missing (no default)", Class: ClassRequired}
+		}
+	}
+	return nil
+}
+
+// extra collects the input fields that matched no schema field (or repeated
+// one already matched), in input order. Nulls carry nothing and are skipped.
+func (p *Plan) extra(sc *Scratch, fields []envelope.Field, used []bool, meta *Meta, unmatched int) schema.Value {
+	flags := 0
+	if meta != nil && len(meta.Flags) > 0 {
+		flags = 1
+	}
+	if unmatched+flags == 0 {
+		return schema.Value{Kind: schema.Map}
+	}
+	keys := sc.strings(unmatched + flags)[:0]
+	vals := sc.values(unmatched + flags)[:0]
+	for fi := range fields {
+		if f := &fields[fi]; !used[fi] && f.Kind != envelope.Null {
+			keys = append(keys, f.Name)
+			vals = append(vals, schema.Value{Kind: schema.String, Str: f.Value})
+		}
+	}
+	if flags == 1 {
+		keys = append(keys, "_flags")
+		vals = append(vals, schema.Value{Kind: schema.String, Str: strings.Join(meta.Flags, ",")})
+	}
+	return schema.Value{Kind: schema.Map, Keys: keys, Items: vals}
+}
+
+func (p *Plan) provenance(sc *Scratch, fp *fieldPlan, meta *Meta) schema.Value {
+	t, _ := fp.t.NonNull()
+	v := schema.Value{Kind: schema.Record, Items: sc.values(len(t.Fields))}
+	src := meta.Source
+	if src == nil {
+		src = &envelope.Source{}
+	}
+	ingested := src.IngestedAt
+	if ingested.IsZero() {
+		ingested = meta.Arrival
+	}
+	str := func(s string) schema.Value {
+		if s == "" {
+			return schema.NullValue
+		}
+		return schema.Value{Kind: schema.String, Str: s}
+	}
+	for i, f := range t.Fields {
+		var x schema.Value
+		switch f.Name {
+		case "record_id":
+			x = schema.Value{Kind: schema.String, Str: meta.RecordID}
+		case "bucket":
+			x = str(src.Bucket)
+		case "key":
+			x = str(src.Key)
+		case "version":
+			x = str(src.Version)
+		case "etag":
+			x = str(src.ETag)
+		case "format":
+			x = str(src.Format)
+		case "line":
+			x = schema.Value{Kind: schema.Long, Int: src.Line}
+			if src.Line == 0 {
+				x = schema.NullValue
+			}
+		case "offset":
+			x = schema.Value{Kind: schema.Long, Int: src.Offset}
+			if src.Line == 0 && src.Offset == 0 {
+				x = schema.NullValue
+			}
+		case "ingested_at":
+			x = schema.NullValue
+			if !ingested.IsZero() {
+				ft, _ := f.Type.NonNull()
+				x = schema.Value{Kind: schema.Long, Int: ingested.UnixMilli()}
+				if ft.Logical == schema.TimestampMicros {
+					x.Int = ingested.UnixMicro()
+				}
+			}
+		default:
+			x = schema.NullValue
+			if f.HasDefault {
+				x = f.Default
+			}
+		}
+		v.Items[i] = x
+	}
+	return v
+}

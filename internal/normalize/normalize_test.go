@@ -1,0 +1,190 @@
+package normalize
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/envelope"
+	"github.com/sluicehq/sluice/schema"
+)
+
+const testSchema = `{"type":"record","name":"t","fields":[
+ {"name":"shop_name","type":"string","aliases":["store"]},
+ {"name":"n","type":["null","int"],"default":null},
+ {"name":"l","type":["null","long"],"default":null},
+ {"name":"d","type":["null","double"],"default":null},
+ {"name":"f","type":["null","float"],"default":null},
+ {"name":"b","type":["null","boolean"],"default":null},
+ {"name":"e","type":["null",{"type":"enum","name":"color","symbols":["RED","DARK_BLUE","OTHER"],"default":"OTHER"}],"default":null},
+ {"name":"day","type":["null",{"type":"int","logicalType":"date"}],"default":null},
+ {"name":"ts","type":["null",{"type":"long","logicalType":"timestamp-millis"}],"default":null},
+ {"name":"us","type":["null",{"type":"long","logicalType":"timestamp-micros"}],"default":null},
+ {"name":"money","type":["null",{"type":"bytes","logicalType":"decimal","precision":9,"scale":2}],"default":null},
+ {"name":"tags","type":{"type":"array","items":"string"},"default":[]},
+ {"name":"nums","type":["null",{"type":"array","items":"int"}],"default":null},
+ {"name":"req","type":["null","string"],"default":null},
+ {"name":"flag","type":"boolean","default":false},
+ {"name":"extra","type":{"type":"map","values":"string"},"default":{}}
+]}`
+
+func compile(t *testing.T, opts Options) *Plan {
+	t.Helper()
+	s, err := schema.Parse("t", 1, []byte(testSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func doc(t *testing.T, p *Plan, fields ...envelope.Field) (string, *Failure) {
+	t.Helper()
+	var sc Scratch
+	var v schema.Value
+	fields = append([]envelope.Field{{Name: "Shop Name", Value: "S"}}, fields...)
+	if f := p.Normalize(&sc, fields, &Meta{}, &v); f != nil {
+		return "", f
+	}
+	if _, err := schema.NewEncoder().Encode(p.Schema, &v); err != nil {
+		t.Fatalf("normalised record does not encode: %v", err)
+	}
+	return string(schema.AppendJSON(nil, p.Schema.Type, &v)), nil
+}
+
+func str(name, v string) envelope.Field { return envelope.Field{Name: name, Value: v} }
+func raw(name, v string) envelope.Field { return envelope.Field{Name: name, Value: v, Kind: envelope.Raw} }
+
+func TestCoercion(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	p := compile(t, Options{Location: berlin})
+	tests := []struct {
+		in   envelope.Field
+		want string // a fragment of the output document
+	}{
+		{str("N", " 1,234 "), `"n":1234`},
+		{str("n", "12.0"), `"n":12`},
+		{str("n", "45%"), `"n":45`},
+		{raw("n", "7"), `"n":7`},
+		{str("L", "9007199254740993"), `"l":9007199254740993`},
+		{str("d", "$1,299.50"), `"d":1299.5`},
+		{str("d", "€ 1.234,50"), `"d":1234.5`},
+		{str("d", "12,5"), `"d":12.5`},
+		{str("d", "1.234.567"), `"d":1234567`},
+		{str("d", "(45.10)"), `"d":-45.1`},
+		{str("d", "-3.5 USD"), `"d":-3.5`},
+		{str("d", "1 000,25 €"), `"d":1000.25`},
+		{str("d", "12.5 %"), `"d":12.5`},
+		{str("d", "1e3"), `"d":1000`},
+		{str("d", "N/A"), `"d":null`},
+		{str("d", "-"), `"d":null`},
+		{str("d", ""), `"d":null`},
+		{str("d", "null"), `"d":null`},
+		{envelope.Field{Name: "d", Kind: envelope.Null}, `"d":null`},
+		{str("f", "0.5"), `"f":0.5`},
+		{str("B", "Yes"), `"b":true`},
+		{str("b", "n"), `"b":false`},
+		{str("b", "1"), `"b":true`},
+		{raw("b", "false"), `"b":false`},
+		{str("E", "dark blue"), `"e":"DARK_BLUE"`},
+		{str("e", "red"), `"e":"RED"`},
+		{str("e", "green"), `"e":"OTHER"`},
+		{str("day", "2024-02-29"), `"day":"2024-02-29"`},
+		{str("day", "03/04/2024"), `"day":"2024-03-04"`},
+		{str("day", "Jan 5, 2024"), `"day":"2024-01-05"`},
+		{str("day", "5 January 2024"), `"day":"2024-01-05"`},
+		{str("day", "2024-03-01T23:30:00-05:00"), `"day":"2024-03-01"`},
+		{str("day", "20240131"), `"day":"2024-01-31"`},
+		{str("day", "31.01.2024"), `"day":"2024-01-31"`},
+		{str("ts", "2024-01-02T03:04:05Z"), `"ts":"2024-01-02T03:04:05.000Z"`},
+		{str("ts", "2024-01-02T03:04:05.123456+02:00"), `"ts":"2024-01-02T01:04:05.123Z"`},
+		{str("ts", "2024-07-01 12:00"), `"ts":"2024-07-01T10:00:00.000Z"`}, // naive: Berlin summer time
+		{str("ts", "1700000000"), `"ts":"2023-11-14T22:13:20.000Z"`},
+		{raw("ts", "1700000000123"), `"ts":"2023-11-14T22:13:20.123Z"`},
+		{str("ts", "Tue, 14 Nov 2023 22:13:20 GMT"), `"ts":"2023-11-14T22:13:20.000Z"`},
+		{str("us", "2024-01-02T03:04:05.123456Z"), `"us":"2024-01-02T03:04:05.123456Z"`},
+		{str("money", "$1,234.5"), `"money":"1234.50"`},
+		{str("money", "-0.07"), `"money":"-0.07"`},
+		{raw("money", "19.99"), `"money":"19.99"`},
+		{str("tags", "a, b ,c"), `"tags":["a","b","c"]`},
+		{str("tags", "x|y"), `"tags":["x","y"]`},
+		{str("tags", "solo"), `"tags":["solo"]`},
+		{raw("tags", `["p", 1, true]`), `"tags":["p","1","true"]`},
+		{str("nums", "1; 2; 3"), `"nums":[1,2,3]`},
+		{str("Store", "other-name"), `"extra":{"Store":"other-name"}`}, // shop_name already set: kept in extra
+		{str("unknown col", "v"), `"extra":{"unknown col":"v"}`},
+		{str("flag", ""), `"flag":false`}, // empty means absent: the default applies
+	}
+	for _, tt := range tests {
+		t.Run(tt.in.Name+"="+tt.in.Value, func(t *testing.T) {
+			got, fail := doc(t, p, tt.in)
+			if fail != nil {
+				t.Fatalf("failed: %v", fail)
+			}
+			if !strings.Contains(got, tt.want) {
+				t.Fatalf("document %s\nlacks %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDayFirst(t *testing.T) {
+	p := compile(t, Options{DayFirst: true})
+	got, fail := doc(t, p, str("day", "03/04/2024"))
+	if fail != nil || !strings.Contains(got, `"day":"2024-04-03"`) {
+		t.Fatalf("got %s %v", got, fail)
+	}
+}
+
+func TestFailures(t *testing.T) {
+	p := compile(t, Options{})
+	tests := []struct {
+		fields []envelope.Field
+		field  string
+		class  Class
+	}{
+		{[]envelope.Field{str("n", "abc")}, "n", ClassCoerce},
+		{[]envelope.Field{str("n", "1.5")}, "n", ClassCoerce},
+		{[]envelope.Field{str("n", "3000000000")}, "n", ClassCoerce},
+		{[]envelope.Field{str("b", "maybe")}, "b", ClassCoerce},
+		{[]envelope.Field{str("day", "2024-02-30")}, "day", ClassCoerce},
+		{[]envelope.Field{str("ts", "yesterday")}, "ts", ClassCoerce},
+		{[]envelope.Field{str("money", "1.234")}, "money", ClassCoerce},
+		{[]envelope.Field{str("money", "12345678.00")}, "money", ClassCoerce},
+		{[]envelope.Field{str("d", "Inf")}, "d", ClassCoerce},
+		{[]envelope.Field{str("d", "NaN")}, "d", ClassCoerce},
+		{[]envelope.Field{str("nums", "1,x")}, "nums", ClassCoerce},
+		{[]envelope.Field{{Name: "flag", Kind: envelope.Null}}, "flag", ClassCoerce},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fields[0].Name+"="+tt.fields[0].Value, func(t *testing.T) {
+			_, fail := doc(t, p, tt.fields...)
+			if fail == nil || fail.Field != tt.field || fail.Class != tt.class {
+				t.Fatalf("failure = %+v, want field %s class %s", fail, tt.field, tt.class)
+			}
+			if strings.Contains(fail.Reason, tt.fields[0].Value) && tt.fields[0].Value != "" {
+				t.Fatalf("reason %q leaks the value", fail.Reason)
+			}
+		})
+	}
+	var sc Scratch
+	var v schema.Value
+	fail := p.Normalize(&sc, []envelope.Field{str("n", "1")}, &Meta{}, &v)
+	if fail == nil || fail.Field != "shop_name" || fail.Class != ClassRequired {
+		t.Fatalf("missing required field: %+v", fail)
+	}
+}
+
+func TestCanonical(t *testing.T) {
+	for _, s := range []string{"Shop Name", "shop_name", "SHOP-NAME", " shop.name ", "ShopName"} {
+		if Canonical(s) != "shopname" {
+			t.Errorf("Canonical(%q) = %q", s, Canonical(s))
+		}
+	}
+	if Canonical("Größe") != "größe" {
+		t.Errorf("Canonical(Größe) = %q", Canonical("Größe"))
+	}
+}

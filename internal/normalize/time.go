@@ -1,0 +1,258 @@
+package normalize
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/envelope"
+	"github.com/sluicehq/sluice/schema"
+)
+
+var errNotTime = errors.New("is not a date or time (want ISO 8601 / RFC 3339, a common date layout, or epoch seconds or milliseconds)")
+
+func (p *Plan) coerceDate(f *envelope.Field) (schema.Value, error) {
+	tm, err := p.parseTime(f)
+	if err != nil {
+		return schema.Value{}, err
+	}
+	days := schema.DaysOf(tm) // the calendar date as written, in its own zone
+	if days < math.MinInt32 || days > math.MaxInt32 {
+		return schema.Value{}, errors.New("is out of range for a date")
+	}
+	return schema.Value{Kind: schema.Int, Int: days}, nil
+}
+
+func (p *Plan) coerceTimestamp(f *envelope.Field, l schema.Logical) (schema.Value, error) {
+	tm, err := p.parseTime(f)
+	if err != nil {
+		return schema.Value{}, err
+	}
+	if y := tm.Year(); y < 1 || y > 9999 {
+		return schema.Value{}, errors.New("is out of range for a timestamp (years 1 to 9999)")
+	}
+	if l == schema.TimestampMicros {
+		return schema.Value{Kind: schema.Long, Int: tm.UnixMicro()}, nil
+	}
+	return schema.Value{Kind: schema.Long, Int: tm.UnixMilli()}, nil
+}
+
+// parseTime reads a date or time. Naive values are read in the configured
+// zone; epoch numbers are seconds, milliseconds or microseconds by size.
+func (p *Plan) parseTime(f *envelope.Field) (time.Time, error) {
+	s := strings.TrimSpace(f.Value)
+	if tm, ok := parseISO(s, p.opts.Location); ok {
+		return tm, nil
+	}
+	if tm, ok := parseEpoch(s, p.opts.Location); ok {
+		return tm, nil
+	}
+	if f.Kind == envelope.Raw {
+		return time.Time{}, errNotTime
+	}
+	layouts := monthFirst
+	if p.opts.DayFirst {
+		layouts = dayFirst
+	}
+	for _, group := range [][]string{layouts, otherLayouts} {
+		for _, layout := range group {
+			if tm, err := time.ParseInLocation(layout, s, p.opts.Location); err == nil {
+				return tm, nil
+			}
+		}
+	}
+	return time.Time{}, errNotTime
+}
+
+var monthFirst = []string{
+	"01/02/2006", "1/2/2006", "01/02/2006 15:04:05", "1/2/2006 15:04:05", "01/02/2006 15:04", "1/2/2006 15:04",
+	"1/2/2006 3:04:05 PM", "1/2/2006 3:04 PM", "01-02-2006", "1/2/06",
+}
+
+var dayFirst = []string{
+	"02/01/2006", "2/1/2006", "02/01/2006 15:04:05", "2/1/2006 15:04:05", "02/01/2006 15:04", "2/1/2006 15:04",
+	"02-01-2006", "2/1/06",
+}
+
+var otherLayouts = []string{
+	time.RFC1123Z, time.RFC1123, time.RFC850, time.ANSIC, time.UnixDate, time.RubyDate, time.RFC822, time.RFC822Z,
+	"Mon, 2 Jan 2006 15:04:05 -0700", "Mon, 2 Jan 2006 15:04:05 MST",
+	"2006/01/02", "2006/1/2", "2006/01/02 15:04:05", "2006/01/02 15:04", "2006.01.02",
+	"02.01.2006", "2.1.2006", "02.01.2006 15:04:05", "02.01.2006 15:04",
+	"Jan 2, 2006", "January 2, 2006", "Jan 2 2006", "January 2 2006", "Mon, Jan 2, 2006", "Monday, January 2, 2006",
+	"2 Jan 2006", "2 January 2006", "02-Jan-2006", "2-Jan-2006", "02 Jan 2006 15:04", "2 Jan 2006 15:04:05",
+	"Jan 2, 2006 3:04 PM", "Jan 2, 2006 15:04:05", "January 2, 2006 at 3:04 PM",
+	"2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05 -0700 MST", "2006-01-02 15:04:05 MST", "2006-01-02T15:04:05-0700",
+	"02/Jan/2006:15:04:05 -0700", "20060102", "20060102T150405Z", "20060102150405",
+}
+
+// parseEpoch reads integer or fractional epoch seconds, milliseconds or
+// microseconds, told apart by magnitude.
+func parseEpoch(s string, loc *time.Location) (time.Time, bool) {
+	if s == "" || len(s) > 20 {
+		return time.Time{}, false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c == '.' || (c == '-' && i == 0)) {
+			return time.Time{}, false
+		}
+	}
+	if len(s) == 8 && !strings.Contains(s, ".") {
+		return time.Time{}, false // 20240131 is a compact date, read by the layouts
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	a := math.Abs(x)
+	var tm time.Time
+	switch {
+	case a >= 1e17:
+		return time.Time{}, false
+	case a >= 1e14:
+		tm = time.UnixMicro(int64(x))
+	case a >= 1e11:
+		tm = time.UnixMilli(int64(x)).Add(time.Duration((x - math.Trunc(x)) * 1e6))
+	default:
+		sec := math.Trunc(x)
+		tm = time.Unix(int64(sec), int64((x-sec)*1e9))
+	}
+	return tm.In(loc), true
+}
+
+// parseISO reads ISO 8601 / RFC 3339 dates and times quickly:
+// YYYY-MM-DD, then optionally [T ]hh:mm[:ss[.frac]] and Z or ±hh[:mm].
+func parseISO(s string, loc *time.Location) (time.Time, bool) {
+	if len(s) < 10 || s[4] != '-' || s[7] != '-' {
+		return time.Time{}, false
+	}
+	year, ok1 := digits(s[0:4])
+	month, ok2 := digits(s[5:7])
+	day, ok3 := digits(s[8:10])
+	if !ok1 || !ok2 || !ok3 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month) {
+		return time.Time{}, false
+	}
+	rest := s[10:]
+	var hour, minute, sec, nsec int
+	zone := loc
+	if rest != "" {
+		if rest[0] != 'T' && rest[0] != 't' && rest[0] != ' ' {
+			return time.Time{}, false
+		}
+		rest = rest[1:]
+		if len(rest) < 5 || rest[2] != ':' {
+			return time.Time{}, false
+		}
+		var ok1, ok2 bool
+		hour, ok1 = digits(rest[0:2])
+		minute, ok2 = digits(rest[3:5])
+		if !ok1 || !ok2 || hour > 23 || minute > 59 {
+			return time.Time{}, false
+		}
+		rest = rest[5:]
+		if len(rest) >= 3 && rest[0] == ':' {
+			var ok bool
+			if sec, ok = digits(rest[1:3]); !ok || sec > 60 {
+				return time.Time{}, false
+			}
+			rest = rest[3:]
+			if sec == 60 { // a leap second is read as the next second
+				sec = 59
+				nsec = 999999999
+			}
+			if len(rest) > 1 && (rest[0] == '.' || rest[0] == ',') {
+				n := 1
+				for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+					n++
+				}
+				if n == 1 {
+					return time.Time{}, false
+				}
+				frac := rest[1:n]
+				if len(frac) > 9 {
+					frac = frac[:9]
+				}
+				f, _ := digits(frac)
+				for i := len(frac); i < 9; i++ {
+					f *= 10
+				}
+				if nsec == 0 {
+					nsec = f
+				}
+				rest = rest[n:]
+			}
+		}
+		rest = strings.TrimPrefix(rest, " ")
+		switch {
+		case rest == "":
+		case rest == "Z" || rest == "z" || rest == "UTC" || rest == "GMT":
+			zone = time.UTC
+		case rest[0] == '+' || rest[0] == '-':
+			off := rest[1:]
+			var oh, om int
+			var ok bool
+			switch len(off) {
+			case 2:
+				oh, ok = digits(off)
+			case 4:
+				oh, ok = digits(off[:2])
+				if ok {
+					om, ok = digits(off[2:])
+				}
+			case 5:
+				if off[2] != ':' {
+					return time.Time{}, false
+				}
+				oh, ok = digits(off[:2])
+				if ok {
+					om, ok = digits(off[3:])
+				}
+			}
+			if !ok || oh > 23 || om > 59 {
+				return time.Time{}, false
+			}
+			secs := oh*3600 + om*60
+			if rest[0] == '-' {
+				secs = -secs
+			}
+			zone = fixedZone(secs)
+		default:
+			return time.Time{}, false
+		}
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, zone), true
+}
+
+func fixedZone(secs int) *time.Location {
+	if secs == 0 {
+		return time.UTC
+	}
+	return time.FixedZone("", secs)
+}
+
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, len(s) > 0
+}
+
+func daysIn(year, month int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
