@@ -209,3 +209,18 @@ func sortedMapKeys(m map[string]any) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// DecodeAvroValue decodes Avro binary written with s using hamba/avro's
+// generic decoder and converts the result to a Value, so callers can check
+// that what hamba/avro reads is what sluice wrote.
+func (s *Schema) DecodeAvroValue(b []byte) (Value, error) {
+	native, err := s.DecodeAvro(b)
+	if err != nil {
+		return Value{}, err
+	}
+	v, err := FromNative(s.Type, native)
+	if err != nil {
+		return Value{}, fmt.Errorf("schema: %s: %w", s.Name, err)
+	}
+	return v, nil
+}

@@ -49,6 +49,16 @@ func FromNative(t *Type, x any) (Value, error) {
 			}
 			return Value{}, fmt.Errorf("null is not allowed by %s", t)
 		}
+		// hamba/avro's generic form of a union value: {"branch name": value}.
+		if m, ok := x.(map[string]any); ok && len(m) == 1 {
+			for name, inner := range m {
+				for _, b := range t.Branches {
+					if b.Name == name || (b.Name == "" && b.Kind.String() == name) {
+						return FromNative(b, inner)
+					}
+				}
+			}
+		}
 		var firstErr error
 		for _, b := range t.Branches {
 			if b.Kind == Null {
@@ -126,6 +136,8 @@ func FromNative(t *Type, x any) (Value, error) {
 		if t.Logical == Decimal {
 			var s string
 			switch d := x.(type) {
+			case *big.Rat:
+				s = d.FloatString(t.Scale)
 			case string:
 				s = d
 			case interface{ String() string }:
@@ -137,9 +149,6 @@ func FromNative(t *Type, x any) (Value, error) {
 				return v, nil
 			} else if s != "" {
 				return Value{}, err
-			}
-			if r, ok := x.(*big.Rat); ok {
-				return ParseDecimal(r.FloatString(t.Scale), t.Precision, t.Scale)
 			}
 			break
 		}

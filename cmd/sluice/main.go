@@ -25,7 +25,7 @@ type command struct {
 
 // commands lists every subcommand.
 var commands = map[string]command{
-	// each command adds its entry here, e.g. "transform": {summary, runTransform}
+	"transform": {"run the transform handler on a Firehose event file", runTransform},
 }
 
 func main() {

@@ -207,6 +207,9 @@ type Transform struct {
 	MaxResponseBytes int `yaml:"max_response_bytes"`
 	// LogPayloads adds record payloads to failure logs. Default: false.
 	LogPayloads bool `yaml:"log_payloads"`
+	// DayFirst reads ambiguous dates such as 03/04/2024 as day/month
+	// (3 April). Default: false: month first (March 4).
+	DayFirst bool `yaml:"day_first"`
 }
 
 // Error is a configuration problem: the file, the key and what is wrong.

@@ -56,7 +56,9 @@ func doc(t *testing.T, p *Plan, fields ...envelope.Field) (string, *Failure) {
 }
 
 func str(name, v string) envelope.Field { return envelope.Field{Name: name, Value: v} }
-func raw(name, v string) envelope.Field { return envelope.Field{Name: name, Value: v, Kind: envelope.Raw} }
+func raw(name, v string) envelope.Field {
+	return envelope.Field{Name: name, Value: v, Kind: envelope.Raw}
+}
 
 func TestCoercion(t *testing.T) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")

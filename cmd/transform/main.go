@@ -1,0 +1,24 @@
+// Command transform is the transform Lambda: Firehose invokes it with each
+// buffered batch. Configuration, schemas and clients are built once, at
+// cold start; see internal/transform for the handler.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/sluicehq/sluice/internal/app"
+)
+
+func main() {
+	h, err := app.NewTransform(context.Background(), app.FromEnv())
+	if err != nil {
+		// A broken config is a systemic fault: fail the init so it shows.
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,66 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/transform"
+	"github.com/sluicehq/sluice/schema"
+)
+
+// Settings are what the environment tells a process.
+type Settings struct {
+	// ConfigPath is the sluice.yaml to read.
+	ConfigPath string
+	// RedisURL, when set, is the Redis for caches and checkpoints.
+	RedisURL string
+	// Local is true for CLI runs: no AWS clients are built unless asked for.
+	Local bool
+}
+
+// FromEnv reads Settings from SLUICE_CONFIG and REDIS_URL.
+func FromEnv() Settings {
+	return Settings{ConfigPath: config.PathFromEnv(), RedisURL: os.Getenv("REDIS_URL")}
+}
+
+// Load reads the config and its schemas and checks that every schema the
+// config names exists.
+func Load(path string) (*config.Config, *schema.Registry, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := Schemas(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cfg.CheckSchemas(reg.Has); err != nil {
+		return nil, nil, err
+	}
+	return cfg, reg, nil
+}
+
+// Schemas loads the registry the config points at: schemas.dir, or the
+// schemas built into sluice.
+func Schemas(cfg *config.Config) (*schema.Registry, error) {
+	if cfg.Schemas.Dir == "" {
+		return schema.Shipped()
+	}
+	dir := cfg.Resolve(cfg.Schemas.Dir)
+	reg, err := schema.Load(os.DirFS(dir), ".")
+	if err != nil {
+		return nil, fmt.Errorf("%s: schemas.dir: %w", cfg.Path, err)
+	}
+	return reg, nil
+}
+
+// NewTransform builds the transform handler.
+func NewTransform(ctx context.Context, s Settings, opts ...transform.Option) (*transform.Handler, error) {
+	cfg, reg, err := Load(s.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	return transform.New(cfg, reg, opts...)
+}
