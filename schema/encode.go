@@ -3,6 +3,8 @@ package schema
 import (
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/hamba/avro/v2"
@@ -39,7 +41,7 @@ func NewEncoder() *Encoder {
 // The bytes are valid until the next call.
 func (e *Encoder) Encode(s *Schema, v *Value) ([]byte, error) {
 	e.w.Reset(nil)
-	if err := e.encode(s.Type, v, ""); err != nil {
+	if err := e.encode(s.Type, v); err != nil {
 		return nil, err
 	}
 	if e.w.Error != nil {
@@ -48,20 +50,31 @@ func (e *Encoder) Encode(s *Schema, v *Value) ([]byte, error) {
 	return e.w.Buffer(), nil
 }
 
-func fieldPath(parent, name string) string {
-	if parent == "" {
-		return name
+// within prefixes a nested failure's field path with the outer element.
+func within(err error, elem string, index bool) error {
+	ve, ok := err.(*ValidationError)
+	if !ok {
+		return err
 	}
-	return parent + "." + name
+	switch {
+	case ve.Field == "":
+		ve.Field = elem
+	case index || strings.HasPrefix(ve.Field, "["):
+		ve.Field = elem + ve.Field
+	default:
+		ve.Field = elem + "." + ve.Field
+	}
+	return ve
 }
 
-func (e *Encoder) encode(t *Type, v *Value, at string) error {
+func (e *Encoder) encode(t *Type, v *Value) error {
+	const at = ""
 	w := e.w
 	if t.Kind == Union {
 		for i, b := range t.Branches {
 			if b.Kind == v.Kind || (b.Kind == Fixed && v.Kind == Bytes && b.Logical == Decimal) {
 				w.WriteLong(int64(i))
-				return e.encode(b, v, at)
+				return e.encode(b, v)
 			}
 		}
 		if v.Kind == Null {
@@ -123,8 +136,8 @@ func (e *Encoder) encode(t *Type, v *Value, at string) error {
 		if len(v.Items) > 0 {
 			w.WriteBlockHeader(int64(len(v.Items)), -1)
 			for i := range v.Items {
-				if err := e.encode(t.Items, &v.Items[i], fmt.Sprintf("%s[%d]", at, i)); err != nil {
-					return err
+				if err := e.encode(t.Items, &v.Items[i]); err != nil {
+					return within(err, "["+strconv.Itoa(i)+"]", true)
 				}
 			}
 		}
@@ -137,8 +150,8 @@ func (e *Encoder) encode(t *Type, v *Value, at string) error {
 			w.WriteBlockHeader(int64(len(v.Items)), -1)
 			for i := range v.Items {
 				w.WriteString(v.Keys[i])
-				if err := e.encode(t.Values, &v.Items[i], fieldPath(at, v.Keys[i])); err != nil {
-					return err
+				if err := e.encode(t.Values, &v.Items[i]); err != nil {
+					return within(err, v.Keys[i], false)
 				}
 			}
 		}
@@ -148,8 +161,8 @@ func (e *Encoder) encode(t *Type, v *Value, at string) error {
 			return &ValidationError{Field: at, Reason: fmt.Sprintf("has %d fields; %s has %d", len(v.Items), t.Name, len(t.Fields))}
 		}
 		for i := range t.Fields {
-			if err := e.encode(t.Fields[i].Type, &v.Items[i], fieldPath(at, t.Fields[i].Name)); err != nil {
-				return err
+			if err := e.encode(t.Fields[i].Type, &v.Items[i]); err != nil {
+				return within(err, t.Fields[i].Name, false)
 			}
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/jsonx"
 )
 
 func TestRecordIDIsDeterministic(t *testing.T) {
@@ -109,4 +111,10 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestFieldKindsMatchScanner(t *testing.T) {
+	if String != FieldKind(jsonx.String) || Raw != FieldKind(jsonx.Raw) || Null != FieldKind(jsonx.Null) {
+		t.Fatal("envelope.FieldKind and jsonx.Kind disagree; Decode converts one into the other")
+	}
 }

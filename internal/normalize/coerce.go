@@ -160,8 +160,10 @@ func coerceBool(f *envelope.Field) (schema.Value, error) {
 
 func coerceInt(sc *Scratch, f *envelope.Field, k schema.Kind) (schema.Value, error) {
 	s := strings.TrimSpace(f.Value)
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return checkIntRange(n, k)
+	if isDigits(s) {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return checkIntRange(n, k)
+		}
 	}
 	x, err := parseNumber(sc, f)
 	if err != nil {
@@ -193,8 +195,10 @@ func parseNumber(sc *Scratch, f *envelope.Field) (float64, error) {
 		}
 		return x, nil
 	}
-	if x, err := strconv.ParseFloat(f.Value, 64); err == nil && isPlainNumber(f.Value) {
-		return x, nil
+	if isPlainNumber(f.Value) {
+		if x, err := strconv.ParseFloat(f.Value, 64); err == nil {
+			return x, nil
+		}
 	}
 	s, err := cleanNumber(sc, f)
 	if err != nil {
@@ -213,6 +217,18 @@ func isPlainNumber(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isDigits(s string) bool {
+	if strings.HasPrefix(s, "-") {
+		s = s[1:]
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
 			return false
 		}
 	}
@@ -317,28 +333,34 @@ func coerceEnum(sc *Scratch, tp *typePlan, t *schema.Type, f *envelope.Field) (s
 	return schema.Value{}, fmt.Errorf("is not a symbol of %s and the enum has no default", t)
 }
 
-// splitList splits a delimited string on the first of , ; | that occurs.
-func splitList(s string) []string {
-	sep := ""
-	for _, c := range []string{",", ";", "|"} {
-		if strings.Contains(s, c) {
-			sep = c
-			break
+// listSep returns the first of , ; | that occurs in s, or 0.
+func listSep(s string) byte {
+	for _, c := range []byte{',', ';', '|'} {
+		if strings.IndexByte(s, c) >= 0 {
+			return c
 		}
 	}
-	var parts []string
-	if sep == "" {
-		parts = []string{s}
-	} else {
-		parts = strings.Split(s, sep)
-	}
-	out := parts[:0]
-	for _, p := range parts {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
+	return 0
+}
+
+// eachListItem calls fn with each trimmed, non-empty item of a delimited
+// string.
+func eachListItem(s string, fn func(item string) error) error {
+	sep := listSep(s)
+	for s != "" {
+		item := s
+		if i := strings.IndexByte(s, sep); sep != 0 && i >= 0 {
+			item, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		if item = strings.TrimSpace(item); item != "" {
+			if err := fn(item); err != nil {
+				return err
+			}
 		}
 	}
-	return out
+	return nil
 }
 
 func (p *Plan) coerceArray(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelope.Field) (schema.Value, error) {
@@ -350,9 +372,20 @@ func (p *Plan) coerceArray(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelo
 			return schema.Value{}, err
 		}
 	case f.Kind == envelope.String:
-		for _, part := range splitList(f.Value) {
-			items = append(items, envelope.Field{Value: part})
-		}
+		n := 0
+		_ = eachListItem(f.Value, func(string) error { n++; return nil })
+		v := schema.Value{Kind: schema.Array, Items: sc.values(n)}
+		i := 0
+		err := eachListItem(f.Value, func(item string) error {
+			iv, err := p.coerce(sc, fp, t.Items, &envelope.Field{Value: item})
+			if err != nil {
+				return fmt.Errorf("item %d %w", i, err)
+			}
+			v.Items[i] = iv
+			i++
+			return nil
+		})
+		return v, err
 	default:
 		items = []envelope.Field{*f}
 	}

@@ -31,6 +31,12 @@ func (s *Scratch) Reset() {
 	s.vals, s.strs = s.vals[len(s.vals):], s.strs[len(s.strs):]
 }
 
+// Rewind reuses the memory of every Value produced since the last Reset or
+// Rewind. Call it only when none of those Values is in use any more.
+func (s *Scratch) Rewind() {
+	s.vals, s.strs = s.vals[:0], s.strs[:0]
+}
+
 func (s *Scratch) values(n int) []schema.Value {
 	if cap(s.vals)-len(s.vals) < n {
 		size := 4096

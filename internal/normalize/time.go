@@ -49,6 +49,12 @@ func (p *Plan) parseTime(f *envelope.Field) (time.Time, error) {
 	if tm, ok := parseEpoch(s, p.opts.Location); ok {
 		return tm, nil
 	}
+	if tm, ok := parseNumericDate(s, p.opts.DayFirst, p.opts.Location); ok {
+		return tm, nil
+	}
+	if tm, ok := parseWordDate(s, p.opts.Location); ok {
+		return tm, nil
+	}
 	if f.Kind == envelope.Raw {
 		return time.Time{}, errNotTime
 	}
@@ -255,4 +261,88 @@ func daysIn(year, month int) int {
 		return 30
 	}
 	return 31
+}
+
+// parseNumericDate reads the common numeric dates quickly: 1/5/2024,
+// 01-05-2024 (day or month first, as configured), 31.01.2024 (always day
+// first) and 2024/05/01. Anything with a time of day goes to the layouts.
+func parseNumericDate(s string, dayFirst bool, loc *time.Location) (time.Time, bool) {
+	if len(s) < 8 || len(s) > 10 {
+		return time.Time{}, false
+	}
+	sep := byte(0)
+	var parts [3]string
+	n := 0
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			continue
+		}
+		if i < len(s) {
+			if sep == 0 {
+				sep = s[i]
+			}
+			if s[i] != sep || (sep != '/' && sep != '-' && sep != '.') {
+				return time.Time{}, false
+			}
+		}
+		if n == 3 || i == start {
+			return time.Time{}, false
+		}
+		parts[n] = s[start:i]
+		n++
+		start = i + 1
+	}
+	if n != 3 {
+		return time.Time{}, false
+	}
+	a, _ := digits(parts[0])
+	b, _ := digits(parts[1])
+	c, _ := digits(parts[2])
+	var y, m, d int
+	switch {
+	case len(parts[0]) == 4 && len(parts[2]) <= 2:
+		y, m, d = a, b, c
+	case len(parts[2]) == 4 && len(parts[0]) <= 2 && len(parts[1]) <= 2:
+		y = c
+		if dayFirst || sep == '.' {
+			d, m = a, b
+		} else {
+			m, d = a, b
+		}
+	default:
+		return time.Time{}, false
+	}
+	if m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, loc), true
+}
+
+var monthNames = map[string]time.Month{
+	"jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4, "may": 5,
+	"jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "sept": 9, "september": 9,
+	"oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12, "december": 12,
+}
+
+// parseWordDate reads "28 April 2024", "28 Apr 2024", "April 28, 2024" and
+// "Apr 28 2024" quickly, in any letter case.
+func parseWordDate(s string, loc *time.Location) (time.Time, bool) {
+	f := strings.Fields(strings.ReplaceAll(s, ",", " "))
+	if len(f) != 3 {
+		return time.Time{}, false
+	}
+	var day, year int
+	var month time.Month
+	var ok1, ok2, ok3 bool
+	if month, ok1 = monthNames[strings.ToLower(f[1])]; ok1 {
+		day, ok2 = digits(f[0])
+	} else if month, ok1 = monthNames[strings.ToLower(f[0])]; ok1 {
+		day, ok2 = digits(f[1])
+	}
+	year, ok3 = digits(f[2])
+	if !ok1 || !ok2 || !ok3 || len(f[2]) != 4 || day < 1 || day > daysIn(year, int(month)) {
+		return time.Time{}, false
+	}
+	return time.Date(year, month, day, 0, 0, 0, 0, loc), true
 }

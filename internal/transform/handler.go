@@ -105,6 +105,7 @@ type worker struct {
 	dec   envelope.Decoded
 	items []item
 	out   []byte
+	key   []byte
 }
 
 // item is one record (or one part of a packed record) in flight.
@@ -125,6 +126,31 @@ type result struct {
 	keys   map[string]string
 	// whole marks a failure of the record as a whole (not of one part).
 	whole bool
+}
+
+// Invoke is the Lambda entry point (aws-lambda-go's lambda.Handler): it
+// reads the event and writes the response itself, which is several times
+// faster than encoding/json for base64-heavy payloads, and calls Handle's
+// logic in between.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var ev events.KinesisFirehoseEvent
+	if err := firehose.DecodeEvent(payload, &ev); err != nil {
+		return nil, fmt.Errorf("transform: %w", err)
+	}
+	resp, _, err := h.Process(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	return firehose.AppendResponse(make([]byte, 0, responseEstimate(&resp)), &resp), nil
+}
+
+func responseEstimate(resp *firehose.Response) int {
+	n := 16
+	for i := range resp.Records {
+		r := &resp.Records[i]
+		n += 64 + len(r.RecordID) + base64.StdEncoding.EncodedLen(len(r.Data))
+	}
+	return n
 }
 
 // Handle transforms one Firehose batch. It returns an error only for a
@@ -155,27 +181,26 @@ func (h *Handler) Process(ctx context.Context, ev events.KinesisFirehoseEvent) (
 	cutoff, hasDeadline := ctx.Deadline()
 	cutoff = cutoff.Add(-h.cfg.Transform.DeadlineMargin)
 
-	// Normalise every record; enrichment then needs the whole batch.
+	// Each record is normalised, validated and written before the next, so
+	// one record's worth of Values is reused for the whole batch.
 	w.items = w.items[:0]
-	firstItem := make([]int, len(ev.Records)+1)
+	w.out = make([]byte, 0, outputEstimate(ev))
+	results := make([]result, len(ev.Records))
 	for i := range ev.Records {
-		firstItem[i] = len(w.items)
 		if hasDeadline && i%64 == 0 && h.now().After(cutoff) {
 			for j := i; j < len(ev.Records); j++ {
-				firstItem[j] = len(w.items)
 				w.items = append(w.items, item{rec: j, fail: deadlineFailure})
+				results[j] = result{status: firehose.ProcessingFailed, fail: deadlineFailure}
 			}
-			firstItem[len(ev.Records)] = len(w.items)
 			break
 		}
+		first := len(w.items)
 		h.normaliseRecord(w, ev, i, stream)
-		firstItem[i+1] = len(w.items)
-	}
-
-	results := make([]result, len(ev.Records))
-	w.out = w.out[:0]
-	for i := range ev.Records {
-		results[i] = h.encodeRecord(w, w.items[firstItem[i]:firstItem[i+1]])
+		results[i] = h.encodeRecord(w, w.items[first:])
+		for k := first; k < len(w.items); k++ {
+			w.items[k].val = schema.Value{}
+		}
+		w.sc.Rewind()
 	}
 
 	resp, err := h.respond(ctx, ev, stream, results)
@@ -200,6 +225,16 @@ func outcomes(items []item, results []result) []Outcome {
 		}
 	}
 	return out
+}
+
+// outputEstimate sizes the document buffer: documents run a little larger
+// than their envelopes (every schema field is written, nulls included).
+func outputEstimate(ev events.KinesisFirehoseEvent) int {
+	n := 0
+	for i := range ev.Records {
+		n += len(ev.Records[i].Data)
+	}
+	return n + n/4 + 4096
 }
 
 var deadlineFailure = &normalize.Failure{Reason: "the invocation's deadline arrived before the record was processed", Class: normalize.ClassDeadline}
@@ -253,7 +288,7 @@ func (h *Handler) normalisePart(w *worker, rec *events.KinesisFirehoseEventRecor
 			it.id = fmt.Sprintf("%s#%d", rec.RecordID, part)
 		}
 	}
-	if rule := h.dropRule(name, d.Fields); rule != "" {
+	if rule := h.dropRule(w, name, d.Fields); rule != "" {
 		it.dropped = rule
 		return
 	}
@@ -269,14 +304,18 @@ func (h *Handler) normalisePart(w *worker, rec *events.KinesisFirehoseEventRecor
 	}
 }
 
-func (h *Handler) dropRule(schemaName string, fields []envelope.Field) string {
+func (h *Handler) dropRule(w *worker, schemaName string, fields []envelope.Field) string {
 	for _, r := range h.drops {
 		if r.schema != "" && r.schema != schemaName {
 			continue
 		}
 		for i := range fields {
 			f := &fields[i]
-			if f.Kind != envelope.Null && normalize.Canonical(f.Name) == r.field && r.match.MatchString(f.Value) {
+			if f.Kind == envelope.Null {
+				continue
+			}
+			w.key = normalize.AppendCanonical(w.key[:0], f.Name)
+			if string(w.key) == r.field && r.match.MatchString(f.Value) {
 				return r.name
 			}
 		}
@@ -393,40 +432,55 @@ func (h *Handler) account(ev events.KinesisFirehoseEvent, items []item, results 
 	h.metrics.Add("BytesIn", metrics.Bytes, float64(bytesIn))
 	h.metrics.Add("BytesOut", metrics.Bytes, float64(bytesOut))
 	h.metrics.Add("DurationMs", metrics.Milliseconds, float64(h.now().Sub(start).Milliseconds()))
+
+	// Count per (metric, schema, dimension) first: one Add per group.
+	type group struct{ metric, schema, dim, value string }
+	counts := map[group]int{}
 	for i := range items {
 		it := &items[i]
 		schemaName := "unknown"
 		if it.plan != nil {
 			schemaName = it.plan.Schema.Name
 		}
-		dim := metrics.Dim{Name: "Schema", Value: schemaName}
-		h.metrics.Add("RecordsIn", metrics.Count, 1, dim)
+		counts[group{"RecordsIn", schemaName, "", ""}]++
 		r := results[it.rec]
 		switch {
 		case it.fail != nil:
-			h.metrics.Add("Failed", metrics.Count, 1, dim, metrics.Dim{Name: "Reason", Value: string(it.fail.Class)})
-			attrs := []any{"record_id", it.id, "firehose_record_id", ev.Records[it.rec].RecordID, "schema", schemaName,
-				"field", it.fail.Field, "reason", it.fail.Reason, "class", string(it.fail.Class)}
-			if h.cfg.Transform.LogPayloads {
-				attrs = append(attrs, "payload", string(ev.Records[it.rec].Data))
-			}
-			h.log.Warn("record failed", attrs...)
+			counts[group{"Failed", schemaName, "Reason", string(it.fail.Class)}]++
+			h.logFailure(ev, it, schemaName, it.fail)
 		case r.whole:
-			h.metrics.Add("Failed", metrics.Count, 1, dim, metrics.Dim{Name: "Reason", Value: string(r.fail.Class)})
-			h.log.Warn("record failed", "record_id", it.id, "firehose_record_id", ev.Records[it.rec].RecordID, "schema", schemaName,
-				"reason", r.fail.Reason, "class", string(r.fail.Class))
+			counts[group{"Failed", schemaName, "Reason", string(r.fail.Class)}]++
+			h.logFailure(ev, it, schemaName, r.fail)
 		case r.status == firehose.ProcessingFailed:
 			// a sibling part of a packed record failed; this part goes to the error prefix with it
-			h.metrics.Add("Failed", metrics.Count, 1, dim, metrics.Dim{Name: "Reason", Value: "packed_sibling"})
+			counts[group{"Failed", schemaName, "Reason", "packed_sibling"}]++
 		case r.fail == reingested:
-			h.metrics.Add("Reingested", metrics.Count, 1, dim)
+			counts[group{"Reingested", schemaName, "", ""}]++
 		case it.dropped != "":
-			h.metrics.Add("Dropped", metrics.Count, 1, dim, metrics.Dim{Name: "Rule", Value: it.dropped})
+			counts[group{"Dropped", schemaName, "Rule", it.dropped}]++
 		default:
-			h.metrics.Add("Ok", metrics.Count, 1, dim)
+			counts[group{"Ok", schemaName, "", ""}]++
 		}
 	}
+	for g, n := range counts {
+		dims := []metrics.Dim{{Name: "Schema", Value: g.schema}}
+		if g.dim != "" {
+			dims = append(dims, metrics.Dim{Name: g.dim, Value: g.value})
+		}
+		h.metrics.Add(g.metric, metrics.Count, float64(n), dims...)
+	}
 	_ = h.metrics.Flush()
+}
+
+// logFailure writes one structured line per failed record: ids, schema,
+// field and reason; the payload only when log_payloads is set.
+func (h *Handler) logFailure(ev events.KinesisFirehoseEvent, it *item, schemaName string, f *normalize.Failure) {
+	attrs := []any{"record_id", it.id, "firehose_record_id", ev.Records[it.rec].RecordID, "schema", schemaName,
+		"field", f.Field, "reason", f.Reason, "class", string(f.Class)}
+	if h.cfg.Transform.LogPayloads {
+		attrs = append(attrs, "payload", string(ev.Records[it.rec].Data))
+	}
+	h.log.Warn("record failed", attrs...)
 }
 
 // stdout and stderr are where EMF and logs go by default.

@@ -1,0 +1,89 @@
+package firehose
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+func sampleEvent() events.KinesisFirehoseEvent {
+	return events.KinesisFirehoseEvent{
+		InvocationID:      "inv-1",
+		DeliveryStreamArn: "arn:aws:firehose:eu-west-1:123456789012:deliverystream/listings",
+		Region:            "eu-west-1",
+		Records: []events.KinesisFirehoseEventRecord{
+			{RecordID: "a", ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: time.UnixMilli(1714557600123).UTC()}, Data: []byte(`{"x":"ü\n"}`)},
+			{RecordID: "b", ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: time.UnixMilli(1714557600124).UTC()}, Data: []byte{}},
+			{RecordID: "c", Data: []byte{0, 255, 10},
+				KinesisFirehoseRecordMetadata: events.KinesisFirehoseRecordMetadata{ShardID: "shardId-0", PartitionKey: "pk", SequenceNumber: "123", SubsequenceNumber: 2,
+					ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: time.UnixMilli(1714557600000).UTC()}}},
+		},
+	}
+}
+
+// The fast path must read exactly what encoding/json reads.
+func TestDecodeEventMatchesEncodingJSON(t *testing.T) {
+	ev := sampleEvent()
+	payload, _ := json.Marshal(ev)
+	for name, in := range map[string][]byte{
+		"aws-lambda-go shape": payload,
+		"direct put shape": []byte(`{"invocationId":"inv-1","deliveryStreamArn":"arn:x/s","region":"eu-west-1","records":[` +
+			`{"recordId":"a","approximateArrivalTimestamp":1714557600123,"data":"` + base64.StdEncoding.EncodeToString([]byte("hi")) + `"}]}`),
+		"escaped slash": []byte(`{"invocationId":"i","deliveryStreamArn":"arn:aws:firehose:r:1:deliverystream\/s","records":[{"recordId":"a","data":"aGk="}]}`),
+		"unknown keys": []byte(`{"future":{"a":[1,2]},"records":[{"recordId":"a","data":"","later":true}]}`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var fast, slow events.KinesisFirehoseEvent
+			if err := DecodeEvent(in, &fast); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(in, &slow); err != nil {
+				t.Fatal(err)
+			}
+			for i := range slow.Records {
+				if slow.Records[i].Data == nil {
+					slow.Records[i].Data = []byte{}
+				}
+			}
+			a, _ := json.Marshal(fast)
+			b, _ := json.Marshal(slow)
+			if string(a) != string(b) {
+				t.Fatalf("fast path read\n%+v\nencoding/json read\n%+v", fast, slow)
+			}
+		})
+	}
+	var ev2 events.KinesisFirehoseEvent
+	if err := DecodeEvent([]byte(`{"records":[{"data":"!!!"}]}`), &ev2); err == nil {
+		t.Fatal("invalid base64 accepted")
+	}
+}
+
+func TestAppendResponseMatchesEncodingJSON(t *testing.T) {
+	resp := Response{Records: []ResponseRecord{
+		{RecordID: "a", Result: Ok, Data: []byte("{\"x\":1}\n")},
+		{RecordID: "b", Result: Dropped, Data: []byte{}},
+		{RecordID: "c", Result: ProcessingFailed, Data: []byte{}},
+		{RecordID: "d", Result: Ok, Data: []byte("x\n"), Metadata: &Metadata{PartitionKeys: map[string]string{"schema": "listing", "day": "2024-05-01"}}},
+	}}
+	want, _ := json.Marshal(resp)
+	if got := AppendResponse(nil, &resp); string(got) != string(want) {
+		t.Fatalf("AppendResponse wrote\n%s\nencoding/json writes\n%s", got, want)
+	}
+}
+
+func FuzzDecodeEvent(f *testing.F) {
+	payload, _ := json.Marshal(sampleEvent())
+	f.Add(payload)
+	f.Add([]byte(`{"records":[{"recordId":"a","data":"aGk=","approximateArrivalTimestamp":1.5e12}]}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var fast, slow events.KinesisFirehoseEvent
+		errFast := DecodeEvent(in, &fast)
+		errSlow := json.Unmarshal(in, &slow)
+		if (errFast == nil) != (errSlow == nil) {
+			t.Fatalf("DecodeEvent error %v, encoding/json error %v", errFast, errSlow)
+		}
+	})
+}

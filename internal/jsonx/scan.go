@@ -1,0 +1,400 @@
+package jsonx
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Kind is what a JSON value is, as far as sluice cares.
+type Kind uint8
+
+const (
+	// String values are unescaped.
+	String Kind = iota
+	// Raw values are JSON text: numbers, booleans, objects and arrays.
+	Raw
+	// Null is JSON null.
+	Null
+)
+
+// Error is a syntax error at a byte offset.
+type Error struct {
+	Offset int
+	Reason string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("byte %d: %s", e.Offset, e.Reason)
+}
+
+// Scanner reads JSON from Data starting at I. Strings without escapes
+// alias Data (no copy): Data must not change while they are in use.
+type Scanner struct {
+	Data []byte
+	I    int
+}
+
+func (p *Scanner) Fail(reason string) error { return &Error{Offset: p.I, Reason: reason} }
+
+func (p *Scanner) WS() {
+	for p.I < len(p.Data) {
+		switch p.Data[p.I] {
+		case ' ', '\t', '\n', '\r':
+			p.I++
+		default:
+			return
+		}
+	}
+}
+
+func (p *Scanner) Peek() byte {
+	p.WS()
+	if p.I < len(p.Data) {
+		return p.Data[p.I]
+	}
+	return 0
+}
+
+// members parses an object at p.I, calling fn with each key; fn must consume
+// the member's value.
+func (p *Scanner) Members(fn func(key string) error) error {
+	p.WS()
+	if p.I >= len(p.Data) || p.Data[p.I] != '{' {
+		return p.Fail("expected an object")
+	}
+	p.I++
+	p.WS()
+	if p.I < len(p.Data) && p.Data[p.I] == '}' {
+		p.I++
+		return nil
+	}
+	for {
+		p.WS()
+		if p.I >= len(p.Data) || p.Data[p.I] != '"' {
+			return p.Fail("expected a string key")
+		}
+		key, err := p.Str()
+		if err != nil {
+			return err
+		}
+		p.WS()
+		if p.I >= len(p.Data) || p.Data[p.I] != ':' {
+			return p.Fail("expected ':' after a key")
+		}
+		p.I++
+		if err := fn(key); err != nil {
+			var de *Error
+			if errors.As(err, &de) && de.Offset == 0 {
+				de.Offset = p.I
+			}
+			return err
+		}
+		p.WS()
+		if p.I >= len(p.Data) {
+			return p.Fail("unterminated object")
+		}
+		switch p.Data[p.I] {
+		case ',':
+			p.I++
+		case '}':
+			p.I++
+			return nil
+		default:
+			return p.Fail("expected ',' or '}' in an object")
+		}
+	}
+}
+
+// object parses an object at p.I, calling fn for each member: strings are
+// unescaped (kind String), null is Null, anything else is Raw with its JSON
+// text as val.
+func (p *Scanner) Object(fn func(key string, kind Kind, val string) error) error {
+	return p.Members(func(key string) error {
+		kind, val, _, err := p.Value()
+		if err != nil {
+			return err
+		}
+		return fn(key, kind, val)
+	})
+}
+
+// array parses an array at p.I, calling fn for each element.
+func (p *Scanner) Array(fn func(kind Kind, val string)) error {
+	p.WS()
+	if p.I >= len(p.Data) || p.Data[p.I] != '[' {
+		return p.Fail("expected an array")
+	}
+	p.I++
+	p.WS()
+	if p.I < len(p.Data) && p.Data[p.I] == ']' {
+		p.I++
+		return nil
+	}
+	for {
+		kind, val, _, err := p.Value()
+		if err != nil {
+			return err
+		}
+		fn(kind, val)
+		p.WS()
+		if p.I >= len(p.Data) {
+			return p.Fail("unterminated array")
+		}
+		switch p.Data[p.I] {
+		case ',':
+			p.I++
+		case ']':
+			p.I++
+			return nil
+		default:
+			return p.Fail("expected ',' or ']' in an array")
+		}
+	}
+}
+
+func (p *Scanner) Value() (Kind, string, []byte, error) {
+	p.WS()
+	if p.I >= len(p.Data) {
+		return 0, "", nil, p.Fail("expected a value")
+	}
+	start := p.I
+	switch c := p.Data[p.I]; {
+	case c == '"':
+		s, err := p.Str()
+		return String, s, p.Data[start:p.I], err
+	case c == '{' || c == '[':
+		if err := p.skipNested(); err != nil {
+			return 0, "", nil, err
+		}
+	case c == 't':
+		if err := p.lit("true"); err != nil {
+			return 0, "", nil, err
+		}
+	case c == 'f':
+		if err := p.lit("false"); err != nil {
+			return 0, "", nil, err
+		}
+	case c == 'n':
+		if err := p.lit("null"); err != nil {
+			return 0, "", nil, err
+		}
+		return Null, "", p.Data[start:p.I], nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		if err := p.number(); err != nil {
+			return 0, "", nil, err
+		}
+	default:
+		return 0, "", nil, p.Fail(fmt.Sprintf("unexpected character %q", c))
+	}
+	raw := p.Data[start:p.I]
+	return Raw, Alias(raw), raw, nil
+}
+
+func (p *Scanner) lit(word string) error {
+	if len(p.Data)-p.I < len(word) || string(p.Data[p.I:p.I+len(word)]) != word {
+		return p.Fail("invalid literal")
+	}
+	p.I += len(word)
+	return nil
+}
+
+func (p *Scanner) number() error {
+	start := p.I
+	if p.Data[p.I] == '-' {
+		p.I++
+	}
+	digits := func() int {
+		n := 0
+		for p.I < len(p.Data) && p.Data[p.I] >= '0' && p.Data[p.I] <= '9' {
+			p.I++
+			n++
+		}
+		return n
+	}
+	if p.I < len(p.Data) && p.Data[p.I] == '0' {
+		p.I++
+	} else if digits() == 0 {
+		return p.Fail("invalid number")
+	}
+	if p.I < len(p.Data) && p.Data[p.I] == '.' {
+		p.I++
+		if digits() == 0 {
+			return p.Fail("invalid number")
+		}
+	}
+	if p.I < len(p.Data) && (p.Data[p.I] == 'e' || p.Data[p.I] == 'E') {
+		p.I++
+		if p.I < len(p.Data) && (p.Data[p.I] == '+' || p.Data[p.I] == '-') {
+			p.I++
+		}
+		if digits() == 0 {
+			return p.Fail("invalid number")
+		}
+	}
+	if p.I == start {
+		return p.Fail("invalid number")
+	}
+	return nil
+}
+
+// skipNested skips an object or array, validating its JSON.
+func (p *Scanner) skipNested() error {
+	if p.Data[p.I] == '{' {
+		return p.Object(func(string, Kind, string) error { return nil })
+	}
+	return p.Array(func(Kind, string) {})
+}
+
+// str parses a string at p.I and returns it unescaped. Without escapes the
+// result aliases p.Data.
+func (p *Scanner) Str() (string, error) {
+	p.I++ // opening quote
+	start := p.I
+	for p.I < len(p.Data) {
+		c := p.Data[p.I]
+		switch {
+		case c == '"':
+			s := Alias(p.Data[start:p.I])
+			p.I++
+			return s, nil
+		case c == '\\':
+			return p.strEscaped(start)
+		case c < 0x20:
+			return "", p.Fail("control character in a string")
+		}
+		p.I++
+	}
+	return "", p.Fail("unterminated string")
+}
+
+func (p *Scanner) strEscaped(start int) (string, error) {
+	buf := make([]byte, 0, p.I-start+16)
+	buf = append(buf, p.Data[start:p.I]...)
+	for p.I < len(p.Data) {
+		c := p.Data[p.I]
+		switch {
+		case c == '"':
+			p.I++
+			return string(buf), nil
+		case c < 0x20:
+			return "", p.Fail("control character in a string")
+		case c != '\\':
+			buf = append(buf, c)
+			p.I++
+			continue
+		}
+		if p.I+1 >= len(p.Data) {
+			break
+		}
+		e := p.Data[p.I+1]
+		p.I += 2
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := p.hex4()
+			if !ok {
+				return "", p.Fail("invalid \\u escape")
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := utf8.RuneError
+				if p.I+1 < len(p.Data) && p.Data[p.I] == '\\' && p.Data[p.I+1] == 'u' {
+					save := p.I
+					p.I += 2
+					if lo, ok := p.hex4(); ok {
+						if d := utf16.DecodeRune(r, lo); d != utf8.RuneError {
+							r2 = d
+						} else {
+							p.I = save
+						}
+					} else {
+						p.I = save
+					}
+				}
+				r = r2
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return "", p.Fail(fmt.Sprintf("invalid escape \\%c", e))
+		}
+	}
+	return "", p.Fail("unterminated string")
+}
+
+func (p *Scanner) hex4() (rune, bool) {
+	if len(p.Data)-p.I < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range p.Data[p.I : p.I+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	p.I += 4
+	return r, true
+}
+
+// alias returns b as a string without copying. The caller guarantees b is
+// not modified while the string is in use (see Decode).
+func Alias(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// Elements parses an array at p.I, calling fn for each element; fn must
+// consume the element.
+func (p *Scanner) Elements(fn func() error) error {
+	p.WS()
+	if p.I >= len(p.Data) || p.Data[p.I] != '[' {
+		return p.Fail("expected an array")
+	}
+	p.I++
+	p.WS()
+	if p.I < len(p.Data) && p.Data[p.I] == ']' {
+		p.I++
+		return nil
+	}
+	for {
+		p.WS()
+		if err := fn(); err != nil {
+			return err
+		}
+		p.WS()
+		if p.I >= len(p.Data) {
+			return p.Fail("unterminated array")
+		}
+		switch p.Data[p.I] {
+		case ',':
+			p.I++
+		case ']':
+			p.I++
+			return nil
+		default:
+			return p.Fail("expected ',' or ']' in an array")
+		}
+	}
+}
