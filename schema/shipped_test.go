@@ -19,3 +19,13 @@ func TestShippedSchemasLoad(t *testing.T) {
 		t.Errorf("shipped versions are incompatible: %v", err)
 	}
 }
+
+func TestParseReportsWhatHambaPanicsOn(t *testing.T) {
+	// Found by fuzzing: an empty union with a default panics inside
+	// hamba/avro's default validation.
+	src := `{"type":"record","name":"a","fields":[{"name":"x","type":[],"default":null}]}`
+	s, err := Parse("a", 1, []byte(src))
+	if err == nil || s != nil {
+		t.Fatalf("Parse = %v, %v; want an error", s, err)
+	}
+}

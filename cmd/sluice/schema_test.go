@@ -195,7 +195,7 @@ func TestSchemaDDL(t *testing.T) {
 		{[]string{"-target", "glue"}, "want one schema NAME"},
 		{[]string{"-target", "glue", "nope"}, `no schema "nope"`},
 		{[]string{"-target", "glue", "-version", "7", "listing"}, "listing has no v7 (have v1, v2)"},
-		{[]string{"-target", "opensearch", "-table", "Shops", "listing"}, `index "Shops"`},
+		{[]string{"-target", "opensearch", "-table", "_shops", "listing"}, `index "_shops"`},
 		{[]string{"-target", "glue", "-config", "/nonexistent/sluice.yaml", "listing"}, "/nonexistent/sluice.yaml"},
 		{[]string{"-target", "glue", "-frob", "listing"}, "flag provided but not defined: -frob"},
 	} {

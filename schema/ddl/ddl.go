@@ -47,6 +47,9 @@ func Generate(target Target, s *schema.Schema, opts Options) ([]File, error) {
 	if opts.Table == "" {
 		opts.Table = s.Name
 	}
+	if len(s.Fields) == 0 {
+		return nil, fmt.Errorf("ddl: %s has no fields, and a table needs at least one column", s.Name)
+	}
 	if err := checkColumnNames(s); err != nil {
 		return nil, err
 	}

@@ -357,7 +357,11 @@ func TestOpenSearchTypes(t *testing.T) {
 }
 
 func TestOpenSearchRejectsBadIndexNames(t *testing.T) {
-	for _, bad := range []string{"Upper", "_private", "a b", "a/b", "-x"} {
+	files, err := Generate(OpenSearch, allTypesSchema(t), Options{Table: "Shops"})
+	if err != nil || files[0].Name != "shops.index-template.json" {
+		t.Errorf("Shops: %v, %v", files, err)
+	}
+	for _, bad := range []string{"_private", "a b", "a/b", "-x", "a*"} {
 		if _, err := Generate(OpenSearch, allTypesSchema(t), Options{Table: bad}); err == nil {
 			t.Errorf("index %q accepted", bad)
 		}
