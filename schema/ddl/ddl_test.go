@@ -640,6 +640,7 @@ func TestDocumentsLoad(t *testing.T) {
 				doc := document(t, s, variant)
 				checkRedshiftLoads(t, s, doc)
 				checkOpenSearchLoads(t, s, doc)
+				checkGlueLoads(t, s, doc)
 			})
 		}
 	}
