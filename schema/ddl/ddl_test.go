@@ -148,6 +148,9 @@ func TestRedshiftJSONPathsOnePerColumnInOrder(t *testing.T) {
 				}
 			}
 			cols := regexp.MustCompile(`DataTableColumns: (\S+)`).FindSubmatch(fileNamed(t, files, ".sql"))
+			for i := range names {
+				names[i] = columnRef(names[i])
+			}
 			if cols == nil || string(cols[1]) != strings.Join(names, ",") {
 				t.Errorf("Firehose DataTableColumns %q do not list the columns in order", cols)
 			}
@@ -180,7 +183,8 @@ const allTypes = `{"type":"record","name":"all","doc":"Every type; it's here.","
  {"name":"counts","type":{"type":"map","values":"long"}},
  {"name":"where","type":["null",{"type":"record","name":"place","fields":[{"name":"lat","type":"double"},{"name":"when","type":{"type":"long","logicalType":"timestamp-millis"}}]}]},
  {"name":"either","type":["null","string","long"]},
- {"name":"anything","type":["string",{"type":"map","values":"string"}]}
+ {"name":"anything","type":["string",{"type":"map","values":"string"}]},
+ {"name":"order","type":"int","doc":"A reserved word in Redshift."}
 ]}`
 
 func allTypesSchema(t testing.TB) *schema.Schema {
@@ -220,6 +224,8 @@ func TestRedshiftTypes(t *testing.T) {
 		`COMMENT ON TABLE "all" IS 'Every type; it''s here.';`,
 		`COMMENT ON COLUMN "all"."s" IS 'A string''s doc';`,
 		`CopyOptions:      FORMAT AS JSON 's3://BUCKET/jsonpaths/all.jsonpaths.json' TIMEFORMAT 'auto'`,
+		`DataTableColumns: s,ns,i,l,f,d,b,day,ms,us,dec,bigdec,wide,e,"raw",hash,id,tags,items,extra,counts,"where",either,anything,"order"`,
+		`COPY "all" (s, ns, i, l, f, d, b, day, ms, us, dec, bigdec, wide, e, "raw", hash, id, tags, items, extra, counts, "where", either, anything, "order")`,
 	} {
 		if !strings.Contains(sql, w) {
 			t.Errorf("SQL lacks %s:\n%s", w, sql)
@@ -791,4 +797,17 @@ func TestTruncateKeepsRunesWhole(t *testing.T) {
 	if got := truncate("abc", 5); got != "abc" {
 		t.Errorf("truncate = %q", got)
 	}
+}
+
+func BenchmarkGenerate(b *testing.B) {
+	s := allTypesSchema(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, target := range Targets {
+			if _, err := Generate(target, s, Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*len(Targets))/b.Elapsed().Seconds(), "definitions/s")
 }

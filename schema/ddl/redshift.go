@@ -151,15 +151,17 @@ func redshift(s *schema.Schema, opts Options) ([]File, error) {
 
 	names := make([]string, len(cols))
 	for i, c := range cols {
-		names[i] = c.name
+		names[i] = columnRef(c.name)
 	}
 	copyOptions := fmt.Sprintf("FORMAT AS JSON %s TIMEFORMAT 'auto'", sqlString(uri))
 	b.WriteString("\n-- Firehose Redshift destination, CopyCommand:\n")
 	fmt.Fprintf(&b, "--   DataTableName:    %s\n", strings.ToLower(opts.Table))
 	fmt.Fprintf(&b, "--   DataTableColumns: %s\n", strings.Join(names, ","))
 	fmt.Fprintf(&b, "--   CopyOptions:      %s\n", copyOptions)
-	b.WriteString("--\n-- The same load by hand:\n")
-	fmt.Fprintf(&b, "--   COPY %s FROM 's3://BUCKET/PREFIX/'\n", table)
+	b.WriteString("--\n-- The same load by hand. JSONPaths match the column list by position: after\n")
+	b.WriteString("-- ALTER TABLE ... ADD COLUMN, update the list and the JSONPaths file together.\n")
+	fmt.Fprintf(&b, "--   COPY %s (%s)\n", table, strings.Join(names, ", "))
+	b.WriteString("--   FROM 's3://BUCKET/PREFIX/'\n")
 	b.WriteString("--   IAM_ROLE 'arn:aws:iam::ACCOUNT:role/ROLE'\n")
 	fmt.Fprintf(&b, "--   %s;\n", copyOptions)
 
@@ -184,6 +186,37 @@ func hasDocs(cols []column) bool {
 		}
 	}
 	return false
+}
+
+// columnRef is a column name as written in a column list: quoted when it
+// is a Redshift reserved word, bare otherwise (Firehose pastes
+// DataTableColumns into its COPY as it is).
+func columnRef(name string) string {
+	if redshiftReserved[strings.ToUpper(name)] {
+		return `"` + name + `"`
+	}
+	return name
+}
+
+// redshiftReserved are Redshift's reserved words (Database Developer Guide,
+// "Reserved words").
+var redshiftReserved = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`AES128 AES256 ALL ALLOWOVERWRITE ANALYSE ANALYZE AND ANY ARRAY AS ASC
+	AUTHORIZATION AZ64 BACKUP BETWEEN BINARY BLANKSASNULL BOTH BYTEDICT BZIP2 CASE CAST CHECK COLLATE
+	COLUMN CONSTRAINT CREATE CREDENTIALS CROSS CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP CURRENT_USER
+	CURRENT_USER_ID DEFAULT DEFERRABLE DEFLATE DEFRAG DELTA DELTA32K DESC DISABLE DISTINCT DO ELSE
+	EMPTYASNULL ENABLE ENCODE ENCRYPT ENCRYPTION END EXCEPT EXPLICIT FALSE FOR FOREIGN FREEZE FROM FULL
+	GLOBALDICT256 GLOBALDICT64K GRANT GROUP GZIP HAVING IDENTITY IGNORE ILIKE IN INITIALLY INNER
+	INTERSECT INTERVAL INTO IS ISNULL JOIN LEADING LEFT LIKE LIMIT LOCALTIME LOCALTIMESTAMP LUN LUNS LZO
+	LZOP MINUS MOSTLY16 MOSTLY32 MOSTLY8 NATURAL NEW NOT NOTNULL NULL NULLS OFF OFFLINE OFFSET OID OLD
+	ON ONLY OPEN OR ORDER OUTER OVERLAPS PARALLEL PARTITION PERCENT PERMISSIONS PIVOT PLACING PRIMARY
+	RAW READRATIO RECOVER REFERENCES REJECTLOG RESORT RESPECT RESTORE RIGHT SELECT SESSION_USER SIMILAR
+	SNAPSHOT SOME SYSDATE SYSTEM TABLE TAG TDES TEXT255 TEXT32K THEN TIMESTAMP TO TOP TRAILING TRUE
+	TRUNCATECOLUMNS UNION UNIQUE UNNEST UNPIVOT USER USING VERBOSE WALLET WHEN WHERE WITH WITHOUT`) {
+		redshiftReserved[w] = true
+	}
 }
 
 // sqlString quotes s as a SQL string literal.

@@ -31,7 +31,9 @@ COMMENT ON COLUMN "listing"."extra" IS 'Input columns that match no field, kept 
 --   DataTableColumns: shop_name,address,price,listed,url,rating,tags,latitude,longitude,geocode_status,extra,provenance
 --   CopyOptions:      FORMAT AS JSON 's3://BUCKET/jsonpaths/listing.jsonpaths.json' TIMEFORMAT 'auto'
 --
--- The same load by hand:
---   COPY "listing" FROM 's3://BUCKET/PREFIX/'
+-- The same load by hand. JSONPaths match the column list by position: after
+-- ALTER TABLE ... ADD COLUMN, update the list and the JSONPaths file together.
+--   COPY "listing" (shop_name, address, price, listed, url, rating, tags, latitude, longitude, geocode_status, extra, provenance)
+--   FROM 's3://BUCKET/PREFIX/'
 --   IAM_ROLE 'arn:aws:iam::ACCOUNT:role/ROLE'
 --   FORMAT AS JSON 's3://BUCKET/jsonpaths/listing.jsonpaths.json' TIMEFORMAT 'auto';

@@ -27,7 +27,9 @@ COMMENT ON TABLE "page_view" IS 'An event sent as query-string parameters to a l
 --   DataTableColumns: event,page,referrer,visitor_id,session_id,value,time,client_ip,user_agent,status,extra,provenance
 --   CopyOptions:      FORMAT AS JSON 's3://BUCKET/jsonpaths/page_view.jsonpaths.json' TIMEFORMAT 'auto'
 --
--- The same load by hand:
---   COPY "page_view" FROM 's3://BUCKET/PREFIX/'
+-- The same load by hand. JSONPaths match the column list by position: after
+-- ALTER TABLE ... ADD COLUMN, update the list and the JSONPaths file together.
+--   COPY "page_view" (event, page, referrer, visitor_id, session_id, value, time, client_ip, user_agent, status, extra, provenance)
+--   FROM 's3://BUCKET/PREFIX/'
 --   IAM_ROLE 'arn:aws:iam::ACCOUNT:role/ROLE'
 --   FORMAT AS JSON 's3://BUCKET/jsonpaths/page_view.jsonpaths.json' TIMEFORMAT 'auto';

@@ -25,7 +25,9 @@ COMMENT ON TABLE "webhook_event" IS 'A JSON webhook delivered to an HTTP endpoin
 --   DataTableColumns: id,type,created_at,source,amount,status,livemode,tags,extra,provenance
 --   CopyOptions:      FORMAT AS JSON 's3://BUCKET/jsonpaths/webhook_event.jsonpaths.json' TIMEFORMAT 'auto'
 --
--- The same load by hand:
---   COPY "webhook_event" FROM 's3://BUCKET/PREFIX/'
+-- The same load by hand. JSONPaths match the column list by position: after
+-- ALTER TABLE ... ADD COLUMN, update the list and the JSONPaths file together.
+--   COPY "webhook_event" (id, type, created_at, source, amount, status, livemode, tags, extra, provenance)
+--   FROM 's3://BUCKET/PREFIX/'
 --   IAM_ROLE 'arn:aws:iam::ACCOUNT:role/ROLE'
 --   FORMAT AS JSON 's3://BUCKET/jsonpaths/webhook_event.jsonpaths.json' TIMEFORMAT 'auto';
