@@ -294,6 +294,9 @@ func runSchemaCompat(flags *flag.FlagSet, opts any, args []string, stdout, stder
 			}
 		}
 	}
+	if len(pairs) == 0 && len(args) == 0 {
+		fmt.Fprintln(stdout, "nothing to compare: every schema has a single version")
+	}
 	status := exitOK
 	for _, p := range pairs {
 		head := fmt.Sprintf("%s v%d -> v%d", p.older.Name, p.older.Version, p.newer.Version)

@@ -136,6 +136,10 @@ func TestSchemaCompat(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "listing v1 -> v2: compatible") {
 		t.Errorf("every schema: exit %d\n%s", code, out)
 	}
+	single := writeFiles(t, map[string]string{"thing.v1.avsc": thingV1})
+	if code, out, _ := sluice(t, "schema", "compat", "-dir", single); code != exitOK || !strings.Contains(out, "nothing to compare") {
+		t.Errorf("single versions: exit %d\n%s", code, out)
+	}
 	for _, args := range [][]string{{"nope"}, {"listing", "1"}, {"listing", "1", "9"}, {"listing", "one", "2"}} {
 		if code, _, errOut := sluice(t, append([]string{"schema", "compat"}, args...)...); code != exitUsage || errOut == "" {
 			t.Errorf("compat %q: exit %d, stderr %q", args, code, errOut)
