@@ -170,7 +170,14 @@ type Schema struct {
 }
 
 // Parse parses an .avsc document as version version of schema name.
-func Parse(name string, version int, src []byte) (*Schema, error) {
+func Parse(name string, version int, src []byte) (_ *Schema, err error) {
+	// hamba/avro panics on some malformed schemas (an empty union with a
+	// default); a bad .avsc must be an error naming the file, not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("schema: %s v%d: not a valid Avro schema (%v)", name, version, r)
+		}
+	}()
 	as, err := avro.ParseBytesWithCache(src, "", &avro.SchemaCache{})
 	if err != nil {
 		return nil, fmt.Errorf("schema: %s v%d: %w", name, version, err)

@@ -26,6 +26,7 @@ type command struct {
 // commands lists every subcommand.
 var commands = map[string]command{
 	"transform": {"run the transform handler on a Firehose event file", runTransform},
+	"schema":    {"check schemas and config, compare versions, write Redshift/OpenSearch/Glue definitions", runSchema},
 }
 
 func main() {
