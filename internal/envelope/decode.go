@@ -21,6 +21,9 @@ func (e *DecodeError) Error() string {
 
 // wrap turns a scanner error into a DecodeError.
 func wrap(err error) error {
+	if err == nil {
+		return nil
+	}
 	var je *jsonx.Error
 	if errors.As(err, &je) {
 		return &DecodeError{Offset: je.Offset, Reason: je.Reason}

@@ -1,6 +1,7 @@
 package firehose
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -17,23 +18,89 @@ import (
 // errSlowPath sends unusual input to encoding/json.
 var errSlowPath = errors.New("firehose: use encoding/json")
 
-// DecodeEvent parses a transformation event. Every record's data is
-// base64-decoded once into a single buffer. Input the fast path does not
-// expect (escaped strings, keys it does not know exactly) is parsed with
-// encoding/json instead, with the same result.
+// Batch is a transformation event whose records' data is decoded only when
+// asked for, one record at a time, so a handler never holds a second copy of
+// the whole batch.
+type Batch struct {
+	InvocationID      string
+	DeliveryStreamArn string
+	Region            string
+	IDs               []string
+	Arrivals          []time.Time
+	data              [][]byte // decoded data, when built from an event
+	b64               [][]byte // base64 text inside the payload, otherwise
+}
+
+// Len is the number of records.
+func (b *Batch) Len() int { return len(b.IDs) }
+
+// Data returns record i's data, decoded into buf when it is still base64.
+func (b *Batch) Data(i int, buf []byte) ([]byte, error) {
+	if b.b64 == nil {
+		return b.data[i], nil
+	}
+	src := b.b64[i]
+	if n := base64.StdEncoding.DecodedLen(len(src)); cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	n, err := base64.StdEncoding.Decode(buf[:cap(buf)], src)
+	if err != nil {
+		return nil, fmt.Errorf("firehose: record %s: data is not base64: %w", b.IDs[i], err)
+	}
+	return buf[:n], nil
+}
+
+// BatchOf wraps a decoded event.
+func BatchOf(ev events.KinesisFirehoseEvent) *Batch {
+	b := &Batch{InvocationID: ev.InvocationID, DeliveryStreamArn: ev.DeliveryStreamArn, Region: ev.Region,
+		IDs: make([]string, len(ev.Records)), Arrivals: make([]time.Time, len(ev.Records)), data: make([][]byte, len(ev.Records))}
+	for i := range ev.Records {
+		b.IDs[i], b.Arrivals[i], b.data[i] = ev.Records[i].RecordID, ev.Records[i].ApproximateArrivalTimestamp.Time, ev.Records[i].Data
+	}
+	return b
+}
+
+// DecodeBatch parses a transformation event without decoding its data.
+// Input the fast path does not expect (escaped strings, keys it does not
+// know exactly) is parsed with encoding/json instead, with the same result.
+func DecodeBatch(payload []byte) (*Batch, error) {
+	if b, err := decodeFast(payload); err == nil {
+		return b, nil
+	}
+	var ev events.KinesisFirehoseEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, fmt.Errorf("firehose: not a transformation event: %w", err)
+	}
+	return BatchOf(ev), nil
+}
+
+// DecodeEvent parses a transformation event into aws-lambda-go's type.
 func DecodeEvent(payload []byte, ev *events.KinesisFirehoseEvent) error {
-	if err := decodeFast(payload, ev); err != nil {
-		*ev = events.KinesisFirehoseEvent{}
-		if err := json.Unmarshal(payload, ev); err != nil {
-			return fmt.Errorf("firehose: not a transformation event: %w", err)
+	b, err := DecodeBatch(payload)
+	if err != nil {
+		return err
+	}
+	if b.b64 == nil {
+		// encoding/json read it, metadata included: read it again whole.
+		return json.Unmarshal(payload, ev)
+	}
+	*ev = events.KinesisFirehoseEvent{InvocationID: b.InvocationID, DeliveryStreamArn: b.DeliveryStreamArn, Region: b.Region,
+		Records: make([]events.KinesisFirehoseEventRecord, b.Len())}
+	for i := range ev.Records {
+		data, err := b.Data(i, nil)
+		if err != nil {
+			return err
 		}
+		ev.Records[i] = events.KinesisFirehoseEventRecord{RecordID: b.IDs[i],
+			ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: b.Arrivals[i]}, Data: data}
 	}
 	return nil
 }
 
-func decodeFast(payload []byte, ev *events.KinesisFirehoseEvent) error {
+func decodeFast(payload []byte) (*Batch, error) {
 	p := jsonx.Scanner{Data: payload}
-	arena := make([]byte, 0, base64.StdEncoding.DecodedLen(len(payload)))
+	n := bytes.Count(payload, []byte(`"recordId"`))
+	b := &Batch{IDs: make([]string, 0, n), Arrivals: make([]time.Time, 0, n), b64: make([][]byte, 0, n)}
 	str := func() (string, error) {
 		kind, val, raw, err := p.Value()
 		if err != nil || kind != jsonx.String {
@@ -44,28 +111,30 @@ func decodeFast(payload []byte, ev *events.KinesisFirehoseEvent) error {
 				return "", errSlowPath
 			}
 		}
-		// A copy: the event outlives the payload buffer in some callers.
+		// A copy: the batch may outlive the payload buffer.
 		return string(val), nil
 	}
 	err := p.Members(func(key string) error {
 		var err error
 		switch key {
 		case "invocationId":
-			ev.InvocationID, err = str()
+			b.InvocationID, err = str()
 		case "deliveryStreamArn":
-			ev.DeliveryStreamArn, err = str()
+			b.DeliveryStreamArn, err = str()
 		case "sourceKinesisStreamArn":
-			ev.SourceKinesisStreamArn, err = str()
+			_, err = str()
 		case "region":
-			ev.Region, err = str()
+			b.Region, err = str()
 		case "records":
 			err = p.Elements(func() error {
-				var r events.KinesisFirehoseEventRecord
+				var id string
+				var arrival time.Time
+				var data []byte
 				err := p.Members(func(key string) error {
 					switch key {
 					case "recordId":
-						id, err := str()
-						r.RecordID = id
+						var err error
+						id, err = str()
 						return err
 					case "approximateArrivalTimestamp":
 						kind, val, _, err := p.Value()
@@ -76,28 +145,25 @@ func decodeFast(payload []byte, ev *events.KinesisFirehoseEvent) error {
 						if err != nil {
 							return errSlowPath
 						}
-						r.ApproximateArrivalTimestamp = events.MilliSecondsEpochTime{Time: time.UnixMilli(ms).UTC()}
+						arrival = time.UnixMilli(ms).UTC()
 						return nil
 					case "data":
 						kind, _, raw, err := p.Value()
 						if err != nil || kind != jsonx.String {
 							return errSlowPath
 						}
-						start := len(arena)
-						n, err := base64.StdEncoding.Decode(arena[start:cap(arena)], raw[1:len(raw)-1])
-						if err != nil {
+						data = raw[1 : len(raw)-1]
+						if len(data)%4 != 0 {
 							return errSlowPath
 						}
-						arena = arena[:start+n]
-						r.Data = arena[start : start+n : start+n]
 						return nil
-					case "kinesisRecordMetadata":
-						return decodeKinesisMetadata(&p, &r.KinesisFirehoseRecordMetadata, str)
 					}
-					// encoding/json matches keys case-insensitively; let it.
+					// Kinesis-source metadata, or a key in another letter case
+					// (encoding/json matches keys case-insensitively): let
+					// encoding/json read it.
 					return errSlowPath
 				})
-				ev.Records = append(ev.Records, r)
+				b.IDs, b.Arrivals, b.b64 = append(b.IDs, id), append(b.Arrivals, arrival), append(b.b64, data)
 				return err
 			})
 		default:
@@ -107,9 +173,30 @@ func decodeFast(payload []byte, ev *events.KinesisFirehoseEvent) error {
 	})
 	p.WS()
 	if err == nil && p.I != len(payload) {
-		return errSlowPath
+		return nil, errSlowPath
 	}
-	return err
+	if err != nil {
+		return nil, err
+	}
+	for i := range b.b64 {
+		if validBase64(b.b64[i]) != nil {
+			return nil, errSlowPath
+		}
+	}
+	return b, nil
+}
+
+// validBase64 checks the alphabet and padding without decoding.
+func validBase64(s []byte) error {
+	for i, c := range s {
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/':
+		case c == '=' && i >= len(s)-2:
+		default:
+			return errSlowPath
+		}
+	}
+	return nil
 }
 
 // AppendResponse writes resp as the JSON Firehose expects, as
@@ -117,60 +204,28 @@ func decodeFast(payload []byte, ev *events.KinesisFirehoseEvent) error {
 func AppendResponse(dst []byte, resp *Response) []byte {
 	dst = append(dst, `{"records":[`...)
 	for i := range resp.Records {
-		r := &resp.Records[i]
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = append(dst, `{"recordId":`...)
-		dst = schema.AppendString(dst, r.RecordID)
-		dst = append(dst, `,"result":`...)
-		dst = schema.AppendString(dst, r.Result)
-		dst = append(dst, `,"data":"`...)
-		dst = base64.StdEncoding.AppendEncode(dst, r.Data)
-		dst = append(dst, '"')
-		if r.Metadata != nil {
-			meta, _ := json.Marshal(r.Metadata)
-			dst = append(dst, `,"metadata":`...)
-			dst = append(dst, meta...)
-		}
-		dst = append(dst, '}')
+		dst = AppendResponseRecord(dst, &resp.Records[i])
 	}
 	return append(dst, "]}"...)
 }
 
-// decodeKinesisMetadata reads the metadata of records from a Kinesis data
-// stream source (aws-lambda-go also writes it, zero-valued, for others).
-func decodeKinesisMetadata(p *jsonx.Scanner, m *events.KinesisFirehoseRecordMetadata, str func() (string, error)) error {
-	if p.Peek() == 'n' {
-		_, _, _, err := p.Value()
-		return err
+// AppendResponseRecord writes one record of a response.
+func AppendResponseRecord(dst []byte, r *ResponseRecord) []byte {
+	dst = append(dst, `{"recordId":`...)
+	dst = schema.AppendString(dst, r.RecordID)
+	dst = append(dst, `,"result":`...)
+	dst = schema.AppendString(dst, r.Result)
+	dst = append(dst, `,"data":"`...)
+	dst = base64.StdEncoding.AppendEncode(dst, r.Data)
+	dst = append(dst, '"')
+	if r.Metadata != nil {
+		meta, _ := json.Marshal(r.Metadata)
+		dst = append(dst, `,"metadata":`...)
+		dst = append(dst, meta...)
 	}
-	return p.Members(func(key string) error {
-		var err error
-		switch key {
-		case "shardId":
-			m.ShardID, err = str()
-		case "partitionKey":
-			m.PartitionKey, err = str()
-		case "sequenceNumber":
-			m.SequenceNumber, err = str()
-		case "subsequenceNumber", "approximateArrivalTimestamp":
-			kind, val, _, verr := p.Value()
-			if verr != nil || kind != jsonx.Raw {
-				return errSlowPath
-			}
-			n, perr := strconv.ParseInt(val, 10, 64)
-			if perr != nil {
-				return errSlowPath
-			}
-			if key == "subsequenceNumber" {
-				m.SubsequenceNumber = n
-			} else {
-				m.ApproximateArrivalTimestamp = events.MilliSecondsEpochTime{Time: time.UnixMilli(n).UTC()}
-			}
-		default:
-			return errSlowPath
-		}
-		return err
-	})
+	dst = append(dst, '}')
+	return dst
 }

@@ -33,7 +33,7 @@ func TestDecodeEventMatchesEncodingJSON(t *testing.T) {
 		"direct put shape": []byte(`{"invocationId":"inv-1","deliveryStreamArn":"arn:x/s","region":"eu-west-1","records":[` +
 			`{"recordId":"a","approximateArrivalTimestamp":1714557600123,"data":"` + base64.StdEncoding.EncodeToString([]byte("hi")) + `"}]}`),
 		"escaped slash": []byte(`{"invocationId":"i","deliveryStreamArn":"arn:aws:firehose:r:1:deliverystream\/s","records":[{"recordId":"a","data":"aGk="}]}`),
-		"unknown keys": []byte(`{"future":{"a":[1,2]},"records":[{"recordId":"a","data":"","later":true}]}`),
+		"unknown keys":  []byte(`{"future":{"a":[1,2]},"records":[{"recordId":"a","data":"","later":true}]}`),
 	} {
 		t.Run(name, func(t *testing.T) {
 			var fast, slow events.KinesisFirehoseEvent

@@ -343,24 +343,21 @@ func listSep(s string) byte {
 	return 0
 }
 
-// eachListItem calls fn with each trimmed, non-empty item of a delimited
-// string.
-func eachListItem(s string, fn func(item string) error) error {
-	sep := listSep(s)
+// nextListItem returns the first trimmed, non-empty item of a delimited
+// string and the rest, or ok false when there is none.
+func nextListItem(s string, sep byte) (item, rest string, ok bool) {
 	for s != "" {
-		item := s
+		item = s
 		if i := strings.IndexByte(s, sep); sep != 0 && i >= 0 {
 			item, s = s[:i], s[i+1:]
 		} else {
 			s = ""
 		}
 		if item = strings.TrimSpace(item); item != "" {
-			if err := fn(item); err != nil {
-				return err
-			}
+			return item, s, true
 		}
 	}
-	return nil
+	return "", "", false
 }
 
 func (p *Plan) coerceArray(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelope.Field) (schema.Value, error) {
@@ -372,20 +369,24 @@ func (p *Plan) coerceArray(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelo
 			return schema.Value{}, err
 		}
 	case f.Kind == envelope.String:
+		sep := listSep(f.Value)
 		n := 0
-		_ = eachListItem(f.Value, func(string) error { n++; return nil })
+		for _, rest, ok := nextListItem(f.Value, sep); ok; _, rest, ok = nextListItem(rest, sep) {
+			n++
+		}
 		v := schema.Value{Kind: schema.Array, Items: sc.values(n)}
+		var elem envelope.Field
 		i := 0
-		err := eachListItem(f.Value, func(item string) error {
-			iv, err := p.coerce(sc, fp, t.Items, &envelope.Field{Value: item})
+		for item, rest, ok := nextListItem(f.Value, sep); ok; item, rest, ok = nextListItem(rest, sep) {
+			elem.Value = item
+			iv, err := p.coerce(sc, fp, t.Items, &elem)
 			if err != nil {
-				return fmt.Errorf("item %d %w", i, err)
+				return schema.Value{}, fmt.Errorf("item %d %w", i, err)
 			}
 			v.Items[i] = iv
 			i++
-			return nil
-		})
-		return v, err
+		}
+		return v, nil
 	default:
 		items = []envelope.Field{*f}
 	}

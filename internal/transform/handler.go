@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"regexp"
-	"sync"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -40,7 +42,9 @@ type Handler struct {
 	metrics  *metrics.Set
 	log      *slog.Logger
 	now      func() time.Time
-	workers  sync.Pool
+	// workers keeps reusable memory between invocations. Not a sync.Pool:
+	// a batch's own garbage collections would empty it every time.
+	workers chan *worker
 }
 
 type dropRule struct {
@@ -94,8 +98,25 @@ func New(cfg *config.Config, reg *schema.Registry, opts ...Option) (*Handler, er
 	for _, d := range cfg.Drop {
 		h.drops = append(h.drops, dropRule{name: d.Name, schema: d.Schema, field: normalize.Canonical(d.Field), match: regexp.MustCompile(d.Match)})
 	}
-	h.workers.New = func() any { return &worker{enc: schema.NewEncoder()} }
+	h.workers = make(chan *worker, runtime.GOMAXPROCS(0))
 	return h, nil
+}
+
+func (h *Handler) getWorker() *worker {
+	select {
+	case w := <-h.workers:
+		return w
+	default:
+		return &worker{enc: schema.NewEncoder()}
+	}
+}
+
+func (h *Handler) putWorker(w *worker) {
+	w.sc.Reset()
+	select {
+	case h.workers <- w:
+	default:
+	}
 }
 
 // worker holds one goroutine's reusable memory.
@@ -104,8 +125,12 @@ type worker struct {
 	enc   *schema.Encoder
 	dec   envelope.Decoded
 	items []item
-	out   []byte
+	out   []byte // the current record's documents
+	data  []byte // the current record's decoded data
 	key   []byte
+	meta  normalize.Meta
+	// results holds each record's outcome, reused between batches.
+	results []result
 }
 
 // item is one record (or one part of a packed record) in flight.
@@ -128,29 +153,21 @@ type result struct {
 	whole bool
 }
 
-// Invoke is the Lambda entry point (aws-lambda-go's lambda.Handler): it
-// reads the event and writes the response itself, which is several times
-// faster than encoding/json for base64-heavy payloads, and calls Handle's
-// logic in between.
+// Invoke is the Lambda entry point (aws-lambda-go's lambda.Handler). It
+// reads the event and writes the response itself: each record is decoded
+// from base64 only when its turn comes and its documents are encoded
+// straight into the response, so the batch is never held twice.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	var ev events.KinesisFirehoseEvent
-	if err := firehose.DecodeEvent(payload, &ev); err != nil {
+	b, err := firehose.DecodeBatch(payload)
+	if err != nil {
 		return nil, fmt.Errorf("transform: %w", err)
 	}
-	resp, _, err := h.Process(ctx, ev)
-	if err != nil {
+	out := &jsonSink{buf: make([]byte, 0, len(payload)+len(payload)/4+1024)}
+	out.buf = append(out.buf, `{"records":[`...)
+	if _, _, err := h.run(ctx, b, out); err != nil {
 		return nil, err
 	}
-	return firehose.AppendResponse(make([]byte, 0, responseEstimate(&resp)), &resp), nil
-}
-
-func responseEstimate(resp *firehose.Response) int {
-	n := 16
-	for i := range resp.Records {
-		r := &resp.Records[i]
-		n += 64 + len(r.RecordID) + base64.StdEncoding.EncodedLen(len(r.Data))
-	}
-	return n
+	return append(out.buf, "]}"...), nil
 }
 
 // Handle transforms one Firehose batch. It returns an error only for a
@@ -172,43 +189,184 @@ type Outcome struct {
 
 // Process is Handle that also returns each record's Outcome, in input order.
 func (h *Handler) Process(ctx context.Context, ev events.KinesisFirehoseEvent) (firehose.Response, []Outcome, error) {
-	start := h.now()
-	w := h.workers.Get().(*worker)
-	defer h.workers.Put(w)
-	defer w.sc.Reset()
+	out := &typedSink{resp: firehose.Response{Records: make([]firehose.ResponseRecord, 0, len(ev.Records))}}
+	items, results, err := h.run(ctx, firehose.BatchOf(ev), out)
+	if err != nil {
+		return firehose.Response{}, nil, err
+	}
+	return out.resp, outcomes(items, results), nil
+}
 
-	stream, _, _ := h.cfg.StreamFor(ev.DeliveryStreamArn)
+// sink receives the response records, in input order.
+type sink interface {
+	add(r *firehose.ResponseRecord)
+}
+
+// jsonSink writes the response JSON as it goes.
+type jsonSink struct {
+	buf []byte
+	n   int
+}
+
+func (s *jsonSink) add(r *firehose.ResponseRecord) {
+	if s.n > 0 {
+		s.buf = append(s.buf, ',')
+	}
+	s.n++
+	s.buf = firehose.AppendResponseRecord(s.buf, r)
+}
+
+// typedSink keeps the response records; their data is copied, as the
+// worker's document buffer is reused.
+type typedSink struct {
+	resp  firehose.Response
+	arena []byte
+}
+
+func (s *typedSink) add(r *firehose.ResponseRecord) {
+	rr := *r
+	if len(r.Data) > 0 {
+		if cap(s.arena)-len(s.arena) < len(r.Data) {
+			s.arena = make([]byte, 0, max(64<<10, len(r.Data)))
+		}
+		start := len(s.arena)
+		s.arena = append(s.arena, r.Data...)
+		rr.Data = s.arena[start:len(s.arena):len(s.arena)]
+	}
+	s.resp.Records = append(s.resp.Records, rr)
+}
+
+// run is the transform itself: every record in order, each normalised,
+// validated and written before the next, within the deadline and the
+// response size limit.
+// It returns every item and result; they are valid until the next run.
+func (h *Handler) run(ctx context.Context, b *firehose.Batch, out sink) ([]item, []result, error) {
+	start := h.now()
+	w := h.getWorker()
+	defer h.putWorker(w)
+
+	stream, _, _ := h.cfg.StreamFor(b.DeliveryStreamArn)
 	cutoff, hasDeadline := ctx.Deadline()
 	cutoff = cutoff.Add(-h.cfg.Transform.DeadlineMargin)
 
-	// Each record is normalised, validated and written before the next, so
-	// one record's worth of Values is reused for the whole batch.
-	w.items = w.items[:0]
-	w.out = make([]byte, 0, outputEstimate(ev))
-	results := make([]result, len(ev.Records))
-	for i := range ev.Records {
-		if hasDeadline && i%64 == 0 && h.now().After(cutoff) {
-			for j := i; j < len(ev.Records); j++ {
-				w.items = append(w.items, item{rec: j, fail: deadlineFailure})
-				results[j] = result{status: firehose.ProcessingFailed, fail: deadlineFailure}
-			}
-			break
-		}
-		first := len(w.items)
-		h.normaliseRecord(w, ev, i, stream)
-		results[i] = h.encodeRecord(w, w.items[first:])
-		for k := first; k < len(w.items); k++ {
-			w.items[k].val = schema.Value{}
-		}
-		w.sc.Rewind()
+	n := b.Len()
+	limit := h.cfg.Transform.MaxResponseBytes
+	// reserve[i] is what the records after i need at least: an entry with
+	// empty data each. Ok records are written only while that still fits.
+	reserve := make([]int, n+1)
+	for i := n - 1; i >= 0; i-- {
+		reserve[i] = reserve[i+1] + emptyEntrySize(b.IDs[i])
 	}
+	size := len(`{"records":[]}`)
 
-	resp, err := h.respond(ctx, ev, stream, results)
-	if err != nil {
-		return resp, nil, err
+	w.items = w.items[:0]
+	if cap(w.results) < n {
+		w.results = make([]result, n)
 	}
-	h.account(ev, w.items, results, start)
-	return resp, outcomes(w.items, results), nil
+	results := w.results[:n]
+	var overflow []int
+	var bytesIn, bytesOut int
+	for i := 0; i < n; i++ {
+		var r result
+		switch {
+		case hasDeadline && h.now().After(cutoff):
+			w.items = append(w.items, item{rec: i, fail: deadlineFailure})
+			r = result{status: firehose.ProcessingFailed, fail: deadlineFailure}
+		default:
+			data, err := b.Data(i, w.data[:0])
+			if err != nil {
+				f := &normalize.Failure{Reason: err.Error(), Class: normalize.ClassInvalid}
+				w.items = append(w.items, item{rec: i, fail: f})
+				r = result{status: firehose.ProcessingFailed, fail: f}
+				break
+			}
+			w.data = data
+			bytesIn += len(data)
+			first := len(w.items)
+			h.normaliseRecord(w, b, i, data, stream)
+			w.out = w.out[:0]
+			r = h.encodeRecord(w, w.items[first:])
+			for k := first; k < len(w.items); k++ {
+				w.items[k].val = schema.Value{}
+			}
+			w.sc.Rewind()
+		}
+		rr := firehose.ResponseRecord{RecordID: b.IDs[i], Result: r.status, Data: empty}
+		if r.status == firehose.Ok {
+			rr.Data = r.data
+			if r.keys != nil {
+				rr.Metadata = &firehose.Metadata{PartitionKeys: r.keys}
+			}
+			e := entrySize(&rr)
+			switch {
+			case e+len(`{"records":[]}`) > limit:
+				r = result{status: firehose.ProcessingFailed, whole: true, fail: &normalize.Failure{
+					Reason: fmt.Sprintf("its transformed form alone would exceed the %d-byte response limit", limit), Class: normalize.ClassTooLarge}}
+				rr = firehose.ResponseRecord{RecordID: b.IDs[i], Result: r.status, Data: empty}
+			case size+e+reserve[i+1] > limit:
+				// Over the response limit: back into the stream, answered Dropped.
+				overflow = append(overflow, i)
+				r = result{status: firehose.Dropped, fail: reingested}
+				rr = firehose.ResponseRecord{RecordID: b.IDs[i], Result: r.status, Data: empty}
+			}
+		}
+		bytesOut += len(rr.Data)
+		size += entrySize(&rr)
+		out.add(&rr)
+		r.data = nil
+		results[i] = r
+	}
+	if err := h.reingestOverflow(ctx, b, stream, overflow); err != nil {
+		return nil, nil, err
+	}
+	h.account(b, w.items, results, start, bytesIn, bytesOut)
+	return w.items, results, nil
+}
+
+// empty is the data of a Dropped or ProcessingFailed record: Firehose
+// requires the key and keeps the original record itself.
+var empty = []byte{}
+
+// entrySize is the exact size of r in the response, with its comma.
+func entrySize(r *firehose.ResponseRecord) int {
+	n := len(`{"recordId":"","result":"","data":""},`) + jsonStringLen(r.RecordID) + len(r.Result) + base64.StdEncoding.EncodedLen(len(r.Data))
+	if r.Metadata != nil {
+		meta, _ := json.Marshal(r.Metadata)
+		n += len(`,"metadata":`) + len(meta)
+	}
+	return n
+}
+
+// emptyEntrySize is the size of a record's entry with no data, whatever
+// its result.
+func emptyEntrySize(id string) int {
+	return len(`{"recordId":"","result":"ProcessingFailed","data":""},`) + jsonStringLen(id)
+}
+
+func jsonStringLen(s string) int {
+	var buf [128]byte
+	return len(schema.AppendString(buf[:0], s)) - 2
+}
+
+func (h *Handler) reingestOverflow(ctx context.Context, b *firehose.Batch, stream string, overflow []int) error {
+	if len(overflow) == 0 {
+		return nil
+	}
+	if h.reingest == nil {
+		return fmt.Errorf("transform: %d records do not fit the %d-byte response and no re-ingestion is configured", len(overflow), h.cfg.Transform.MaxResponseBytes)
+	}
+	batch := make([][]byte, len(overflow))
+	for j, i := range overflow {
+		data, err := b.Data(i, nil)
+		if err != nil {
+			return fmt.Errorf("transform: %w", err)
+		}
+		batch[j] = data
+	}
+	if err := h.reingest.Reingest(ctx, stream, batch); err != nil {
+		return fmt.Errorf("transform: re-ingest %d overflow records into %s: %w", len(batch), stream, err)
+	}
+	return nil
 }
 
 func outcomes(items []item, results []result) []Outcome {
@@ -227,22 +385,10 @@ func outcomes(items []item, results []result) []Outcome {
 	return out
 }
 
-// outputEstimate sizes the document buffer: documents run a little larger
-// than their envelopes (every schema field is written, nulls included).
-func outputEstimate(ev events.KinesisFirehoseEvent) int {
-	n := 0
-	for i := range ev.Records {
-		n += len(ev.Records[i].Data)
-	}
-	return n + n/4 + 4096
-}
-
 var deadlineFailure = &normalize.Failure{Reason: "the invocation's deadline arrived before the record was processed", Class: normalize.ClassDeadline}
 
 // normaliseRecord decodes record i (each part, if packed) into items.
-func (h *Handler) normaliseRecord(w *worker, ev events.KinesisFirehoseEvent, i int, stream string) {
-	rec := &ev.Records[i]
-	data := rec.Data
+func (h *Handler) normaliseRecord(w *worker, b *firehose.Batch, i int, data []byte, stream string) {
 	part := 0
 	for len(data) > 0 || part == 0 {
 		line := data
@@ -255,13 +401,13 @@ func (h *Handler) normaliseRecord(w *worker, ev events.KinesisFirehoseEvent, i i
 			continue // blank lines between packed records
 		}
 		it := item{rec: i}
-		h.normalisePart(w, rec, line, stream, part, &it)
+		h.normalisePart(w, b, i, line, stream, part, &it)
 		w.items = append(w.items, it)
 		part++
 	}
 }
 
-func (h *Handler) normalisePart(w *worker, rec *events.KinesisFirehoseEventRecord, data []byte, stream string, part int, it *item) {
+func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []byte, stream string, part int, it *item) {
 	d := &w.dec
 	if err := envelope.Decode(data, d); err != nil {
 		it.fail = &normalize.Failure{Reason: "not a JSON object: " + err.Error(), Class: normalize.ClassInvalid}
@@ -282,26 +428,23 @@ func (h *Handler) normalisePart(w *worker, rec *events.KinesisFirehoseEventRecor
 	}
 	it.plan = plan
 	it.id = d.ID
-	if it.id == "" {
-		it.id = rec.RecordID
+	if it.id != "" {
+		it.id = strings.Clone(it.id) // d.ID aliases the record's data, which is reused
+	} else {
+		it.id = b.IDs[rec]
 		if part > 0 {
-			it.id = fmt.Sprintf("%s#%d", rec.RecordID, part)
+			it.id = fmt.Sprintf("%s#%d", b.IDs[rec], part)
 		}
 	}
 	if rule := h.dropRule(w, name, d.Fields); rule != "" {
 		it.dropped = rule
 		return
 	}
-	meta := normalize.Meta{RecordID: it.id, Flags: d.Flags, Arrival: rec.ApproximateArrivalTimestamp.Time}
+	w.meta = normalize.Meta{RecordID: it.id, Flags: d.Flags, Arrival: b.Arrivals[rec]}
 	if !d.Bare {
-		meta.Source = &d.Source
+		w.meta.Source = &d.Source
 	}
-	it.fail = plan.Normalize(&w.sc, d.Fields, &meta, &it.val)
-	if it.fail == nil && meta.Source != nil {
-		// The Value may alias the decoded source; copy what outlives d.
-		src := d.Source
-		meta.Source = &src
-	}
+	it.fail = plan.Normalize(&w.sc, d.Fields, &w.meta, &it.val)
 }
 
 func (h *Handler) dropRule(w *worker, schemaName string, fields []envelope.Field) string {
@@ -353,82 +496,14 @@ func (h *Handler) encodeRecord(w *worker, items []item) result {
 	if dropped == len(items) {
 		return result{status: firehose.Dropped}
 	}
-	// Three-index slice: later appends must not write into this record.
-	return result{status: firehose.Ok, data: w.out[start:len(w.out):len(w.out)]}
-}
-
-// respond builds the response in input order, keeping it under the size
-// cap: records that do not fit are re-ingested and answered Dropped.
-func (h *Handler) respond(ctx context.Context, ev events.KinesisFirehoseEvent, stream string, results []result) (firehose.Response, error) {
-	limit := h.cfg.Transform.MaxResponseBytes
-	size := len(`{"records":[]}`)
-	entry := func(i int) int {
-		n := len(`{"recordId":"","result":"","data":""},`) + len(ev.Records[i].RecordID) + len(results[i].status) + base64.StdEncoding.EncodedLen(len(results[i].data))
-		if results[i].keys != nil {
-			n += len(`,"metadata":{"partitionKeys":{}}`)
-			for k, v := range results[i].keys {
-				n += len(k) + len(v) + 6
-			}
-		}
-		return n
-	}
-	droppedEntry := func(i int) int {
-		return len(`{"recordId":"","result":"Dropped","data":""},`) + len(ev.Records[i].RecordID)
-	}
-	for i := range results {
-		if results[i].status == firehose.Ok && entry(i)+len(`{"records":[]}`) > limit {
-			results[i] = result{status: firehose.ProcessingFailed, whole: true, fail: &normalize.Failure{
-				Reason: fmt.Sprintf("its transformed form alone would exceed the %d-byte response limit", limit), Class: normalize.ClassTooLarge}}
-		}
-		size += entry(i)
-	}
-	var overflow []int
-	for i := len(results) - 1; i >= 0 && size > limit; i-- {
-		if results[i].status != firehose.Ok {
-			continue
-		}
-		size += droppedEntry(i) - entry(i)
-		overflow = append(overflow, i)
-	}
-	if len(overflow) > 0 {
-		if h.reingest == nil {
-			return firehose.Response{}, fmt.Errorf("transform: response of %d records exceeds %d bytes and no re-ingestion is configured", len(results), limit)
-		}
-		batch := make([][]byte, len(overflow))
-		for j, i := range overflow {
-			batch[len(overflow)-1-j] = ev.Records[i].Data
-		}
-		if err := h.reingest.Reingest(ctx, stream, batch); err != nil {
-			return firehose.Response{}, fmt.Errorf("transform: re-ingest %d overflow records into %s: %w", len(batch), stream, err)
-		}
-		for _, i := range overflow {
-			results[i] = result{status: firehose.Dropped, fail: reingested}
-		}
-	}
-	resp := firehose.Response{Records: make([]firehose.ResponseRecord, len(results))}
-	for i, r := range results {
-		rr := &resp.Records[i]
-		rr.RecordID, rr.Result, rr.Data = ev.Records[i].RecordID, r.status, r.data
-		if rr.Data == nil {
-			rr.Data = []byte{} // "data" is required: "" rather than null
-		}
-		if r.keys != nil {
-			rr.Metadata = &firehose.Metadata{PartitionKeys: r.keys}
-		}
-	}
-	return resp, nil
+	return result{status: firehose.Ok, data: w.out[start:]}
 }
 
 // reingested marks a record that went back into the stream.
 var reingested = &normalize.Failure{Reason: "re-ingested: the response would have exceeded Firehose's limit", Class: "reingested"}
 
 // account logs each failure (without payload) and adds the batch's metrics.
-func (h *Handler) account(ev events.KinesisFirehoseEvent, items []item, results []result, start time.Time) {
-	var bytesIn, bytesOut int
-	for i := range ev.Records {
-		bytesIn += len(ev.Records[i].Data)
-		bytesOut += len(results[i].data)
-	}
+func (h *Handler) account(b *firehose.Batch, items []item, results []result, start time.Time, bytesIn, bytesOut int) {
 	h.metrics.Add("BytesIn", metrics.Bytes, float64(bytesIn))
 	h.metrics.Add("BytesOut", metrics.Bytes, float64(bytesOut))
 	h.metrics.Add("DurationMs", metrics.Milliseconds, float64(h.now().Sub(start).Milliseconds()))
@@ -447,10 +522,10 @@ func (h *Handler) account(ev events.KinesisFirehoseEvent, items []item, results 
 		switch {
 		case it.fail != nil:
 			counts[group{"Failed", schemaName, "Reason", string(it.fail.Class)}]++
-			h.logFailure(ev, it, schemaName, it.fail)
+			h.logFailure(b, it, schemaName, it.fail)
 		case r.whole:
 			counts[group{"Failed", schemaName, "Reason", string(r.fail.Class)}]++
-			h.logFailure(ev, it, schemaName, r.fail)
+			h.logFailure(b, it, schemaName, r.fail)
 		case r.status == firehose.ProcessingFailed:
 			// a sibling part of a packed record failed; this part goes to the error prefix with it
 			counts[group{"Failed", schemaName, "Reason", "packed_sibling"}]++
@@ -474,11 +549,13 @@ func (h *Handler) account(ev events.KinesisFirehoseEvent, items []item, results 
 
 // logFailure writes one structured line per failed record: ids, schema,
 // field and reason; the payload only when log_payloads is set.
-func (h *Handler) logFailure(ev events.KinesisFirehoseEvent, it *item, schemaName string, f *normalize.Failure) {
-	attrs := []any{"record_id", it.id, "firehose_record_id", ev.Records[it.rec].RecordID, "schema", schemaName,
+func (h *Handler) logFailure(b *firehose.Batch, it *item, schemaName string, f *normalize.Failure) {
+	attrs := []any{"record_id", it.id, "firehose_record_id", b.IDs[it.rec], "schema", schemaName,
 		"field", f.Field, "reason", f.Reason, "class", string(f.Class)}
 	if h.cfg.Transform.LogPayloads {
-		attrs = append(attrs, "payload", string(ev.Records[it.rec].Data))
+		if data, err := b.Data(it.rec, nil); err == nil {
+			attrs = append(attrs, "payload", string(data))
+		}
 	}
 	h.log.Warn("record failed", attrs...)
 }
