@@ -36,6 +36,12 @@ func (e *RecordError) Error() string {
 // retries or because the failure cannot be retried. Every record accepted
 // by Add with a sequence number below Sent was sent; those not listed in
 // Unacked were acknowledged and must not be sent again.
+//
+// Not acknowledged is not always not delivered: when a call was cut short
+// (a network error, or the context ending while it was in flight) Firehose
+// may have kept records it never confirmed. Sending them again may deliver
+// them twice; the envelope's deterministic record id lets the destination
+// drop the copy.
 type PutError struct {
 	// Stream is the delivery stream.
 	Stream string

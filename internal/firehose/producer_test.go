@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metrics"
 )
 
@@ -614,5 +615,18 @@ func TestEmptyFlushMakesNoCall(t *testing.T) {
 	p, _ := newTest(t, f, Options{})
 	if err := p.Flush(context.Background()); err != nil || len(f.calls) != 0 {
 		t.Fatalf("Flush = %v with %d calls", err, len(f.calls))
+	}
+}
+
+func TestNewRateLimitsSharesOnePerStream(t *testing.T) {
+	limits := NewRateLimits(map[string]config.Stream{
+		"listings": {RecordsPerSecond: 1000, BytesPerSecond: 1 << 20},
+		"events":   {},
+	})
+	if len(limits) != 1 || limits["listings"] == nil || limits["listings"].Records.Burst() != 1000 || limits["listings"].Bytes.Burst() != 1<<20 {
+		t.Fatalf("NewRateLimits = %v", limits)
+	}
+	if limits["events"] != nil {
+		t.Error("a stream without limits got one")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 
 	"golang.org/x/time/rate"
+
+	"github.com/sluicehq/sluice/internal/config"
 )
 
 // Limiter is the part of *rate.Limiter a RateLimit uses.
@@ -85,4 +87,18 @@ func waitN(ctx context.Context, l Limiter, n int) error {
 		n -= k
 	}
 	return nil
+}
+
+// NewRateLimits builds the rate limit of every configured stream that has
+// one (streams.<name>.records_per_second and bytes_per_second), keyed by
+// stream name. Build it once per process: Producers of the same stream must
+// share their stream's RateLimit for the limit to hold.
+func NewRateLimits(streams map[string]config.Stream) map[string]*RateLimit {
+	limits := map[string]*RateLimit{}
+	for name, s := range streams {
+		if l := NewRateLimit(s.RecordsPerSecond, s.BytesPerSecond); l != nil {
+			limits[name] = l
+		}
+	}
+	return limits
 }

@@ -3,6 +3,7 @@ package firehose
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,14 +15,16 @@ import (
 const codeThrottled = "ServiceUnavailableException"
 
 var (
-	retryables = retry.IsErrorRetryables(append([]retry.IsErrorRetryable{
+	// The SDK's own checks come first: they refuse a cancelled request
+	// whatever its code.
+	retryables = retry.IsErrorRetryables(append(slices.Clone(retry.DefaultRetryables),
 		retry.RetryableErrorCode{Codes: map[string]struct{}{
 			codeThrottled:              {},
 			"InternalFailure":          {},
 			"InternalFailureException": {},
 			"InternalServerError":      {},
 		}},
-	}, retry.DefaultRetryables...))
+	))
 	throttles = retry.IsErrorThrottles(append([]retry.IsErrorThrottle{
 		retry.ThrottleErrorCode{Codes: map[string]struct{}{codeThrottled: {}}},
 	}, retry.DefaultThrottles...))
