@@ -89,11 +89,13 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 type fakeLimiter struct {
 	burst int
 	waits []int
-	err   error
+	// err is returned from the failAt-th wait on (counting from 0).
+	err    error
+	failAt int
 }
 
 func (l *fakeLimiter) WaitN(_ context.Context, n int) error {
-	if l.err != nil {
+	if l.err != nil && len(l.waits) >= l.failAt {
 		return l.err
 	}
 	l.waits = append(l.waits, n)

@@ -241,6 +241,9 @@ func (p *Producer) send(ctx context.Context, pending []int) (attempts int, cause
 		}
 		p.records = records
 		if err := p.opts.Limit.wait(ctx, len(records), size); err != nil {
+			if cause != nil {
+				err = fmt.Errorf("%w (last failure: %w)", err, cause)
+			}
 			return attempts, err
 		}
 		attempts++
@@ -254,7 +257,9 @@ func (p *Producer) send(ctx context.Context, pending []int) (attempts int, cause
 		})
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return attempts, fmt.Errorf("firehose: PutRecordBatch: %w", ctx.Err())
+			// The call was cut short: its records may or may not be in
+			// Firehose.
+			return attempts, fmt.Errorf("firehose: PutRecordBatch cut short: %w: %w", ctx.Err(), err)
 		case err != nil && !retryable(err):
 			return attempts, err
 		case err != nil:

@@ -630,3 +630,35 @@ func TestNewRateLimitsSharesOnePerStream(t *testing.T) {
 		t.Error("a stream without limits got one")
 	}
 }
+
+func TestCallCutShortByTheContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &fakeFirehose{answer: func(int, []string) (map[int]string, error) {
+		cancel() // the context ends while the call is in flight
+		return nil, errors.New("request canceled")
+	}}
+	p, _ := newTest(t, f, Options{})
+	addAll(t, p, records(2, 10)...)
+	err := p.Flush(ctx)
+	var pe *PutError
+	if !errors.Is(err, context.Canceled) || !errors.As(err, &pe) || len(pe.Unacked) != 2 || len(f.calls) != 1 {
+		t.Fatalf("Flush = %v after %d calls, want context.Canceled with 2 unacknowledged after 1 call", err, len(f.calls))
+	}
+}
+
+func TestRateLimitFailureOnRetryKeepsTheLastFailure(t *testing.T) {
+	limiter := &fakeLimiter{burst: 100, err: errors.New("rate: Wait(n=1) would exceed context deadline"), failAt: 1}
+	f := &fakeFirehose{answer: func(int, []string) (map[int]string, error) {
+		return map[int]string{0: "ServiceUnavailableException"}, nil
+	}}
+	p, _ := newTest(t, f, Options{Limit: &RateLimit{Records: limiter}})
+	addAll(t, p, records(3, 10)...)
+	err := p.Flush(context.Background())
+	var pe *PutError
+	if !errors.Is(err, ErrDeadline) || !errors.As(err, &pe) || pe.Attempts != 1 || len(pe.Unacked) != 1 {
+		t.Fatalf("Flush = %v, want ErrDeadline after 1 attempt with 1 unacknowledged", err)
+	}
+	if !strings.Contains(err.Error(), "ServiceUnavailableException") {
+		t.Errorf("the last failure is missing: %v", err)
+	}
+}
