@@ -20,5 +20,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	lambda.Start(h.Handle)
+	// The handler implements lambda.Handler: it reads the event and writes
+	// the response itself (see transform.Handler.Invoke).
+	lambda.Start(h)
 }

@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"os"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+
 	"github.com/sluicehq/sluice/internal/config"
+	sfirehose "github.com/sluicehq/sluice/internal/firehose"
 	"github.com/sluicehq/sluice/internal/transform"
 	"github.com/sluicehq/sluice/schema"
 )
@@ -56,11 +60,20 @@ func Schemas(cfg *config.Config) (*schema.Registry, error) {
 	return reg, nil
 }
 
-// NewTransform builds the transform handler.
+// NewTransform builds the transform handler. Outside local runs it also
+// builds the Firehose client that re-ingests response overflow.
 func NewTransform(ctx context.Context, s Settings, opts ...transform.Option) (*transform.Handler, error) {
 	cfg, reg, err := Load(s.ConfigPath)
 	if err != nil {
 		return nil, err
+	}
+	if !s.Local {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("app: AWS configuration: %w", err)
+		}
+		re := &sfirehose.Reingester{Client: firehose.NewFromConfig(awsCfg), Limits: sfirehose.NewRateLimits(cfg.Streams)}
+		opts = append([]transform.Option{transform.WithReingester(re)}, opts...)
 	}
 	return transform.New(cfg, reg, opts...)
 }

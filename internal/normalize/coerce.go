@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/envelope"
 	"github.com/sluicehq/sluice/schema"
@@ -18,6 +19,15 @@ import (
 var errMissing = errors.New("missing")
 
 var errNull = errors.New("is null but the field does not allow null")
+
+// validUTF8 replaces each invalid byte sequence with U+FFFD: Avro strings
+// are UTF-8, and a replacement shows where the input was broken.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
 
 // isNullToken reports the strings that mean "no value" where null is allowed.
 func isNullToken(s string) bool {
@@ -70,7 +80,7 @@ func (p *Plan) coerce(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelope.Fi
 	}
 	switch t.Kind {
 	case schema.String:
-		return schema.Value{Kind: schema.String, Str: f.Value}, nil
+		return schema.Value{Kind: schema.String, Str: validUTF8(f.Value)}, nil
 	case schema.Boolean:
 		return coerceBool(f)
 	case schema.Int, schema.Long:
@@ -415,7 +425,7 @@ func (p *Plan) coerceMap(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelope
 		if err != nil {
 			return schema.Value{}, fmt.Errorf("key %d %w", i, err)
 		}
-		v.Keys[i], v.Items[i] = members[i].Name, iv
+		v.Keys[i], v.Items[i] = validUTF8(members[i].Name), iv
 	}
 	return v, nil
 }

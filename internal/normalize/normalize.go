@@ -149,8 +149,8 @@ func (p *Plan) extra(sc *Scratch, fields []envelope.Field, used []bool, meta *Me
 	vals := sc.values(unmatched + flags)[:0]
 	for fi := range fields {
 		if f := &fields[fi]; !used[fi] && f.Kind != envelope.Null {
-			keys = append(keys, f.Name)
-			vals = append(vals, schema.Value{Kind: schema.String, Str: f.Value})
+			keys = append(keys, validUTF8(f.Name))
+			vals = append(vals, schema.Value{Kind: schema.String, Str: validUTF8(f.Value)})
 		}
 	}
 	if flags == 1 {

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -189,4 +190,51 @@ func TestCanonical(t *testing.T) {
 	if Canonical("Größe") != "größe" {
 		t.Errorf("Canonical(Größe) = %q", Canonical("Größe"))
 	}
+}
+
+// FuzzNormalize: any field name and value, string or raw JSON, either
+// normalises into a record that encodes against the schema or fails with a
+// field and a reason.
+func FuzzNormalize(f *testing.F) {
+	for _, seed := range []struct{ name, value string }{
+		{"d", "€ 1.234,50"}, {"ts", "2024-01-02T03:04:05.123+02:00"}, {"day", "31.01.2024"}, {"money", "(12.5)"},
+		{"tags", "a;b|c"}, {"nums", "[1, 2]"}, {"e", "dark-blue"}, {"b", "Y"}, {"n", "1e3"}, {"us", "1714557600123456"},
+	} {
+		f.Add(seed.name, seed.value, false)
+		f.Add(seed.name, seed.value, true)
+	}
+	s, err := schema.Parse("t", 1, []byte(testSchema))
+	if err != nil {
+		f.Fatal(err)
+	}
+	p, err := Compile(s, Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	enc := schema.NewEncoder()
+	f.Fuzz(func(t *testing.T, name, value string, raw bool) {
+		field := envelope.Field{Name: name, Value: value}
+		if raw {
+			field.Kind = envelope.Raw
+			if !json.Valid([]byte(value)) {
+				return // the envelope decoder only produces valid raw JSON
+			}
+		}
+		var sc Scratch
+		var v schema.Value
+		fail := p.Normalize(&sc, []envelope.Field{{Name: "shop_name", Value: "s"}, field}, &Meta{}, &v)
+		if fail != nil {
+			if fail.Reason == "" || fail.Class == "" {
+				t.Fatalf("failure without reason or class: %+v", fail)
+			}
+			return
+		}
+		if _, err := enc.Encode(s, &v); err != nil {
+			t.Fatalf("normalised record does not encode: %v", err)
+		}
+		doc := schema.AppendJSON(nil, s.Type, &v)
+		if !json.Valid(doc) {
+			t.Fatalf("invalid JSON document: %s", doc)
+		}
+	})
 }

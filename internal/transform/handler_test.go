@@ -1,0 +1,332 @@
+package transform
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/envelope"
+	"github.com/sluicehq/sluice/internal/firehose"
+	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/schema"
+)
+
+type fakeReingester struct {
+	stream  string
+	records [][]byte
+	err     error
+}
+
+func (f *fakeReingester) Reingest(_ context.Context, stream string, records [][]byte) error {
+	f.stream = stream
+	f.records = append(f.records, records...)
+	return f.err
+}
+
+func listingRecords(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		r := envelope.Record{ID: fmt.Sprintf("id-%d", i), Schema: "listing", Fields: []envelope.Field{
+			{Name: "Shop Name", Value: fmt.Sprintf("Shop %d", i)}, {Name: "price", Value: "1.50"},
+			{Name: "listed", Value: "2024-05-01"}, {Name: "url", Value: "https://example.com/" + strings.Repeat("x", 100)},
+		}}
+		out[i] = string(envelope.Append(nil, &r))
+	}
+	return out
+}
+
+func configWith(t *testing.T, yaml string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte("streams:\n  listings:\n    schema: listing\n"+yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestOverflowIsReingestedAndDropped(t *testing.T) {
+	_, reg := loadShipped(t)
+	cfg := configWith(t, "transform:\n  max_response_bytes: 12000\n")
+	re := &fakeReingester{}
+	h := quietHandler(t, cfg, reg, WithReingester(re))
+	records := listingRecords(40)
+	ev := eventOf("listings", records)
+
+	for name, invoke := range map[string]func() firehose.Response{
+		"Handle": func() firehose.Response {
+			resp, err := h.Handle(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return resp
+		},
+		"Invoke": func() firehose.Response {
+			payload, _ := json.Marshal(ev)
+			out, err := h.Invoke(context.Background(), payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out) > 12000 {
+				t.Fatalf("response is %d bytes, over the 12000 limit", len(out))
+			}
+			var resp firehose.Response
+			if err := json.Unmarshal(out, &resp); err != nil {
+				t.Fatal(err)
+			}
+			return resp
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			re.records = nil
+			resp := invoke()
+			checkContract(t, ev, resp)
+			b, _ := json.Marshal(resp)
+			if len(b) > 12000 {
+				t.Fatalf("response is %d bytes, over the 12000 limit", len(b))
+			}
+			ok, dropped := 0, 0
+			var droppedData []string
+			for i, r := range resp.Records {
+				switch r.Result {
+				case firehose.Ok:
+					ok++
+				case firehose.Dropped:
+					dropped++
+					droppedData = append(droppedData, records[i])
+				default:
+					t.Fatalf("record %d: %s", i, r.Result)
+				}
+			}
+			if ok == 0 || dropped == 0 {
+				t.Fatalf("want some Ok and some overflow, got %d Ok and %d Dropped", ok, dropped)
+			}
+			if re.stream != "listings" || len(re.records) != dropped {
+				t.Fatalf("re-ingested %d records into %q, want the %d Dropped into listings", len(re.records), re.stream, dropped)
+			}
+			for i, d := range droppedData {
+				if string(re.records[i]) != d {
+					t.Fatalf("re-ingested record %d is not the original input", i)
+				}
+			}
+		})
+	}
+}
+
+func TestRecordTooLargeAloneFails(t *testing.T) {
+	_, reg := loadShipped(t)
+	cfg := configWith(t, "transform:\n  max_response_bytes: 300\n")
+	re := &fakeReingester{}
+	h := quietHandler(t, cfg, reg, WithReingester(re))
+	resp, out, err := h.Process(context.Background(), eventOf("listings", listingRecords(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range resp.Records {
+		if r.Result != firehose.ProcessingFailed || out[i].Class != "too_large" {
+			t.Fatalf("record %d: %s %+v, want ProcessingFailed too_large", i, r.Result, out[i])
+		}
+	}
+	if len(re.records) != 0 {
+		t.Fatal("a record too large on its own was re-ingested: it would loop")
+	}
+}
+
+func TestOverflowWithoutReingestionIsSystemic(t *testing.T) {
+	_, reg := loadShipped(t)
+	cfg := configWith(t, "transform:\n  max_response_bytes: 12000\n")
+	h := quietHandler(t, cfg, reg)
+	if _, err := h.Handle(context.Background(), eventOf("listings", listingRecords(40))); err == nil {
+		t.Fatal("overflow with nowhere to go must fail the invocation")
+	}
+	h = quietHandler(t, cfg, reg, WithReingester(&fakeReingester{err: errors.New("throttled")}))
+	if _, err := h.Handle(context.Background(), eventOf("listings", listingRecords(40))); err == nil || !strings.Contains(err.Error(), "throttled") {
+		t.Fatalf("a failed re-ingestion must fail the invocation, got %v", err)
+	}
+}
+
+func TestDeadlineFailsTheRestNotTheInvocation(t *testing.T) {
+	cfg, reg := loadShipped(t)
+	clock := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	calls := 0
+	h := quietHandler(t, cfg, reg, WithClock(func() time.Time {
+		calls++
+		if calls > 5 { // time runs out after a few records
+			return clock.Add(time.Hour)
+		}
+		return clock
+	}))
+	ctx, cancel := context.WithDeadline(context.Background(), clock.Add(10*time.Second))
+	defer cancel()
+	resp, out, err := h.Process(ctx, eventOf("listings", listingRecords(20)))
+	if err != nil {
+		t.Fatalf("the deadline must not fail the invocation: %v", err)
+	}
+	checkContract(t, eventOf("listings", listingRecords(20)), resp)
+	var ok, late int
+	for i, r := range resp.Records {
+		switch {
+		case r.Result == firehose.Ok:
+			ok++
+		case r.Result == firehose.ProcessingFailed && out[i].Class == "deadline":
+			late++
+		default:
+			t.Fatalf("record %d: %s %+v", i, r.Result, out[i])
+		}
+	}
+	if ok == 0 || late == 0 || ok+late != 20 {
+		t.Fatalf("%d Ok and %d deadline failures", ok, late)
+	}
+}
+
+func TestFailureLogsCarryNoPayload(t *testing.T) {
+	cfg, reg := loadShipped(t)
+	var logs bytes.Buffer
+	secret := `{"shop_name":"SECRET-SHOP","price":"call us","listed":"2024-05-01","url":"u"}`
+	h := quietHandler(t, cfg, reg, WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	if _, err := h.Handle(context.Background(), eventOf("listings", []string{secret})); err != nil {
+		t.Fatal(err)
+	}
+	var line map[string]any
+	if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+		t.Fatalf("want one JSON log line, got %q", logs.String())
+	}
+	if line["record_id"] != "r000" || line["schema"] != "listing" || line["field"] != "price" || line["reason"] == "" {
+		t.Fatalf("log line lacks id, schema, field or reason: %v", line)
+	}
+	if strings.Contains(logs.String(), "SECRET") || strings.Contains(logs.String(), "call us") {
+		t.Fatalf("log line carries the payload: %s", logs.String())
+	}
+
+	logs.Reset()
+	cfg.Transform.LogPayloads = true
+	h = quietHandler(t, cfg, reg, WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	if _, err := h.Handle(context.Background(), eventOf("listings", []string{secret})); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "SECRET-SHOP") {
+		t.Fatal("log_payloads: true did not log the payload")
+	}
+}
+
+func TestMetricsAreEMF(t *testing.T) {
+	cfg, reg := loadShipped(t)
+	var out bytes.Buffer
+	m := metrics.New(&out, metrics.Dim{Name: "Function", Value: "transform"})
+	h := quietHandler(t, cfg, reg, WithMetrics(m))
+	records := append(listingRecords(3), "not json", `{"shop_name":"x","price":"?","listed":"2024-05-01","url":"u"}`)
+	if _, err := h.Handle(context.Background(), eventOf("listings", records)); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(line), &doc); err != nil {
+			t.Fatalf("not JSON: %s", line)
+		}
+		if _, ok := doc["_aws"]; !ok {
+			t.Fatalf("not EMF: %s", line)
+		}
+		for _, name := range []string{"RecordsIn", "Ok", "Failed", "BytesIn", "BytesOut", "DurationMs"} {
+			if v, ok := doc[name].(float64); ok {
+				key := name
+				if r, ok := doc["Reason"].(string); ok {
+					key += "/" + r
+				}
+				if s, ok := doc["Schema"].(string); ok {
+					key += "@" + s
+				}
+				got[key] += v
+			}
+		}
+	}
+	want := map[string]float64{"RecordsIn@listing": 4, "RecordsIn@unknown": 1, "Ok@listing": 3, "Failed/coerce@listing": 1, "Failed/invalid@unknown": 1}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("metric %s = %v, want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+	if got["BytesIn"] == 0 || got["BytesOut"] == 0 {
+		t.Errorf("bytes metrics missing: %v", got)
+	}
+}
+
+// Invoke, which reads and writes bytes itself, answers exactly what Handle
+// answers through encoding/json.
+func TestInvokeMatchesHandle(t *testing.T) {
+	cfg, reg := loadShipped(t)
+	h := quietHandler(t, cfg, reg)
+	var records []string
+	mustJSON(t, "../../testdata/transform/listing/failures/records.json", &records)
+	records = append(records, listingRecords(5)...)
+	ev := eventOf("listings", records)
+	resp, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(resp)
+	payload, _ := json.Marshal(ev)
+	got, err := h.Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("Invoke answered\n%s\nHandle answered\n%s", got, want)
+	}
+}
+
+// FuzzTransform: whatever a record holds, it comes back exactly once, either
+// Ok with documents that conform to their schema, Dropped, or
+// ProcessingFailed with a reason; the invocation itself never fails.
+func FuzzTransform(f *testing.F) {
+	for _, r := range listingRecords(2) {
+		f.Add(r, "listings")
+	}
+	f.Add(`{"id":"evt","type":"t","created_at":"2024-05-01T00:00:00Z","amount":"1.5","status":"failed"}`, "webhooks")
+	f.Add(`{"v":1,"schema":"page_view","fields":{"e":"x","time":"1714557600","user_agent":"ELB-HealthChecker/2.0"}}`, "page_views")
+	f.Add(`{"shop_name":["a"],"price":{"x":1},"listed":1e400,"tags":"a|b","extra":null}`, "listings")
+	cfg, reg := loadShipped(f)
+	h := quietHandler(f, cfg, reg)
+	f.Fuzz(func(t *testing.T, data, stream string) {
+		ev := eventOf(stream, []string{data, data + "\n" + data})
+		resp, out, err := h.Process(context.Background(), ev)
+		if err != nil {
+			t.Fatalf("invocation failed: %v", err)
+		}
+		checkContract(t, ev, resp)
+		for i, r := range resp.Records {
+			switch r.Result {
+			case firehose.Ok:
+				for _, doc := range bytes.SplitAfter(r.Data, []byte("\n")) {
+					if len(doc) > 0 && !conformsToSome(reg, doc) {
+						t.Fatalf("Ok document conforms to no schema: %s", doc)
+					}
+				}
+			case firehose.ProcessingFailed:
+				if out[i].Reason == "" {
+					t.Fatalf("record %d failed without a reason", i)
+				}
+			}
+		}
+	})
+}
+
+func conformsToSome(reg *schema.Registry, doc []byte) bool {
+	for _, name := range reg.Names() {
+		s, _ := reg.Latest(name)
+		v, err := s.DecodeDocument(doc)
+		if err != nil {
+			continue
+		}
+		if _, err := schema.NewEncoder().Encode(s, &v); err == nil {
+			return true
+		}
+	}
+	return false
+}
