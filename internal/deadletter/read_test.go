@@ -60,7 +60,7 @@ func TestReadFixtures(t *testing.T) {
 			ErrorMessage: "ProcessingFailed status set for record", AttemptEndingTimestamp: 1732270262456,
 			RawData: []byte(listing), LambdaArn: testARN},
 		{AttemptsMade: 4, ArrivalTimestamp: 1732270201000, ErrorCode: "Lambda.FunctionError",
-			ErrorMessage: "The Lambda function was successfully invoked but it returned an error result.",
+			ErrorMessage:           "The Lambda function was successfully invoked but it returned an error result.",
 			AttemptEndingTimestamp: 1732270405479, RawData: []byte(webhook), LambdaArn: testARN},
 	}
 	tests := []struct {
