@@ -26,6 +26,7 @@ type command struct {
 // commands lists every subcommand.
 var commands = map[string]command{
 	// each command adds its entry here, e.g. "transform": {summary, runTransform}
+	"redrive": {"explain or put dead-lettered records back into a stream", runRedrive},
 }
 
 func main() {
