@@ -206,6 +206,9 @@ func TestDefaultLayoutAndObjectNames(t *testing.T) {
 	if st.RecordsIn != st.Ok+st.Dropped+st.Failed {
 		t.Fatal("records were lost")
 	}
+	if st.Undelimited != 0 {
+		t.Fatalf("newline-terminated documents counted as undelimited: %d", st.Undelimited)
+	}
 }
 
 func TestConcatenatesWithoutDelimiter(t *testing.T) {
@@ -216,12 +219,15 @@ func TestConcatenatesWithoutDelimiter(t *testing.T) {
 		}
 		return r, nil
 	})
-	h.put(t, "listings", "a", "b")
+	h.put(t, "listings", "a", "b", "c\n")
 	h.e.Close(context.Background())
 	for _, body := range h.out.Objects {
-		if string(body) != "ab" {
+		if string(body) != "abc\n" {
 			t.Fatalf("body %q, want the records back to back", body)
 		}
+	}
+	if st := h.e.Stats().Streams["listings"]; st.Undelimited != 2 {
+		t.Fatalf("Undelimited = %d, want 2", st.Undelimited)
 	}
 }
 

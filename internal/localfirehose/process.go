@@ -189,6 +189,9 @@ func (e *Emulator) deliver(ctx context.Context, s *stream, batch []buffered, vs 
 			o := add(&okObjects, okByPrefix, pfx, batch[i].arrival)
 			o.body.Write(v.data)
 			s.stats.Ok++
+			if len(v.data) > 0 && v.data[len(v.data)-1] != '\n' {
+				s.stats.Undelimited++
+			}
 		case firehose.Dropped:
 			s.stats.Dropped++
 		default:

@@ -15,6 +15,10 @@ type StreamStats struct {
 	// Files and BytesOut are delivered objects; ErrorFiles and ErrorBytes
 	// the error prefix's.
 	Files, BytesOut, ErrorFiles, ErrorBytes int64
+	// Undelimited counts Ok records whose data does not end in a newline:
+	// Firehose concatenates records as they are, so such records run into
+	// the next document of the object.
+	Undelimited int64
 }
 
 func (s *StreamStats) add(o StreamStats) {
@@ -35,6 +39,7 @@ func (s *StreamStats) add(o StreamStats) {
 	s.BytesOut += o.BytesOut
 	s.ErrorFiles += o.ErrorFiles
 	s.ErrorBytes += o.ErrorBytes
+	s.Undelimited += o.Undelimited
 }
 
 // Stats is a snapshot of every stream's counters.
