@@ -59,7 +59,7 @@ func runRedrive(args []string, stdout, stderr io.Writer) int {
 	}
 	configPath := fs.String("config", config.PathFromEnv(), "the sluice.yaml to read")
 	explain := fs.Bool("explain", false, "re-run the transform on each record and print why it fails now; send nothing")
-	stream := fs.String("stream", "", "the delivery stream to put records into (and whose schema -explain uses); default: the config's only stream")
+	stream := fs.String("stream", "", "the delivery stream to put records into (and whose schema -explain uses); default: the config's only stream, else the stream that starts each Firehose object's name")
 	maxAttempts := fs.Int64("max-attempts", 10, "park records whose attemptsMade is at least this instead of sending them")
 	parked := fs.String("parked", "", "where parked records go, a folder or s3://bucket/prefix; default: parked/ beside SRC")
 	local := fs.String("local", "", "put records into a local run writing to this folder instead of Firehose")
@@ -83,7 +83,7 @@ func runRedrive(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
 		return exitUsage
 	}
-	name, err := pickStream(cfg, *stream)
+	pick, err := streamPicker(cfg, *stream)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
 		return exitUsage
@@ -105,7 +105,7 @@ func runRedrive(args []string, stdout, stderr io.Writer) int {
 		source.S3 = s3c
 	}
 	if *explain {
-		return runExplain(ctx, cfg, source, name, stdout, stderr)
+		return runExplain(ctx, cfg, source, pick, stdout, stderr)
 	}
 
 	parkedLoc := *parked
@@ -144,11 +144,11 @@ func runRedrive(args []string, stdout, stderr io.Writer) int {
 		}
 		client = emu
 	}
-	res, err := redrive.Redrive(ctx, source, redrive.NewRedriver(client, name, parkedW, redrive.Options{MaxAttempts: *maxAttempts}))
+	res, err := redrive.Redrive(ctx, source, pick, redrive.NewRedriver(client, parkedW, redrive.Options{MaxAttempts: *maxAttempts}))
 	if emu != nil {
 		err = errors.Join(err, emu.Close(ctx))
 	}
-	fmt.Fprintf(stderr, "sluice redrive: %d redriven into %s, %d parked", res.Redriven, name, res.Parked)
+	fmt.Fprintf(stderr, "sluice redrive: %d redriven%s, %d parked", res.Redriven, byCode(res.RedrivenByStream), res.Parked)
 	if res.Parked > 0 {
 		fmt.Fprintf(stderr, " (in %s)", parkedLoc)
 	}
@@ -169,7 +169,7 @@ func runRedrive(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func runExplain(ctx context.Context, cfg *config.Config, source *redrive.Source, stream string, stdout, stderr io.Writer) int {
+func runExplain(ctx context.Context, cfg *config.Config, source *redrive.Source, pick redrive.Picker, stdout, stderr io.Writer) int {
 	var explainer redrive.Explainer
 	switch {
 	case newTransformExplainer != nil:
@@ -190,7 +190,7 @@ func runExplain(ctx context.Context, cfg *config.Config, source *redrive.Source,
 		fmt.Fprintln(stderr, "sluice redrive: -explain needs the transform, which this build of sluice does not include")
 		return exitUsage
 	}
-	st, err := redrive.Explain(ctx, source, stream, explainer, stdout)
+	st, err := redrive.Explain(ctx, source, pick, explainer, stdout)
 	fmt.Fprintf(stderr, "sluice redrive: explained %d records:%s\n", st.Records, byCode(st.ByResult))
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
@@ -202,19 +202,22 @@ func runExplain(ctx context.Context, cfg *config.Config, source *redrive.Source,
 	return exitOK
 }
 
-// pickStream returns the named stream, or the config's only one.
-func pickStream(cfg *config.Config, name string) (string, error) {
-	if name != "" {
-		if _, ok := cfg.Streams[name]; !ok {
-			return "", fmt.Errorf("-stream %q is not in %s (streams: %s)", name, cfg.Path, strings.Join(streamNames(cfg), ", "))
-		}
-		return name, nil
-	}
+// streamPicker picks the named stream, or the config's only one, or else
+// the stream Firehose names at the start of each object.
+func streamPicker(cfg *config.Config, name string) (redrive.Picker, error) {
 	names := streamNames(cfg)
-	if len(names) != 1 {
-		return "", fmt.Errorf("name the stream with -stream (%s has %d: %s)", cfg.Path, len(names), strings.Join(names, ", "))
+	switch {
+	case name != "":
+		if _, ok := cfg.Streams[name]; !ok {
+			return nil, fmt.Errorf("-stream %q is not in %s (streams: %s)", name, cfg.Path, strings.Join(names, ", "))
+		}
+		return redrive.Stream(name), nil
+	case len(names) == 1:
+		return redrive.Stream(names[0]), nil
+	case len(names) == 0:
+		return nil, fmt.Errorf("%s has no streams: add the delivery stream under streams:", cfg.Path)
 	}
-	return names[0], nil
+	return redrive.StreamFromObjectName(names), nil
 }
 
 func streamNames(cfg *config.Config) []string {

@@ -124,7 +124,7 @@ func TestRedriveIntoALocalRun(t *testing.T) {
 	if code != exitDeadLetter {
 		t.Fatalf("exit %d (want 1: one record parked): %s", code, errb.String())
 	}
-	for _, want := range []string{"2 redriven into listings, 1 parked", "1 skipped", "local run into " + outDir + ": 2 Ok"} {
+	for _, want := range []string{"2 redriven (listings 2), 1 parked", "1 skipped", "local run into " + outDir + ": 2 Ok"} {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("stderr lacks %q: %s", want, errb.String())
 		}
@@ -166,5 +166,26 @@ func TestBesideSource(t *testing.T) {
 		if got := besideSource(src, "parked"); got != want {
 			t.Errorf("besideSource(%q) = %q, want %q", src, got, want)
 		}
+	}
+}
+
+func TestRedriveInfersTheStreamFromObjectNames(t *testing.T) {
+	stubTransform(t)
+	cfgPath, src := setupRedrive(t, deadletter.Record{RawData: []byte(`{"a":1}`)})
+	os.WriteFile(cfgPath, []byte("streams:\n  listings: {}\n  page_views: {}\n"), 0o644)
+	other := filepath.Join(src, "2024", "11", "22", "11", "page_views-1-2024-11-22-11-00-00-y")
+	os.MkdirAll(filepath.Dir(other), 0o755)
+	b, _ := deadletter.Marshal(&deadletter.Record{RawData: []byte(`{"b":2}`)})
+	os.WriteFile(other, append(b, b...), 0o644)
+	var out, errb bytes.Buffer
+	code := realMain([]string{"redrive", "-config", cfgPath, "-local", t.TempDir(), src}, &out, &errb)
+	if code != exitOK || !strings.Contains(errb.String(), "3 redriven (listings 1, page_views 2)") {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	os.WriteFile(filepath.Join(src, "stray.jsonl"), b, 0o644)
+	errb.Reset()
+	code = realMain([]string{"redrive", "-explain", "-config", cfgPath, src}, &out, &errb)
+	if code != exitDeadLetter || !strings.Contains(errb.String(), "cannot tell the stream of") {
+		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 }

@@ -37,6 +37,7 @@ type Explanation struct {
 	Arrival          string `json:"arrival"`
 	AttemptsMade     int64  `json:"attemptsMade"`
 	ErrorCode        string `json:"errorCode"`
+	Stream           string `json:"stream,omitempty"`
 	// Result is what the transform answers now; Reason says why.
 	Result string `json:"result"`
 	Reason string `json:"reason,omitempty"`
@@ -51,15 +52,15 @@ type ExplainStats struct {
 // explainer explains items one by one.
 type explainer struct {
 	explain Explainer
-	stream  string
+	pick    Picker
 	w       io.Writer
 	stats   ExplainStats
 }
 
-// Explain reads every record of src, re-runs it through explain as stream
-// would, and writes one JSON line per record to w.
-func Explain(ctx context.Context, src *Source, stream string, explain Explainer, w io.Writer) (ExplainStats, error) {
-	x := &explainer{explain: explain, stream: stream, w: w, stats: ExplainStats{ByResult: map[string]int64{}}}
+// Explain reads every record of src, re-runs it through explain as its
+// stream (chosen by pick) would, and writes one JSON line per record to w.
+func Explain(ctx context.Context, src *Source, pick Picker, explain Explainer, w io.Writer) (ExplainStats, error) {
+	x := &explainer{explain: explain, pick: pick, w: w, stats: ExplainStats{ByResult: map[string]int64{}}}
 	err := src.Each(ctx, func(it Item) error { return x.one(ctx, it) })
 	return x.stats, err
 }
@@ -75,7 +76,12 @@ func (x *explainer) one(ctx context.Context, it Item) error {
 	if isSplitter(rec.ErrorCode) {
 		e.Result, e.Reason = ResultSplitter, rec.Reason
 	} else {
-		e.Result, e.Reason = x.explain(ctx, rec.RawData, x.stream)
+		stream, err := x.pick(it)
+		if err != nil {
+			return err
+		}
+		e.Stream = stream
+		e.Result, e.Reason = x.explain(ctx, rec.RawData, stream)
 	}
 	x.stats.Records++
 	x.stats.ByResult[e.Result]++

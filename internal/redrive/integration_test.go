@@ -56,7 +56,7 @@ func TestRedriveIntoTheLocalEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := &Source{Location: filepath.Join(first, "processing-failed")}
-	res, err := Redrive(ctx, src, NewRedriver(fixed, "listings", nil, Options{}))
+	res, err := Redrive(ctx, src, Stream("listings"), NewRedriver(fixed, nil, Options{}))
 	if err != nil || res.Redriven != 3 {
 		t.Fatalf("redrive: %+v %v", res, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -60,6 +61,8 @@ type Result struct {
 	Skipped int64
 	// FailedByCode counts Failed by the last ErrorCode Firehose gave.
 	FailedByCode map[string]int64
+	// RedrivenByStream counts Redriven by delivery stream.
+	RedrivenByStream map[string]int64
 }
 
 // Redriver puts dead-letter records back into a delivery stream in
@@ -67,19 +70,21 @@ type Result struct {
 // Firehose refused, and parks records that reached the attempts cap.
 type Redriver struct {
 	client PutRecordBatchAPI
-	stream string
 	parked ObjectWriter
 	opt    Options
 
-	batch      []types.Record
-	batchBytes int
-	parkedBuf  bytes.Buffer
-	result     Result
+	batches   map[string]*batch // by stream
+	parkedBuf bytes.Buffer
+	result    Result
 }
 
-// NewRedriver returns a Redriver into stream through client, parking into
-// parked.
-func NewRedriver(client PutRecordBatchAPI, stream string, parked ObjectWriter, opt Options) *Redriver {
+type batch struct {
+	records []types.Record
+	bytes   int
+}
+
+// NewRedriver returns a Redriver through client, parking into parked.
+func NewRedriver(client PutRecordBatchAPI, parked ObjectWriter, opt Options) *Redriver {
 	if opt.MaxAttempts == 0 {
 		opt.MaxAttempts = 10
 	}
@@ -98,19 +103,30 @@ func NewRedriver(client PutRecordBatchAPI, stream string, parked ObjectWriter, o
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Redriver{client: client, stream: stream, parked: parked, opt: opt,
-		result: Result{FailedByCode: map[string]int64{}}}
+	return &Redriver{client: client, parked: parked, opt: opt, batches: map[string]*batch{},
+		result: Result{FailedByCode: map[string]int64{}, RedrivenByStream: map[string]int64{}}}
 }
 
-// Redrive reads every record of src and puts it back into stream.
-func Redrive(ctx context.Context, src *Source, r *Redriver) (Result, error) {
-	err := src.Each(ctx, func(it Item) error { return r.Add(ctx, it.Record) })
+// Redrive reads every record of src and puts it back into its stream,
+// chosen by pick.
+func Redrive(ctx context.Context, src *Source, pick Picker, r *Redriver) (Result, error) {
+	err := src.Each(ctx, func(it Item) error {
+		if isSplitter(it.Record.ErrorCode) {
+			return r.Add(ctx, "", it.Record)
+		}
+		stream, err := pick(it)
+		if err != nil {
+			return err
+		}
+		return r.Add(ctx, stream, it.Record)
+	})
 	res, cerr := r.Close(ctx)
 	return res, errors.Join(err, cerr)
 }
 
-// Add sends rec (batched), parks it, or skips a splitter dead letter.
-func (r *Redriver) Add(ctx context.Context, rec *deadletter.Record) error {
+// Add sends rec into stream (batched), parks it, or skips a splitter dead
+// letter.
+func (r *Redriver) Add(ctx context.Context, stream string, rec *deadletter.Record) error {
 	switch {
 	case isSplitter(rec.ErrorCode):
 		r.result.Skipped++
@@ -123,20 +139,34 @@ func (r *Redriver) Add(ctx context.Context, rec *deadletter.Record) error {
 		r.result.FailedByCode["RecordTooLarge"]++
 		return nil
 	}
-	if len(r.batch) == maxBatchRecords || r.batchBytes+len(rec.RawData) > maxBatchBytes {
-		if err := r.send(ctx); err != nil {
+	b := r.batches[stream]
+	if b == nil {
+		b = &batch{}
+		r.batches[stream] = b
+	}
+	if len(b.records) == maxBatchRecords || b.bytes+len(rec.RawData) > maxBatchBytes {
+		if err := r.send(ctx, stream, b); err != nil {
 			return err
 		}
 	}
-	r.batch = append(r.batch, types.Record{Data: rec.RawData})
-	r.batchBytes += len(rec.RawData)
+	b.records = append(b.records, types.Record{Data: rec.RawData})
+	b.bytes += len(rec.RawData)
 	return nil
 }
 
 // Close sends what is batched and writes the parked records.
 func (r *Redriver) Close(ctx context.Context) (Result, error) {
-	err := r.send(ctx)
-	return r.result, errors.Join(err, r.flushParked(ctx))
+	streams := make([]string, 0, len(r.batches))
+	for s := range r.batches {
+		streams = append(streams, s)
+	}
+	sort.Strings(streams)
+	var errs []error
+	for _, s := range streams {
+		errs = append(errs, r.send(ctx, s, r.batches[s]))
+	}
+	errs = append(errs, r.flushParked(ctx))
+	return r.result, errors.Join(errs...)
 }
 
 func (r *Redriver) park(ctx context.Context, rec *deadletter.Record) error {
@@ -174,10 +204,11 @@ func (r *Redriver) flushParked(ctx context.Context) error {
 	return nil
 }
 
-// send puts the batch, resending only refused entries, with backoff.
-func (r *Redriver) send(ctx context.Context) error {
-	pending := r.batch
-	r.batch, r.batchBytes = nil, 0
+// send puts the stream's batch, resending only refused entries, with
+// backoff.
+func (r *Redriver) send(ctx context.Context, stream string, b *batch) error {
+	pending := b.records
+	b.records, b.bytes = nil, 0
 	var lastCodes []string
 	for attempt := 0; len(pending) > 0; attempt++ {
 		if attempt > 0 {
@@ -193,24 +224,25 @@ func (r *Redriver) send(ctx context.Context) error {
 			}
 		}
 		out, err := r.client.PutRecordBatch(ctx, &awsfirehose.PutRecordBatchInput{
-			DeliveryStreamName: aws.String(r.stream), Records: pending})
+			DeliveryStreamName: aws.String(stream), Records: pending})
 		if err != nil {
 			if !retryable(err) {
 				r.result.Failed += int64(len(pending))
 				r.result.FailedByCode[errorCode(err)] += int64(len(pending))
-				return fmt.Errorf("redrive: put into %s: %w", r.stream, err)
+				return fmt.Errorf("redrive: put into %s: %w", stream, err)
 			}
 			lastCodes = repeat(errorCode(err), len(pending))
 			continue
 		}
 		if len(out.RequestResponses) != len(pending) {
-			return fmt.Errorf("redrive: put into %s: %d answers for %d records", r.stream, len(out.RequestResponses), len(pending))
+			return fmt.Errorf("redrive: put into %s: %d answers for %d records", stream, len(out.RequestResponses), len(pending))
 		}
 		var again []types.Record
 		lastCodes = lastCodes[:0]
 		for i, entry := range out.RequestResponses {
 			if entry.ErrorCode == nil || *entry.ErrorCode == "" {
 				r.result.Redriven++
+				r.result.RedrivenByStream[stream]++
 				continue
 			}
 			again = append(again, pending[i])

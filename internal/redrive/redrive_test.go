@@ -178,13 +178,13 @@ func TestExplain(t *testing.T) {
 		return firehose.Ok, ""
 	}
 	var out bytes.Buffer
-	st, err := Explain(context.Background(), &Source{Location: dir}, "listings", explain, &out)
+	st, err := Explain(context.Background(), &Source{Location: dir}, Stream("listings"), explain, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	obj := filepath.Join(dir, "obj")
-	want := fmt.Sprintf(`{"object":%q,"line":1,"arrivalTimestamp":1732270200123,"arrival":"2024-11-22T10:10:00.123Z","attemptsMade":1,"errorCode":"Lambda.ProcessingFailedStatus","result":"ProcessingFailed","reason":"price: \"x\" is not a decimal"}
-{"object":%q,"line":2,"arrivalTimestamp":1732270201000,"arrival":"2024-11-22T10:10:01.000Z","attemptsMade":4,"errorCode":"Lambda.FunctionError","result":"Ok"}
+	want := fmt.Sprintf(`{"object":%q,"line":1,"arrivalTimestamp":1732270200123,"arrival":"2024-11-22T10:10:00.123Z","attemptsMade":1,"errorCode":"Lambda.ProcessingFailedStatus","stream":"listings","result":"ProcessingFailed","reason":"price: \"x\" is not a decimal"}
+{"object":%q,"line":2,"arrivalTimestamp":1732270201000,"arrival":"2024-11-22T10:10:01.000Z","attemptsMade":4,"errorCode":"Lambda.FunctionError","stream":"listings","result":"Ok"}
 {"object":%q,"line":3,"arrivalTimestamp":1732270200000,"arrival":"2024-11-22T10:10:00.000Z","attemptsMade":0,"errorCode":"Splitter.Parse","result":"SplitterDeadLetter","reason":"unterminated quote"}
 `, obj, obj, obj)
 	if out.String() != want {
@@ -257,16 +257,16 @@ func noWait(int) time.Duration { return 0 }
 func TestRedriveResendsOnlyRefusedEntries(t *testing.T) {
 	f := &fakeStream{refuse: func(call, i int, data []byte) bool { return call == 0 && i%2 == 1 }}
 	parked := &localfirehose.Memory{}
-	r := NewRedriver(f, "listings", parked, Options{MaxAttempts: 4, Backoff: noWait,
+	r := NewRedriver(f, parked, Options{MaxAttempts: 4, Backoff: noWait,
 		Now: func() time.Time { return time.Date(2024, 11, 22, 10, 0, 0, 0, time.UTC) }})
 	ctx := context.Background()
 	for i := range 6 {
-		if err := r.Add(ctx, &deadletter.Record{AttemptsMade: 1, RawData: []byte(fmt.Sprint("r", i))}); err != nil {
+		if err := r.Add(ctx, "s", &deadletter.Record{AttemptsMade: 1, RawData: []byte(fmt.Sprint("r", i))}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	r.Add(ctx, &deadletter.Record{AttemptsMade: 4, RawData: []byte("poison")})
-	r.Add(ctx, &deadletter.Record{ErrorCode: "Splitter.Parse", RawData: []byte("a,b")})
+	r.Add(ctx, "s", &deadletter.Record{AttemptsMade: 4, RawData: []byte("poison")})
+	r.Add(ctx, "s", &deadletter.Record{ErrorCode: "Splitter.Parse", RawData: []byte("a,b")})
 	res, err := r.Close(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -301,16 +301,16 @@ func readRecords(t *testing.T, b []byte) []*deadletter.Record {
 
 func TestRedriveBatchesWithinLimits(t *testing.T) {
 	f := &fakeStream{}
-	r := NewRedriver(f, "s", nil, Options{Backoff: noWait})
+	r := NewRedriver(f, nil, Options{Backoff: noWait})
 	ctx := context.Background()
 	for range 1001 {
-		r.Add(ctx, &deadletter.Record{RawData: []byte("x")})
+		r.Add(ctx, "s", &deadletter.Record{RawData: []byte("x")})
 	}
 	big := bytes.Repeat([]byte("b"), 1000*1024)
 	for range 5 {
-		r.Add(ctx, &deadletter.Record{RawData: big})
+		r.Add(ctx, "s", &deadletter.Record{RawData: big})
 	}
-	r.Add(ctx, &deadletter.Record{RawData: append(big, 'x')}) // over 1,000 KiB
+	r.Add(ctx, "s", &deadletter.Record{RawData: append(big, 'x')}) // over 1,000 KiB
 	res, err := r.Close(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -325,10 +325,10 @@ func TestRedriveBatchesWithinLimits(t *testing.T) {
 
 func TestRedriveGivesUpAfterRetries(t *testing.T) {
 	f := &fakeStream{refuse: func(call, i int, _ []byte) bool { return i == 0 }}
-	r := NewRedriver(f, "s", nil, Options{Retries: 2, Backoff: noWait})
+	r := NewRedriver(f, nil, Options{Retries: 2, Backoff: noWait})
 	ctx := context.Background()
-	r.Add(ctx, &deadletter.Record{RawData: []byte("stuck")})
-	r.Add(ctx, &deadletter.Record{RawData: []byte("fine")})
+	r.Add(ctx, "s", &deadletter.Record{RawData: []byte("stuck")})
+	r.Add(ctx, "s", &deadletter.Record{RawData: []byte("fine")})
 	res, err := r.Close(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -341,15 +341,15 @@ func TestRedriveGivesUpAfterRetries(t *testing.T) {
 func TestRedriveCallErrors(t *testing.T) {
 	ctx := context.Background()
 	throttled := &fakeStream{err: &smithy.GenericAPIError{Code: "ServiceUnavailableException", Fault: smithy.FaultServer}}
-	r := NewRedriver(throttled, "s", nil, Options{Retries: 1, Backoff: noWait})
-	r.Add(ctx, &deadletter.Record{RawData: []byte("x")})
+	r := NewRedriver(throttled, nil, Options{Retries: 1, Backoff: noWait})
+	r.Add(ctx, "s", &deadletter.Record{RawData: []byte("x")})
 	res, err := r.Close(ctx)
 	if err != nil || len(throttled.calls) != 2 || res.Failed != 1 {
 		t.Fatalf("throttled: %v calls %v result %+v", err, throttled.calls, res)
 	}
 	missing := &fakeStream{err: &types.ResourceNotFoundException{Message: aws.String("Firehose s not found")}}
-	r = NewRedriver(missing, "s", nil, Options{Backoff: noWait})
-	r.Add(ctx, &deadletter.Record{RawData: []byte("x")})
+	r = NewRedriver(missing, nil, Options{Backoff: noWait})
+	r.Add(ctx, "s", &deadletter.Record{RawData: []byte("x")})
 	res, err = r.Close(ctx)
 	if err == nil || len(missing.calls) != 1 || res.Failed != 1 {
 		t.Fatalf("unknown stream: %v calls %v result %+v", err, missing.calls, res)
@@ -358,9 +358,9 @@ func TestRedriveCallErrors(t *testing.T) {
 
 func TestRedriveWaitsOnContext(t *testing.T) {
 	f := &fakeStream{refuse: func(int, int, []byte) bool { return true }}
-	r := NewRedriver(f, "s", nil, Options{Backoff: func(int) time.Duration { return time.Hour }})
+	r := NewRedriver(f, nil, Options{Backoff: func(int) time.Duration { return time.Hour }})
 	ctx, cancel := context.WithCancel(context.Background())
-	r.Add(ctx, &deadletter.Record{RawData: []byte("x")})
+	r.Add(ctx, "s", &deadletter.Record{RawData: []byte("x")})
 	cancel()
 	if _, err := r.Close(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v", err)
@@ -368,9 +368,43 @@ func TestRedriveWaitsOnContext(t *testing.T) {
 }
 
 func TestParkingNeedsALocation(t *testing.T) {
-	r := NewRedriver(&fakeStream{}, "s", nil, Options{MaxAttempts: 1})
-	r.Add(context.Background(), &deadletter.Record{AttemptsMade: 3, RawData: []byte("x")})
+	r := NewRedriver(&fakeStream{}, nil, Options{MaxAttempts: 1})
+	r.Add(context.Background(), "s", &deadletter.Record{AttemptsMade: 3, RawData: []byte("x")})
 	if _, err := r.Close(context.Background()); err == nil {
 		t.Fatal("parked records were dropped silently")
+	}
+}
+
+func TestStreamFromObjectName(t *testing.T) {
+	pick := StreamFromObjectName([]string{"page", "page_views", "listings"})
+	tests := map[string]string{
+		"out/processing-failed/2024/11/22/10/listings-1-2024-11-22-10-10-00-0b8f":              "listings",
+		"s3://b/processing-failed/2024/11/22/10/page_views-12-2024-11-22-10-10-00-0b8f.gz":     "page_views",
+		`C:\out\processing-failed\page-1-2024-11-22-10-10-00-x`:                                "page",
+		"s3://b/processing-failed/2024/11/22/10/listings-old-1-2024-11-22-10-10-00-0b8f":       "",
+		"s3://b/processing-failed/2024/11/22/10/listings-1-2024-11-22-0b8f":                    "",
+		"s3://b/processing-failed/2024/11/22/10/orders-1-2024-11-22-10-10-00-00000000-0000-40": "",
+	}
+	for object, want := range tests {
+		got, err := pick(Item{Object: object})
+		if got != want || (want == "") != (err != nil) {
+			t.Errorf("%s: got %q, %v; want %q", object, got, err, want)
+		}
+	}
+}
+
+func TestRedriveRoutesByStream(t *testing.T) {
+	f := &fakeStream{}
+	r := NewRedriver(f, nil, Options{Backoff: noWait})
+	ctx := context.Background()
+	r.Add(ctx, "b", &deadletter.Record{RawData: []byte("1")})
+	r.Add(ctx, "a", &deadletter.Record{RawData: []byte("2")})
+	r.Add(ctx, "b", &deadletter.Record{RawData: []byte("3")})
+	res, err := r.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(f.calls, []int{1, 2}) || res.RedrivenByStream["a"] != 1 || res.RedrivenByStream["b"] != 2 {
+		t.Fatalf("calls %v result %+v", f.calls, res)
 	}
 }
