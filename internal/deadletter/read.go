@@ -91,9 +91,17 @@ func (r *Reader) Next() (*Record, error) {
 			continue
 		}
 		r.line++
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.UseNumber()
-		r.pending = dec
+		// Most lines hold one record: decode it directly. Several objects
+		// on a line (or a broken one) take the streaming decoder.
+		var w wireRecord
+		if err := json.Unmarshal(line, &w); err == nil {
+			rec, problem := w.record()
+			if problem != "" {
+				return nil, &LineError{Line: r.line, Problem: problem}
+			}
+			return rec, nil
+		}
+		r.pending = json.NewDecoder(bytes.NewReader(line))
 	}
 }
 
