@@ -63,8 +63,9 @@ const (
 // or expired buffer invokes the processor, and the results are written
 // through a Writer laid out as Firehose lays out S3.
 //
-// It is safe for concurrent use. Records of one stream are processed in
-// the order they were put.
+// It is safe for concurrent use. A stream's buffer is processed in the
+// order its records were put; like Firehose, the emulator may run several
+// invocations of one stream at once when producers put concurrently.
 type Emulator struct {
 	cfg     *config.Config
 	process firehose.Processor
@@ -162,7 +163,7 @@ type stream struct {
 	sizeHint            int
 	interval            time.Duration
 
-	mu       sync.Mutex // guards everything below; held while processing
+	mu       sync.Mutex // guards everything below
 	buf      []buffered
 	bufBytes int
 	reqBytes int // the invocation request's size if the buffer went now
@@ -311,20 +312,42 @@ func (e *Emulator) Flush(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Close flushes every stream; later PutRecordBatch calls fail.
+// Close flushes every stream, including records the transform put back
+// while being flushed; later PutRecordBatch calls fail.
 func (e *Emulator) Close(ctx context.Context) error {
+	for e.buffered() > 0 {
+		if err := e.Flush(ctx); err != nil {
+			return err
+		}
+	}
 	e.mu.Lock()
 	e.closed = true
 	e.mu.Unlock()
-	return e.Flush(ctx)
+	return nil
 }
 
+func (e *Emulator) buffered() int {
+	n := 0
+	for _, s := range e.streams {
+		s.mu.Lock()
+		n += len(s.buf)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// flushLocked takes the stream's buffer and processes it. It is called
+// with s.mu held and releases it while the processor runs, so that a
+// transform may put records (its overflow) back into the same stream, and
+// holds it again on return.
 func (e *Emulator) flushLocked(ctx context.Context, s *stream) error {
 	if len(s.buf) == 0 {
 		return nil
 	}
 	batch := s.buf
 	s.buf, s.bufBytes, s.reqBytes = nil, 0, 0
+	s.mu.Unlock()
+	defer s.mu.Lock()
 	return e.processBatch(ctx, s, batch)
 }
 

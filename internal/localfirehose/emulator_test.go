@@ -613,3 +613,82 @@ func errorRecords(t *testing.T, m *Memory) []*deadletter.Record {
 	}
 	return out
 }
+
+// The transform re-ingests overflow into its own stream from inside the
+// invocation; the emulator must neither deadlock nor lose those records,
+// even during Close.
+func TestTransformMayPutIntoItsOwnStream(t *testing.T) {
+	var h *harness
+	h = newHarness(t, oneStream, func(ev events.KinesisFirehoseEvent) (firehose.Response, error) {
+		var r firehose.Response
+		for _, rec := range ev.Records {
+			if string(rec.Data) == "big" {
+				if _, err := h.e.PutRecordBatch(context.Background(), &awsfirehose.PutRecordBatchInput{
+					DeliveryStreamName: aws.String("listings"),
+					Records:            []types.Record{{Data: []byte("part1")}, {Data: []byte("part2")}},
+				}); err != nil {
+					return r, err
+				}
+				r.Records = append(r.Records, firehose.ResponseRecord{RecordID: rec.RecordID, Result: firehose.Dropped, Data: []byte{}})
+				continue
+			}
+			r.Records = append(r.Records, firehose.ResponseRecord{RecordID: rec.RecordID, Result: firehose.Ok, Data: append(rec.Data, '\n')})
+		}
+		return r, nil
+	})
+	h.put(t, "listings", "small", "big")
+	if err := h.e.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := h.e.Stats().Streams["listings"]
+	if st.RecordsIn != 4 || st.Ok != 3 || st.Dropped != 1 || len(h.events) != 2 {
+		t.Fatalf("stats %+v after %d invocations", st, len(h.events))
+	}
+}
+
+func TestConcurrentProducers(t *testing.T) {
+	cfg, err := config.Parse("sluice.yaml", []byte("streams:\n  a: {buffer_size_mb: 0.2}\n  b: {buffer_size_mb: 0.2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc := func(_ context.Context, ev events.KinesisFirehoseEvent) (firehose.Response, error) { return okNewline(ev) }
+	out := &Memory{}
+	e, err := New(cfg, proc, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			stream := []string{"a", "b"}[g%2]
+			for range 50 {
+				in := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: aws.String(stream)}
+				for range 10 {
+					in.Records = append(in.Records, types.Record{Data: bytes.Repeat([]byte("d"), 1000)})
+				}
+				if _, err := e.PutRecordBatch(ctx, in); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	total := e.Stats().Total()
+	var delivered int
+	for _, body := range out.Objects {
+		delivered += bytes.Count(body, []byte("\n"))
+	}
+	if total.RecordsIn != 2000 || total.Ok != 2000 || delivered != 2000 {
+		t.Fatalf("in %d, Ok %d, delivered %d", total.RecordsIn, total.Ok, delivered)
+	}
+}

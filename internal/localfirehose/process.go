@@ -36,14 +36,20 @@ func (e *Emulator) processBatch(ctx context.Context, s *stream, batch []buffered
 		verdicts []verdict
 		whole    *failure
 		attempts int
+		d        StreamStats // merged into the stream's counters at the end
 	)
+	defer func() {
+		s.mu.Lock()
+		s.stats.add(d)
+		s.mu.Unlock()
+	}()
 	for attempts = 1; ; attempts++ {
-		s.stats.Invocations++
+		d.Invocations++
 		resp, err := e.invoke(ctx, s, batch)
 		verdicts, whole = judge(batch, resp, err)
 		retryable := whole != nil && whole.code == CodeFunctionError
 		if retryable {
-			s.stats.FailedInvocations++
+			d.FailedInvocations++
 		}
 		if !retryable || attempts > e.retries || ctx.Err() != nil {
 			break
@@ -56,7 +62,7 @@ func (e *Emulator) processBatch(ctx context.Context, s *stream, batch []buffered
 			verdicts[i] = verdict{result: firehose.ProcessingFailed, fail: whole}
 		}
 	}
-	return e.deliver(ctx, s, batch, verdicts, attempts, ending)
+	return e.deliver(ctx, s, &d, batch, verdicts, attempts, ending)
 }
 
 // invoke calls the processor once, turning a panic into an error as the
@@ -148,7 +154,7 @@ type object struct {
 // prefix, named <stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid> after the
 // oldest record's arrival) and failed records as error-record JSON lines
 // under the error prefix.
-func (e *Emulator) deliver(ctx context.Context, s *stream, batch []buffered, vs []verdict, attempts int, ending time.Time) error {
+func (e *Emulator) deliver(ctx context.Context, s *stream, d *StreamStats, batch []buffered, vs []verdict, attempts int, ending time.Time) error {
 	var okObjects, errObjects []*object
 	okByPrefix := map[string]*object{}
 	errByPrefix := map[string]*object{}
@@ -188,12 +194,12 @@ func (e *Emulator) deliver(ctx context.Context, s *stream, batch []buffered, vs 
 			}
 			o := add(&okObjects, okByPrefix, pfx, batch[i].arrival)
 			o.body.Write(v.data)
-			s.stats.Ok++
+			d.Ok++
 			if len(v.data) > 0 && v.data[len(v.data)-1] != '\n' {
-				s.stats.Undelimited++
+				d.Undelimited++
 			}
 		case firehose.Dropped:
-			s.stats.Dropped++
+			d.Dropped++
 		default:
 			failed = append(failed, i)
 		}
@@ -215,16 +221,16 @@ func (e *Emulator) deliver(ctx context.Context, s *stream, batch []buffered, vs 
 			return fmt.Errorf("localfirehose: error record: %w", err)
 		}
 		o.body.Write(line)
-		s.stats.Failed++
-		if s.stats.FailedByCode == nil {
-			s.stats.FailedByCode = map[string]int64{}
+		d.Failed++
+		if d.FailedByCode == nil {
+			d.FailedByCode = map[string]int64{}
 		}
-		s.stats.FailedByCode[v.fail.code]++
+		d.FailedByCode[v.fail.code]++
 	}
 	for _, group := range []struct {
 		objs  []*object
 		files *int64
-	}{{okObjects, &s.stats.Files}, {errObjects, &s.stats.ErrorFiles}} {
+	}{{okObjects, &d.Files}, {errObjects, &d.ErrorFiles}} {
 		sort.SliceStable(group.objs, func(i, j int) bool { return group.objs[i].key < group.objs[j].key })
 		for _, o := range group.objs {
 			if o.body.Len() == 0 {
@@ -235,10 +241,10 @@ func (e *Emulator) deliver(ctx context.Context, s *stream, batch []buffered, vs 
 				return fmt.Errorf("localfirehose: stream %s: write %s: %w", s.name, key, err)
 			}
 			*group.files++
-			if group.files == &s.stats.Files {
-				s.stats.BytesOut += int64(o.body.Len())
+			if group.files == &d.Files {
+				d.BytesOut += int64(o.body.Len())
 			} else {
-				s.stats.ErrorBytes += int64(o.body.Len())
+				d.ErrorBytes += int64(o.body.Len())
 			}
 		}
 	}
