@@ -651,7 +651,9 @@ func TestConcurrentProducers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proc := func(_ context.Context, ev events.KinesisFirehoseEvent) (firehose.Response, error) { return okNewline(ev) }
+	proc := func(_ context.Context, ev events.KinesisFirehoseEvent) (firehose.Response, error) {
+		return okNewline(ev)
+	}
 	out := &Memory{}
 	e, err := New(cfg, proc, out)
 	if err != nil {
