@@ -185,8 +185,9 @@ const eventOverhead = 192
 // PutRecordBatch does, and answers with Firehose's errors: a
 // ValidationException for more than 500 records or a record over 1,000 KiB,
 // an InvalidArgumentException for more than 4 MiB in all, a
-// ResourceNotFoundException for an unknown stream. Buffers that fill or
-// whose interval has passed are processed and delivered before it returns;
+// ResourceNotFoundException for an unknown stream. Buffers whose interval
+// has passed are processed first, a buffer that fills as the records go in
+// is processed at once;
 // a delivery fault (the output cannot be written) is returned as an error.
 func (e *Emulator) PutRecordBatch(ctx context.Context, in *awsfirehose.PutRecordBatchInput, _ ...func(*awsfirehose.Options)) (*awsfirehose.PutRecordBatchOutput, error) {
 	if err := e.checkOpen(); err != nil {
@@ -200,6 +201,11 @@ func (e *Emulator) PutRecordBatch(ctx context.Context, in *awsfirehose.PutRecord
 		FailedPutCount:   aws.Int32(0),
 		Encrypted:        aws.Bool(false),
 		RequestResponses: make([]types.PutRecordBatchResponseEntry, len(in.Records)),
+	}
+	// Buffers whose interval ran out before this call are processed first,
+	// as Firehose would have processed them then.
+	if err := e.Poll(ctx); err != nil {
+		return nil, err
 	}
 	now := e.now()
 	s.mu.Lock()
@@ -231,7 +237,7 @@ func (e *Emulator) PutRecordBatch(ctx context.Context, in *awsfirehose.PutRecord
 		}
 	}
 	s.mu.Unlock()
-	return out, e.Poll(ctx)
+	return out, nil
 }
 
 func (e *Emulator) checkOpen() error {
@@ -283,7 +289,7 @@ func validationError(msg string) error {
 }
 
 // Poll processes every buffer whose interval has passed. PutRecordBatch
-// polls on each call; a long-running caller with idle streams may also
+// polls at the start of each call; a long-running caller with idle streams may also
 // call it on a ticker.
 func (e *Emulator) Poll(ctx context.Context) error {
 	now := e.now()
