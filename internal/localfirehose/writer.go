@@ -22,10 +22,13 @@ type Dir string
 // WriteObject writes body to <dir>/<key>, creating folders as needed. The
 // file appears whole or not at all.
 func (d Dir) WriteObject(_ context.Context, key string, body []byte) error {
-	if key == "" || strings.HasPrefix(key, "/") || strings.Contains("/"+key+"/", "/../") {
+	// Partition keys come from record values: a key must not climb out of
+	// the folder (S3 gives ".." no meaning; a file system does).
+	rel := filepath.FromSlash(key)
+	if strings.HasSuffix(key, "/") || !filepath.IsLocal(rel) || strings.Contains("/"+filepath.ToSlash(rel)+"/", "/../") {
 		return fmt.Errorf("localfirehose: refusing object key %q outside %s", key, string(d))
 	}
-	path := filepath.Join(string(d), filepath.FromSlash(key))
+	path := filepath.Join(string(d), rel)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
