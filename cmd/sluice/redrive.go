@@ -35,13 +35,16 @@ var (
 )
 
 // awsClients builds the S3 and Firehose clients from the environment
-// (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL...). Tests replace it.
-var awsClients = func(ctx context.Context) (*s3.Client, *awsfirehose.Client, error) {
+// (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL...). An endpoint override
+// (an S3-compatible store, a local emulator) gets path-style S3 addresses,
+// which such endpoints need.
+func awsClients(ctx context.Context) (*s3.Client, *awsfirehose.Client, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	return s3.NewFromConfig(cfg), awsfirehose.NewFromConfig(cfg), nil
+	pathStyle := os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle }), awsfirehose.NewFromConfig(cfg), nil
 }
 
 func runRedrive(args []string, stdout, stderr io.Writer) int {

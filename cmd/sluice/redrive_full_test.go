@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -51,6 +53,23 @@ func TestRedriveIntoMotoFirehose(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "2 redriven (listings 2)") {
 		t.Fatalf("summary: %s", errb.String())
+	}
+
+	// The same records read from an s3:// source, explained.
+	stubTransform(t)
+	fixture, _ := os.ReadFile(filepath.Join("..", "..", "testdata", "deadletter", "firehose-processing-failed.jsonl.gz"))
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("dest"),
+		Key:  aws.String("processing-failed/2024/11/22/10/listings-1-2024-11-22-10-10-00-x"),
+		Body: bytes.NewReader(fixture)}); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	errb.Reset()
+	if code := realMain([]string{"redrive", "-explain", "-config", cfgPath, "s3://dest/processing-failed/"}, &out, &errb); code != exitOK {
+		t.Fatalf("explain from s3: exit %d: %s", code, errb.String())
+	}
+	if n := strings.Count(out.String(), "\n"); n != 2 || !strings.Contains(out.String(), `"object":"s3://dest/processing-failed/2024/11/22/10/listings-1-2024-11-22-10-10-00-x"`) {
+		t.Fatalf("explain output: %s", out.String())
 	}
 	// moto delivers each put straight to S3.
 	var body []byte
