@@ -22,9 +22,9 @@ func TestEncoderNamesTheFailingField(t *testing.T) {
 		t.Fatalf("valid record: %v", err)
 	}
 	tests := []struct {
-		name  string
+		name   string
 		break_ func(v *Value)
-		field string
+		field  string
 	}{
 		{"int range", func(v *Value) { v.Items[0].Int = 1 << 40 }, "a"},
 		{"null", func(v *Value) { v.Items[0] = NullValue }, "a"},

@@ -27,6 +27,7 @@ type command struct {
 var commands = map[string]command{
 	"transform": {"run the transform handler on a Firehose event file", runTransform},
 	"schema":    {"check schemas and config, compare versions, write Redshift/OpenSearch/Glue definitions", runSchema},
+	"redrive":   {"explain or put dead-lettered records back into a stream", runRedrive},
 }
 
 func main() {

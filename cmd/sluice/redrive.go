@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	awsfirehose "github.com/aws/aws-sdk-go-v2/service/firehose"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/firehose"
+	"github.com/sluicehq/sluice/internal/localfirehose"
+	"github.com/sluicehq/sluice/internal/redrive"
+)
+
+// The transform, as the CLI builds it. They are nil until the transform
+// package is linked in (cmd/sluice/transform wiring); redrive -explain and
+// -local then say so instead of guessing.
+var (
+	// newTransformExplainer builds the transform's Explainer: the result a
+	// record gets now and, unlike a Firehose response, the reason.
+	newTransformExplainer func(cfg *config.Config) (redrive.Explainer, error)
+	// newTransformProcessor builds the transform handler as Firehose
+	// invokes it.
+	newTransformProcessor func(cfg *config.Config) (firehose.Processor, error)
+)
+
+// awsClients builds the S3 and Firehose clients from the environment
+// (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL...). An endpoint override
+// (an S3-compatible store, a local emulator) gets path-style S3 addresses,
+// which such endpoints need.
+func awsClients(ctx context.Context) (*s3.Client, *awsfirehose.Client, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	pathStyle := os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle }), awsfirehose.NewFromConfig(cfg), nil
+}
+
+func runRedrive(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("redrive", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: sluice redrive [flags] SRC")
+		fmt.Fprintln(stderr, "\nReads dead-letter records (Firehose processing-failed objects, the splitter's dead letters)")
+		fmt.Fprintln(stderr, "from SRC, a folder (read recursively) or s3://bucket/prefix, gzip or not.")
+		fmt.Fprintln(stderr, "With -explain it re-runs the transform on each record and prints one JSON line per record;")
+		fmt.Fprintln(stderr, "otherwise it puts the records back into the stream (or a local run with -local).")
+		fmt.Fprintln(stderr, "\nFlags:")
+		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "\nExit status: 0 all records redriven (or Ok now), 1 some parked, failed or still failing, 2 usage or config error.")
+	}
+	configPath := fs.String("config", config.PathFromEnv(), "the sluice.yaml to read")
+	explain := fs.Bool("explain", false, "re-run the transform on each record and print why it fails now; send nothing")
+	stream := fs.String("stream", "", "the delivery stream to put records into (and whose schema -explain uses); default: the config's only stream, else the stream that starts each Firehose object's name")
+	maxAttempts := fs.Int64("max-attempts", 10, "park records whose attemptsMade is at least this instead of sending them")
+	parked := fs.String("parked", "", "where parked records go, a folder or s3://bucket/prefix; default: parked/ beside SRC")
+	local := fs.String("local", "", "put records into a local run writing to this folder instead of Firehose")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "sluice redrive: name one SRC: a folder or s3://bucket/prefix (see sluice redrive -h)")
+		return exitUsage
+	}
+	src := fs.Arg(0)
+	if *maxAttempts < 1 {
+		fmt.Fprintln(stderr, "sluice redrive: -max-attempts must be at least 1")
+		return exitUsage
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
+		return exitUsage
+	}
+	pick, err := streamPicker(cfg, *stream)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
+		return exitUsage
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	source := &redrive.Source{Location: src, OnBadLine: func(b redrive.BadLine) {
+		fmt.Fprintf(stderr, "sluice redrive: %s:%d: skipped: %s\n", b.Object, b.Line, b.Problem)
+	}}
+	var s3c *s3.Client
+	var fhc *awsfirehose.Client
+	needAWS := redrive.IsS3(src) || redrive.IsS3(*parked) || (!*explain && *local == "")
+	if needAWS {
+		if s3c, fhc, err = awsClients(ctx); err != nil {
+			fmt.Fprintf(stderr, "sluice redrive: AWS configuration: %v (set AWS_REGION and credentials)\n", err)
+			return exitUsage
+		}
+		source.S3 = s3c
+	}
+	if *explain {
+		return runExplain(ctx, cfg, source, pick, stdout, stderr)
+	}
+
+	parkedLoc := *parked
+	if parkedLoc == "" {
+		parkedLoc = besideSource(src, "parked")
+	}
+	var parkedW redrive.ObjectWriter = localfirehose.Dir(parkedLoc)
+	if redrive.IsS3(parkedLoc) {
+		bucket, prefix, err := redrive.SplitS3(parkedLoc)
+		if err != nil {
+			fmt.Fprintf(stderr, "sluice redrive: -parked: %v\n", err)
+			return exitUsage
+		}
+		if prefix != "" && !strings.HasSuffix(prefix, "/") {
+			prefix += "/"
+		}
+		parkedW = redrive.S3Writer{Client: s3c, Bucket: bucket, Prefix: prefix}
+	}
+	source.Skip = func(object string) bool { return sameLocation(object, parkedLoc) }
+
+	var client redrive.PutRecordBatchAPI = fhc
+	var emu *localfirehose.Emulator
+	if *local != "" {
+		if newTransformProcessor == nil {
+			fmt.Fprintln(stderr, "sluice redrive: -local needs the transform, which this build of sluice does not include")
+			return exitUsage
+		}
+		proc, err := newTransformProcessor(cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
+			return exitUsage
+		}
+		if emu, err = localfirehose.New(cfg, proc, localfirehose.Dir(*local)); err != nil {
+			fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
+			return exitUsage
+		}
+		client = emu
+	}
+	res, err := redrive.Redrive(ctx, source, pick, redrive.NewRedriver(client, parkedW, redrive.Options{MaxAttempts: *maxAttempts}))
+	if emu != nil {
+		err = errors.Join(err, emu.Close(ctx))
+	}
+	fmt.Fprintf(stderr, "sluice redrive: %d redriven%s, %d parked", res.Redriven, byCode(res.RedrivenByStream), res.Parked)
+	if res.Parked > 0 {
+		fmt.Fprintf(stderr, " (in %s)", parkedLoc)
+	}
+	fmt.Fprintf(stderr, ", %d failed%s, %d skipped (splitter dead letters: fix the input and split it again)\n",
+		res.Failed, byCode(res.FailedByCode), res.Skipped)
+	if emu != nil {
+		t := emu.Stats().Total()
+		fmt.Fprintf(stderr, "sluice redrive: local run into %s: %d Ok, %d Dropped, %d Failed%s\n", *local, t.Ok, t.Dropped, t.Failed, byCode(t.FailedByCode))
+		res.Failed += t.Failed
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
+		return exitDeadLetter
+	}
+	if res.Parked > 0 || res.Failed > 0 {
+		return exitDeadLetter
+	}
+	return exitOK
+}
+
+func runExplain(ctx context.Context, cfg *config.Config, source *redrive.Source, pick redrive.Picker, stdout, stderr io.Writer) int {
+	var explainer redrive.Explainer
+	switch {
+	case newTransformExplainer != nil:
+		x, err := newTransformExplainer(cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
+			return exitUsage
+		}
+		explainer = x
+	case newTransformProcessor != nil:
+		proc, err := newTransformProcessor(cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
+			return exitUsage
+		}
+		explainer = redrive.ProcessorExplainer(proc, "us-east-1", "123456789012")
+	default:
+		fmt.Fprintln(stderr, "sluice redrive: -explain needs the transform, which this build of sluice does not include")
+		return exitUsage
+	}
+	st, err := redrive.Explain(ctx, source, pick, explainer, stdout)
+	fmt.Fprintf(stderr, "sluice redrive: explained %d records:%s\n", st.Records, byCode(st.ByResult))
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
+		return exitDeadLetter
+	}
+	if st.Records > st.ByResult[firehose.Ok]+st.ByResult[firehose.Dropped] {
+		return exitDeadLetter
+	}
+	return exitOK
+}
+
+// streamPicker picks the named stream, or the config's only one, or else
+// the stream Firehose names at the start of each object.
+func streamPicker(cfg *config.Config, name string) (redrive.Picker, error) {
+	names := streamNames(cfg)
+	switch {
+	case name != "":
+		if _, ok := cfg.Streams[name]; !ok {
+			return nil, fmt.Errorf("-stream %q is not in %s (streams: %s)", name, cfg.Path, strings.Join(names, ", "))
+		}
+		return redrive.Stream(name), nil
+	case len(names) == 1:
+		return redrive.Stream(names[0]), nil
+	case len(names) == 0:
+		return nil, fmt.Errorf("%s has no streams: add the delivery stream under streams:", cfg.Path)
+	}
+	return redrive.StreamFromObjectName(names), nil
+}
+
+func streamNames(cfg *config.Config) []string {
+	names := make([]string, 0, len(cfg.Streams))
+	for n := range cfg.Streams {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// besideSource is the folder or prefix next to src named name:
+// out/processing-failed → out/parked, s3://b/x/processing-failed/ → s3://b/x/parked/.
+func besideSource(src, name string) string {
+	if redrive.IsS3(src) {
+		bucket, prefix, _ := redrive.SplitS3(src)
+		prefix = strings.TrimSuffix(prefix, "/")
+		parent := ""
+		if i := strings.LastIndex(prefix, "/"); i >= 0 {
+			parent = prefix[:i+1]
+		}
+		return "s3://" + bucket + "/" + parent + name + "/"
+	}
+	return filepath.Join(filepath.Dir(filepath.Clean(src)), name)
+}
+
+// sameLocation reports whether object lies in loc (so redrive never reads
+// back what it parked).
+func sameLocation(object, loc string) bool {
+	if redrive.IsS3(loc) {
+		return strings.HasPrefix(object, strings.TrimSuffix(loc, "/")+"/")
+	}
+	rel, err := filepath.Rel(filepath.Clean(loc), filepath.Clean(object))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.Clean(object) == filepath.Clean(loc)
+}
+
+func byCode(m map[string]int64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(" (")
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d", k, m[k])
+	}
+	b.WriteString(")")
+	return b.String()
+}

@@ -1,0 +1,399 @@
+package localfirehose
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsfirehose "github.com/aws/aws-sdk-go-v2/service/firehose"
+	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/firehose"
+)
+
+// Firehose's limits, as the service enforces them.
+const (
+	// MaxBatchRecords and MaxBatchBytes bound one PutRecordBatch call.
+	MaxBatchRecords = 500
+	MaxBatchBytes   = 4 << 20
+	// MaxRecordBytes bounds one record before base64.
+	MaxRecordBytes = config.MaxFirehoseRecordBytes
+	// MaxInvocationBytes bounds the transform's request and response
+	// (Lambda's synchronous payload cap, kept under 6 MB).
+	MaxInvocationBytes = config.MaxResponseBytes
+	// DefaultRetries is Firehose's default NumberOfRetries for the processor.
+	DefaultRetries = 3
+	// DefaultInvocationTimeout is the longest a Firehose processor
+	// invocation may run.
+	DefaultInvocationTimeout = 5 * time.Minute
+	// streamVersion is the delivery stream version in object names; it
+	// starts at 1 and a local stream is never updated.
+	streamVersion = 1
+)
+
+// Error codes and messages Firehose writes into processing-failed records.
+const (
+	CodeProcessingFailed = "Lambda.ProcessingFailedStatus"
+	CodeFunctionError    = "Lambda.FunctionError"
+	CodeMissingRecordID  = "Lambda.MissingRecordId"
+	CodeDuplicatedID     = "Lambda.DuplicatedRecordId"
+	// CodeMissingPartitionKey is the emulator's own code for an Ok record
+	// that lacks a key its prefix's !{partitionKeyFromLambda:...} needs.
+	CodeMissingPartitionKey = "DynamicPartitioning.MissingPartitionKey"
+
+	msgProcessingFailed = "ProcessingFailed status set for record"
+	msgFunctionError    = "The Lambda function was successfully invoked but it returned an error result."
+	msgInvalidResponse  = "Check your function and make sure the output is in required format. In addition to that, make sure the processed records contain valid result status of Dropped, Ok, or ProcessingFailed"
+	msgMissingRecordID  = "One or more record Ids were not returned. Ensure that the Lambda function returns all received record Ids."
+	msgDuplicatedID     = "Multiple records were returned with the same record ID. Ensure that the Lambda function returns unique record IDs for each record."
+)
+
+// Emulator is an in-process Kinesis Data Firehose with a Lambda processor
+// and an S3 destination: PutRecordBatch buffers records per stream, a full
+// or expired buffer invokes the processor, and the results are written
+// through a Writer laid out as Firehose lays out S3.
+//
+// It is safe for concurrent use. A stream's buffer is processed in the
+// order its records were put; like Firehose, the emulator may run several
+// invocations of one stream at once when producers put concurrently.
+type Emulator struct {
+	cfg     *config.Config
+	process firehose.Processor
+	out     Writer
+
+	now        func() time.Time
+	newID      func() string
+	region     string
+	account    string
+	function   string
+	retries    int
+	invocation time.Duration
+
+	streams map[string]*stream
+	names   []string // sorted, for deterministic polling
+
+	mu     sync.Mutex // guards closed
+	closed bool
+}
+
+// Option configures an Emulator.
+type Option func(*Emulator)
+
+// WithClock sets the clock that stamps arrivals and decides when a buffer
+// interval has passed. Default: time.Now.
+func WithClock(now func() time.Time) Option { return func(e *Emulator) { e.now = now } }
+
+// WithIDs sets the generator of invocation ids and object-name UUIDs.
+// Default: random version 4 UUIDs.
+func WithIDs(newID func() string) Option { return func(e *Emulator) { e.newID = newID } }
+
+// WithAccount sets the region and account of the ARNs in events and error
+// records. Defaults: us-east-1 and 123456789012.
+func WithAccount(region, account string) Option {
+	return func(e *Emulator) { e.region, e.account = region, account }
+}
+
+// WithFunction names the transform Lambda in error records' lambdaArn.
+// Default: sluice-transform.
+func WithFunction(name string) Option { return func(e *Emulator) { e.function = name } }
+
+// WithRetries sets the processor's NumberOfRetries. Default: 3.
+func WithRetries(n int) Option { return func(e *Emulator) { e.retries = n } }
+
+// WithInvocationTimeout bounds one processor call (the context deadline
+// the handler sees). Default: 5 minutes.
+func WithInvocationTimeout(d time.Duration) Option { return func(e *Emulator) { e.invocation = d } }
+
+// New returns an Emulator for every stream in cfg.Streams, invoking process
+// and delivering to out. A stream's prefixes that Firehose would reject
+// are a *config.Error naming the key.
+func New(cfg *config.Config, process firehose.Processor, out Writer, opts ...Option) (*Emulator, error) {
+	e := &Emulator{
+		cfg: cfg, process: process, out: out,
+		now: time.Now, newID: randomUUID,
+		region: "us-east-1", account: "123456789012", function: "sluice-transform",
+		retries: DefaultRetries, invocation: DefaultInvocationTimeout,
+		streams: map[string]*stream{},
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	if e.retries < 0 {
+		return nil, errors.New("localfirehose: retries must not be negative")
+	}
+	for name, sc := range cfg.Streams {
+		ok, failed, key, err := streamPrefixes(sc.Prefix, sc.ErrorPrefix)
+		if err != nil {
+			return nil, &config.Error{Path: cfg.Path, Key: "streams." + name + "." + key, Problem: err.Error()}
+		}
+		size := int(sc.BufferSizeMB * (1 << 20))
+		if size <= 0 {
+			size = 1 << 20
+		}
+		e.streams[name] = &stream{
+			name: name, prefix: ok, errorPrefix: failed,
+			sizeHint: size, interval: sc.BufferInterval,
+			arn: fmt.Sprintf("arn:aws:firehose:%s:%s:deliverystream/%s", e.region, e.account, name),
+		}
+		e.names = append(e.names, name)
+	}
+	sort.Strings(e.names)
+	return e, nil
+}
+
+// LambdaArn is the transform's ARN as error records carry it.
+func (e *Emulator) LambdaArn() string {
+	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s:$LATEST", e.region, e.account, e.function)
+}
+
+// stream is one delivery stream's processor buffer and counters.
+type stream struct {
+	name, arn           string
+	prefix, errorPrefix *prefix
+	sizeHint            int
+	interval            time.Duration
+
+	mu       sync.Mutex // guards everything below
+	buf      []buffered
+	bufBytes int
+	reqBytes int // the invocation request's size if the buffer went now
+	seq      uint64
+	stats    StreamStats
+}
+
+type buffered struct {
+	id      string
+	arrival time.Time
+	data    []byte
+}
+
+// eventOverhead is a generous bound on the JSON around one record in the
+// processor's request (recordId, approximateArrivalTimestamp, keys).
+const eventOverhead = 192
+
+// PutRecordBatch accepts records into a stream's buffer, as Firehose's
+// PutRecordBatch does, and answers with Firehose's errors: a
+// ValidationException for more than 500 records or a record over 1,000 KiB,
+// an InvalidArgumentException for more than 4 MiB in all, a
+// ResourceNotFoundException for an unknown stream. Buffers whose interval
+// has passed are processed first, a buffer that fills as the records go in
+// is processed at once;
+// a delivery fault (the output cannot be written) is returned as an error.
+func (e *Emulator) PutRecordBatch(ctx context.Context, in *awsfirehose.PutRecordBatchInput, _ ...func(*awsfirehose.Options)) (*awsfirehose.PutRecordBatchOutput, error) {
+	if err := e.checkOpen(); err != nil {
+		return nil, err
+	}
+	s, err := e.validate(in)
+	if err != nil {
+		return nil, err
+	}
+	out := &awsfirehose.PutRecordBatchOutput{
+		FailedPutCount:   aws.Int32(0),
+		Encrypted:        aws.Bool(false),
+		RequestResponses: make([]types.PutRecordBatchResponseEntry, len(in.Records)),
+	}
+	// Buffers whose interval ran out before this call are processed first,
+	// as Firehose would have processed them then.
+	if err := e.Poll(ctx); err != nil {
+		return nil, err
+	}
+	now := e.now()
+	s.mu.Lock()
+	for i, r := range in.Records {
+		s.seq++
+		data := make([]byte, len(r.Data)) // never nil: Firehose sends empty data as ""
+		copy(data, r.Data)
+		reqSize := base64Len(len(data)) + eventOverhead
+		if len(s.buf) > 0 && s.reqBytes+reqSize > MaxInvocationBytes {
+			if err := e.flushLocked(ctx, s); err != nil {
+				s.mu.Unlock()
+				return nil, err
+			}
+		}
+		if len(s.buf) == 0 {
+			s.reqBytes = 512 // the event's own fields
+		}
+		s.buf = append(s.buf, buffered{id: recordID(s.seq), arrival: now, data: data})
+		s.bufBytes += len(data)
+		s.reqBytes += reqSize
+		s.stats.RecordsIn++
+		s.stats.BytesIn += int64(len(data))
+		out.RequestResponses[i].RecordId = aws.String(putRecordID(s.name, s.seq))
+		if s.bufBytes >= s.sizeHint {
+			if err := e.flushLocked(ctx, s); err != nil {
+				s.mu.Unlock()
+				return nil, err
+			}
+		}
+	}
+	s.mu.Unlock()
+	return out, nil
+}
+
+func (e *Emulator) checkOpen() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return errors.New("localfirehose: PutRecordBatch after Close")
+	}
+	return nil
+}
+
+func (e *Emulator) validate(in *awsfirehose.PutRecordBatchInput) (*stream, error) {
+	if in == nil || in.DeliveryStreamName == nil || *in.DeliveryStreamName == "" {
+		return nil, validationError("1 validation error detected: Value null at 'deliveryStreamName' failed to satisfy constraint: Member must not be null")
+	}
+	var problems []string
+	if n := len(in.Records); n == 0 {
+		problems = append(problems, "Value '[]' at 'records' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	} else if n > MaxBatchRecords {
+		problems = append(problems, fmt.Sprintf("Value '[%d records]' at 'records' failed to satisfy constraint: Member must have length less than or equal to %d", n, MaxBatchRecords))
+	}
+	total := 0
+	for i, r := range in.Records {
+		total += len(r.Data)
+		if len(r.Data) > MaxRecordBytes {
+			problems = append(problems, fmt.Sprintf("Value 'java.nio.HeapByteBuffer[pos=0 lim=%d cap=%d]' at 'records.%d.member.data' failed to satisfy constraint: Member must have length less than or equal to %d", len(r.Data), len(r.Data), i+1, MaxRecordBytes))
+		}
+	}
+	if len(problems) > 0 {
+		noun := "error"
+		if len(problems) > 1 {
+			noun = "errors"
+		}
+		return nil, validationError(fmt.Sprintf("%d validation %s detected: %s", len(problems), noun, strings.Join(problems, "; ")))
+	}
+	if total > MaxBatchBytes {
+		return nil, &types.InvalidArgumentException{Message: aws.String("Records size exceeds 4 MB limit")}
+	}
+	s, ok := e.streams[*in.DeliveryStreamName]
+	if !ok {
+		return nil, &types.ResourceNotFoundException{Message: aws.String(fmt.Sprintf(
+			"Firehose %s under account %s not found.", *in.DeliveryStreamName, e.account))}
+	}
+	return s, nil
+}
+
+func validationError(msg string) error {
+	return &smithy.GenericAPIError{Code: "ValidationException", Message: msg, Fault: smithy.FaultClient}
+}
+
+// Poll processes every buffer whose interval has passed. PutRecordBatch
+// polls at the start of each call; a long-running caller with idle streams may also
+// call it on a ticker.
+func (e *Emulator) Poll(ctx context.Context) error {
+	now := e.now()
+	var errs []error
+	for _, name := range e.names {
+		s := e.streams[name]
+		s.mu.Lock()
+		if len(s.buf) > 0 && !now.Before(s.buf[0].arrival.Add(s.interval)) {
+			errs = append(errs, e.flushLocked(ctx, s))
+		}
+		s.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// Flush processes and delivers every buffered record now, as Firehose
+// eventually does at the end of the input.
+func (e *Emulator) Flush(ctx context.Context) error {
+	var errs []error
+	for _, name := range e.names {
+		s := e.streams[name]
+		s.mu.Lock()
+		errs = append(errs, e.flushLocked(ctx, s))
+		s.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// Close flushes every stream, including records the transform put back
+// while being flushed; later PutRecordBatch calls fail.
+func (e *Emulator) Close(ctx context.Context) error {
+	for e.buffered() > 0 {
+		if err := e.Flush(ctx); err != nil {
+			return err
+		}
+	}
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+	return nil
+}
+
+func (e *Emulator) buffered() int {
+	n := 0
+	for _, s := range e.streams {
+		s.mu.Lock()
+		n += len(s.buf)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// flushLocked takes the stream's buffer and processes it. It is called
+// with s.mu held and releases it while the processor runs, so that a
+// transform may put records (its overflow) back into the same stream, and
+// holds it again on return.
+func (e *Emulator) flushLocked(ctx context.Context, s *stream) error {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	batch := s.buf
+	s.buf, s.bufBytes, s.reqBytes = nil, 0, 0
+	s.mu.Unlock()
+	defer s.mu.Lock()
+	return e.processBatch(ctx, s, batch)
+}
+
+func base64Len(n int) int { return (n + 2) / 3 * 4 }
+
+// recordID mimics Firehose's long decimal record ids (unique per stream).
+func recordID(seq uint64) string {
+	s := strconv.FormatUint(seq, 10)
+	return "49" + strings.Repeat("0", 54-len(s)) + s
+}
+
+// putRecordID is the id PutRecordBatch answers with; Firehose's differ
+// from the ids the processor sees.
+func putRecordID(stream string, seq uint64) string {
+	return fmt.Sprintf("%s-%016x", stream, seq)
+}
+
+// randomUUID returns a version 4 UUID.
+func randomUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// event builds the processor's request for a batch.
+func (e *Emulator) event(s *stream, batch []buffered) events.KinesisFirehoseEvent {
+	ev := events.KinesisFirehoseEvent{
+		InvocationID:      e.newID(),
+		DeliveryStreamArn: s.arn,
+		Region:            e.region,
+		Records:           make([]events.KinesisFirehoseEventRecord, len(batch)),
+	}
+	for i, b := range batch {
+		ev.Records[i] = events.KinesisFirehoseEventRecord{
+			RecordID:                    b.id,
+			ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: b.arrival},
+			Data:                        b.data,
+		}
+	}
+	return ev
+}

@@ -1,0 +1,273 @@
+package localfirehose
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/deadletter"
+	"github.com/sluicehq/sluice/internal/firehose"
+)
+
+// failure is why a record goes to the error prefix.
+type failure struct {
+	code, message string
+}
+
+// verdict is one record's fate after processing.
+type verdict struct {
+	result string // firehose.Ok, Dropped or ProcessingFailed
+	data   []byte
+	keys   map[string]string
+	fail   *failure
+}
+
+// processBatch invokes the processor on batch (retrying an invocation
+// failure NumberOfRetries times, each attempt with a fresh invocation id),
+// enforces Firehose's response contract, and delivers the outcome. Only a
+// fault writing the output is returned: every record ends delivered,
+// dropped or in the error prefix.
+func (e *Emulator) processBatch(ctx context.Context, s *stream, batch []buffered) error {
+	var (
+		verdicts []verdict
+		whole    *failure
+		attempts int
+		d        StreamStats // merged into the stream's counters at the end
+	)
+	defer func() {
+		s.mu.Lock()
+		s.stats.add(d)
+		s.mu.Unlock()
+	}()
+	for attempts = 1; ; attempts++ {
+		d.Invocations++
+		resp, err := e.invoke(ctx, s, batch)
+		verdicts, whole = judge(batch, resp, err)
+		retryable := whole != nil && whole.code == CodeFunctionError
+		if retryable {
+			d.FailedInvocations++
+		}
+		if !retryable || attempts > e.retries || ctx.Err() != nil {
+			break
+		}
+	}
+	ending := e.now()
+	if whole != nil {
+		verdicts = make([]verdict, len(batch))
+		for i := range verdicts {
+			verdicts[i] = verdict{result: firehose.ProcessingFailed, fail: whole}
+		}
+	}
+	return e.deliver(ctx, s, &d, batch, verdicts, attempts, ending)
+}
+
+// invoke calls the processor once, turning a panic into an error as the
+// Lambda runtime does.
+func (e *Emulator) invoke(ctx context.Context, s *stream, batch []buffered) (resp firehose.Response, err error) {
+	ctx, cancel := context.WithTimeout(ctx, e.invocation)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("localfirehose: processor panicked: %v", p)
+		}
+	}()
+	return e.process(ctx, e.event(s, batch))
+}
+
+// judge applies Firehose's response contract. A non-nil whole failure
+// applies to every record of the batch; otherwise verdicts line up with
+// batch.
+func judge(batch []buffered, resp firehose.Response, err error) ([]verdict, *failure) {
+	if err != nil {
+		return nil, &failure{CodeFunctionError, msgFunctionError}
+	}
+	// Lambda refuses a synchronous response over its payload cap; Firehose
+	// sees a function error.
+	if n := responseSize(resp); n > MaxInvocationBytes {
+		return nil, &failure{CodeFunctionError, msgFunctionError}
+	}
+	byID := make(map[string]int, len(resp.Records))
+	for i, r := range resp.Records {
+		switch r.Result {
+		case firehose.Ok, firehose.Dropped, firehose.ProcessingFailed:
+		default:
+			return nil, &failure{CodeFunctionError, msgInvalidResponse}
+		}
+		// A nil Data marshals as JSON null, which Firehose does not accept.
+		if r.RecordID == "" || r.Data == nil {
+			return nil, &failure{CodeFunctionError, msgInvalidResponse}
+		}
+		if _, dup := byID[r.RecordID]; dup {
+			return nil, &failure{CodeDuplicatedID, msgDuplicatedID}
+		}
+		byID[r.RecordID] = i
+	}
+	out := make([]verdict, len(batch))
+	for i, b := range batch {
+		j, ok := byID[b.id]
+		if !ok {
+			out[i] = verdict{result: firehose.ProcessingFailed, fail: &failure{CodeMissingRecordID, msgMissingRecordID}}
+			continue
+		}
+		r := resp.Records[j]
+		v := verdict{result: r.Result, data: r.Data}
+		if r.Metadata != nil {
+			v.keys = r.Metadata.PartitionKeys
+		}
+		if r.Result == firehose.ProcessingFailed {
+			v.fail = &failure{CodeProcessingFailed, msgProcessingFailed}
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// responseSize is the response's size as the Lambda runtime would send it.
+func responseSize(resp firehose.Response) int {
+	var c countingWriter
+	_ = json.NewEncoder(&c).Encode(resp)
+	return int(c) - 1 // Encode adds a newline
+}
+
+type countingWriter int
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
+}
+
+var _ io.Writer = (*countingWriter)(nil)
+
+// object is one S3 object being assembled.
+type object struct {
+	key    string
+	oldest time.Time
+	body   bytes.Buffer
+	count  int
+}
+
+// deliver writes Ok records under the prefix (one object per evaluated
+// prefix, named <stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid> after the
+// oldest record's arrival) and failed records as error-record JSON lines
+// under the error prefix.
+func (e *Emulator) deliver(ctx context.Context, s *stream, d *StreamStats, batch []buffered, vs []verdict, attempts int, ending time.Time) error {
+	var okObjects, errObjects []*object
+	okByPrefix := map[string]*object{}
+	errByPrefix := map[string]*object{}
+	add := func(objs *[]*object, by map[string]*object, pfx string, arrival time.Time) *object {
+		o, ok := by[pfx]
+		if !ok {
+			o = &object{key: pfx, oldest: arrival}
+			by[pfx] = o
+			*objs = append(*objs, o)
+		}
+		if arrival.Before(o.oldest) {
+			o.oldest = arrival
+		}
+		o.count++
+		return o
+	}
+	random := func() string { return randomString(e.newID()) }
+
+	// The object's prefix is evaluated at the oldest arrival of the batch,
+	// as Firehose evaluates it for the oldest record in the object.
+	oldest := batch[0].arrival
+	for _, b := range batch[1:] {
+		if b.arrival.Before(oldest) {
+			oldest = b.arrival
+		}
+	}
+	var failed []int
+	for i, v := range vs {
+		switch v.result {
+		case firehose.Ok:
+			pfx, missing := s.prefix.eval(oldest, v.keys, random)
+			if missing != "" {
+				vs[i] = verdict{result: firehose.ProcessingFailed, fail: &failure{CodeMissingPartitionKey,
+					fmt.Sprintf("The record has no partition key %q, which the prefix needs.", missing)}}
+				failed = append(failed, i)
+				continue
+			}
+			o := add(&okObjects, okByPrefix, pfx, batch[i].arrival)
+			o.body.Write(v.data)
+			d.Ok++
+			if len(v.data) > 0 && v.data[len(v.data)-1] != '\n' {
+				d.Undelimited++
+			}
+		case firehose.Dropped:
+			d.Dropped++
+		default:
+			failed = append(failed, i)
+		}
+	}
+	for _, i := range failed {
+		v := vs[i]
+		pfx, _ := s.errorPrefix.eval(oldest, nil, random)
+		o := add(&errObjects, errByPrefix, pfx, batch[i].arrival)
+		line, err := deadletter.Marshal(&deadletter.Record{
+			AttemptsMade:           int64(attempts),
+			ArrivalTimestamp:       batch[i].arrival.UnixMilli(),
+			ErrorCode:              v.fail.code,
+			ErrorMessage:           v.fail.message,
+			AttemptEndingTimestamp: ending.UnixMilli(),
+			RawData:                batch[i].data,
+			LambdaArn:              e.LambdaArn(),
+		})
+		if err != nil {
+			return fmt.Errorf("localfirehose: error record: %w", err)
+		}
+		o.body.Write(line)
+		d.Failed++
+		if d.FailedByCode == nil {
+			d.FailedByCode = map[string]int64{}
+		}
+		d.FailedByCode[v.fail.code]++
+	}
+	for _, group := range []struct {
+		objs  []*object
+		files *int64
+	}{{okObjects, &d.Files}, {errObjects, &d.ErrorFiles}} {
+		sort.SliceStable(group.objs, func(i, j int) bool { return group.objs[i].key < group.objs[j].key })
+		for _, o := range group.objs {
+			if o.body.Len() == 0 {
+				continue // nothing to write: every Ok record was empty
+			}
+			key := o.key + objectName(s.name, o.oldest, e.newID())
+			if err := e.out.WriteObject(ctx, key, o.body.Bytes()); err != nil {
+				return fmt.Errorf("localfirehose: stream %s: write %s: %w", s.name, key, err)
+			}
+			*group.files++
+			if group.files == &d.Files {
+				d.BytesOut += int64(o.body.Len())
+			} else {
+				d.ErrorBytes += int64(o.body.Len())
+			}
+		}
+	}
+	return nil
+}
+
+// objectName is Firehose's object suffix:
+// <stream>-<version>-<yyyy>-<MM>-<dd>-<HH>-<mm>-<ss>-<uuid>.
+func objectName(stream string, t time.Time, uuid string) string {
+	return fmt.Sprintf("%s-%d-%s-%s", stream, streamVersion, t.UTC().Format("2006-01-02-15-04-05"), uuid)
+}
+
+// randomString is !{firehose:random-string}: 11 alphanumeric characters.
+func randomString(seed string) string {
+	out := make([]byte, 0, 11)
+	for i := 0; i < len(seed) && len(out) < 11; i++ {
+		c := seed[i]
+		if isLetter(c) || c >= '0' && c <= '9' {
+			out = append(out, c)
+		}
+	}
+	for len(out) < 11 {
+		out = append(out, '0')
+	}
+	return string(out)
+}
