@@ -22,16 +22,26 @@ import (
 	"github.com/sluicehq/sluice/internal/redrive"
 )
 
-// The transform, as the CLI builds it. They are nil until the transform
-// package is linked in (cmd/sluice/transform wiring); redrive -explain and
-// -local then say so instead of guessing.
+// The transform, as the CLI builds it.
 var (
 	// newTransformExplainer builds the transform's Explainer: the result a
 	// record gets now and, unlike a Firehose response, the reason.
-	newTransformExplainer func(cfg *config.Config) (redrive.Explainer, error)
+	newTransformExplainer = func(cfg *config.Config) (redrive.Explainer, error) {
+		h, err := localTransform(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return h.Explain, nil
+	}
 	// newTransformProcessor builds the transform handler as Firehose
 	// invokes it.
-	newTransformProcessor func(cfg *config.Config) (firehose.Processor, error)
+	newTransformProcessor = func(cfg *config.Config) (firehose.Processor, error) {
+		h, err := localTransform(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return h.Handle, nil
+	}
 )
 
 // awsClients builds the S3 and Firehose clients from the environment
@@ -132,10 +142,6 @@ func runRedrive(args []string, stdout, stderr io.Writer) int {
 	var client redrive.PutRecordBatchAPI = fhc
 	var emu *localfirehose.Emulator
 	if *local != "" {
-		if newTransformProcessor == nil {
-			fmt.Fprintln(stderr, "sluice redrive: -local needs the transform, which this build of sluice does not include")
-			return exitUsage
-		}
 		proc, err := newTransformProcessor(cfg)
 		if err != nil {
 			fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
@@ -173,24 +179,9 @@ func runRedrive(args []string, stdout, stderr io.Writer) int {
 }
 
 func runExplain(ctx context.Context, cfg *config.Config, source *redrive.Source, pick redrive.Picker, stdout, stderr io.Writer) int {
-	var explainer redrive.Explainer
-	switch {
-	case newTransformExplainer != nil:
-		x, err := newTransformExplainer(cfg)
-		if err != nil {
-			fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
-			return exitUsage
-		}
-		explainer = x
-	case newTransformProcessor != nil:
-		proc, err := newTransformProcessor(cfg)
-		if err != nil {
-			fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
-			return exitUsage
-		}
-		explainer = redrive.ProcessorExplainer(proc, "us-east-1", "123456789012")
-	default:
-		fmt.Fprintln(stderr, "sluice redrive: -explain needs the transform, which this build of sluice does not include")
+	explainer, err := newTransformExplainer(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
 		return exitUsage
 	}
 	st, err := redrive.Explain(ctx, source, pick, explainer, stdout)

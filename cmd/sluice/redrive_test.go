@@ -74,7 +74,6 @@ func TestRedriveUsage(t *testing.T) {
 		{"unknown stream", []string{"redrive", "-config", cfgPath, "-stream", "nope", "-explain", src}, `-stream "nope" is not in`},
 		{"bad cap", []string{"redrive", "-config", cfgPath, "-max-attempts", "0", src}, "-max-attempts"},
 		{"missing config", []string{"redrive", "-config", filepath.Join(t.TempDir(), "none.yaml"), src}, "SLUICE_CONFIG"},
-		{"no transform for explain", []string{"redrive", "-config", cfgPath, "-explain", src}, "needs the transform"},
 		{"unknown flag", []string{"redrive", "-nope", src}, "flag provided but not defined"},
 	}
 	for _, tt := range tests {

@@ -47,9 +47,12 @@ func runTransform(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sluice transform: %s is not a Firehose event: %v\n", *eventPath, err)
 		return exitUsage
 	}
-	h, err := app.NewTransform(context.Background(), app.Settings{ConfigPath: *cfgPath, Local: true},
-		transform.WithMetrics(metrics.New(io.Discard)),
-		transform.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice transform: %v\n", err)
+		return exitUsage
+	}
+	h, err := localTransform(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice transform: %v\n", err)
 		return exitUsage
@@ -105,4 +108,18 @@ func exitUsageOrHelp(err error) int {
 		return exitOK
 	}
 	return exitUsage
+}
+
+// localTransform builds the transform handler for the CLI: the command
+// reports each outcome itself, so metrics and failure logs are discarded.
+func localTransform(cfg *config.Config, opts ...transform.Option) (*transform.Handler, error) {
+	reg, err := app.Schemas(cfg)
+	if err != nil {
+		return nil, err
+	}
+	quiet := []transform.Option{
+		transform.WithMetrics(metrics.New(io.Discard)),
+		transform.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+	}
+	return transform.New(cfg, reg, append(quiet, opts...)...)
 }

@@ -12,18 +12,18 @@ import (
 // Version is the envelope format version written in "v".
 const Version = 1
 
-// Source is where a record came from.
+// Source is where a record came from. Its JSON keys are the envelope's.
 type Source struct {
-	Bucket  string
-	Key     string
-	Version string
-	ETag    string
-	Format  string
+	Bucket  string `json:"bucket"`
+	Key     string `json:"key"`
+	Version string `json:"version,omitempty"`
+	ETag    string `json:"etag,omitempty"`
+	Format  string `json:"format"`
 	// Line is the 1-based line of the record's first byte; Offset its byte
 	// offset in the decompressed object.
-	Line       int64
-	Offset     int64
-	IngestedAt time.Time
+	Line       int64     `json:"line"`
+	Offset     int64     `json:"offset"`
+	IngestedAt time.Time `json:"ingested_at"`
 }
 
 // FieldKind says how a field's Value is written.
