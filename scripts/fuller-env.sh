@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Makes sure what the fuller suite needs is here and running: a Redis on
+# 127.0.0.1:6379 (started if it is installed but stopped), moto_server,
+# cfn-lint and the aws CLI (installed with pip if missing). The tests start
+# moto_server themselves, on a free loopback port. Anything still missing is
+# reported here and fails the suite: the fuller suite never skips.
+set -uo pipefail
+
+
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+	if command -v redis-server >/dev/null 2>&1; then
+		echo "starting redis-server on 127.0.0.1:6379"
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+		for _ in $(seq 1 50); do
+			redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+	fi
+fi
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+	echo "fuller suite: no Redis on 127.0.0.1:6379 (install redis-server, e.g. apt-get install redis-server)"
+
+fi
+
+need_pip=()
+command -v moto_server >/dev/null 2>&1 || need_pip+=("moto[server]")
+command -v cfn-lint >/dev/null 2>&1 || need_pip+=("cfn-lint")
+command -v aws >/dev/null 2>&1 || need_pip+=("awscli")
+if [ ${#need_pip[@]} -gt 0 ]; then
+	echo "installing ${need_pip[*]} with pip"
+	python3 -m pip install --quiet "${need_pip[@]}" || echo "fuller suite: pip could not install ${need_pip[*]}"
+fi
+for tool in moto_server cfn-lint aws; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "fuller suite: $tool is not installed (pip install 'moto[server]' cfn-lint awscli)"
+
+	fi
+done
+# The tests fail on whatever is still missing, naming it; this script only
+# reports, so the test output shows every problem at once.
+exit 0
