@@ -148,12 +148,18 @@ func decodeFast(payload []byte) (*Batch, error) {
 						arrival = time.UnixMilli(ms).UTC()
 						return nil
 					case "data":
-						kind, _, raw, err := p.Value()
-						if err != nil || kind != jsonx.String {
+						// base64 has no quotes or escapes: find the end and
+						// check the alphabet in one pass each.
+						if p.Peek() != '"' {
 							return errSlowPath
 						}
-						data = raw[1 : len(raw)-1]
-						if len(data)%4 != 0 {
+						end := bytes.IndexByte(p.Data[p.I+1:], '"')
+						if end < 0 {
+							return errSlowPath
+						}
+						data = p.Data[p.I+1 : p.I+1+end]
+						p.I += end + 2
+						if len(data)%4 != 0 || validBase64(data) != nil {
 							return errSlowPath
 						}
 						return nil
@@ -178,21 +184,28 @@ func decodeFast(payload []byte) (*Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i := range b.b64 {
-		if validBase64(b.b64[i]) != nil {
-			return nil, errSlowPath
-		}
-	}
 	return b, nil
 }
 
+// base64Alphabet marks the bytes of standard base64, padding aside.
+var base64Alphabet = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
+		t[c] = true
+	}
+	return t
+}()
+
 // validBase64 checks the alphabet and padding without decoding.
 func validBase64(s []byte) error {
-	for i, c := range s {
-		switch {
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/':
-		case c == '=' && i >= len(s)-2:
-		default:
+	n := len(s)
+	if n > 0 && s[n-1] == '=' {
+		n--
+		if n > 0 && s[n-1] == '=' {
+			n--
+		}
+	}
+	for _, c := range s[:n] {
+		if !base64Alphabet[c] {
 			return errSlowPath
 		}
 	}

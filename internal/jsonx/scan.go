@@ -1,6 +1,7 @@
 package jsonx
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"unicode/utf16"
@@ -253,21 +254,25 @@ func (p *Scanner) skipNested() error {
 func (p *Scanner) Str() (string, error) {
 	p.I++ // opening quote
 	start := p.I
-	for p.I < len(p.Data) {
-		c := p.Data[p.I]
-		switch {
-		case c == '"':
-			s := Alias(p.Data[start:p.I])
-			p.I++
-			return s, nil
-		case c == '\\':
-			return p.strEscaped(start)
-		case c < 0x20:
+	// Find the closing quote with a vectorised search, then check the span
+	// for escapes and control characters.
+	end := bytes.IndexByte(p.Data[start:], '"')
+	if end < 0 {
+		p.I = len(p.Data)
+		return "", p.Fail("unterminated string")
+	}
+	span := p.Data[start : start+end]
+	if bytes.IndexByte(span, '\\') >= 0 {
+		return p.strEscaped(start)
+	}
+	for i, c := range span {
+		if c < 0x20 {
+			p.I = start + i
 			return "", p.Fail("control character in a string")
 		}
-		p.I++
 	}
-	return "", p.Fail("unterminated string")
+	p.I = start + end + 1
+	return Alias(span), nil
 }
 
 func (p *Scanner) strEscaped(start int) (string, error) {
