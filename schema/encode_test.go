@@ -1,6 +1,10 @@
 package schema
 
-import "testing"
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
 
 func TestEncoderNamesTheFailingField(t *testing.T) {
 	s, err := Parse("r", 1, []byte(`{"type":"record","name":"r","fields":[
@@ -42,5 +46,21 @@ func TestEncoderNamesTheFailingField(t *testing.T) {
 				t.Fatalf("error %v, want a ValidationError on %q", err, tt.field)
 			}
 		})
+	}
+}
+
+func TestAppendStringEveryByte(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for _, s := range []string{string([]byte{byte(c)}), "abcdefg" + string([]byte{byte(c)}) + "ijklmnop"} {
+			got := AppendString(nil, s)
+			var back string
+			if err := json.Unmarshal(got, &back); err != nil {
+				t.Fatalf("byte %#x: %s is not a JSON string: %v", c, got, err)
+			}
+			want := strings.ToValidUTF8(s, "\uFFFD")
+			if back != want {
+				t.Fatalf("byte %#x: round trip %q, want %q", c, back, want)
+			}
+		}
 	}
 }

@@ -91,8 +91,7 @@ func AppendJSON(dst []byte, t *Type, v *Value) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = AppendString(dst, t.Fields[i].Name)
-			dst = append(dst, ':')
+			dst = append(dst, t.Fields[i].key...)
 			dst = AppendJSON(dst, t.Fields[i].Type, &v.Items[i])
 		}
 		return append(dst, '}')
@@ -120,11 +119,41 @@ func appendFloat(dst []byte, f float64, k Kind) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// plainASCII marks the bytes a JSON string holds as they are.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// plainWord reports whether all eight bytes of w are plain ASCII (see
+// plainASCII), testing them at once.
+func plainWord(w string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+	less := func(x uint64, n uint64) uint64 { return (x - ones*n) &^ x & highs }
+	bad := x&highs | less(x, 0x20) | less(x^(ones*'"'), 1) | less(x^(ones*'\\'), 1)
+	return bad == 0
+}
+
 // AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Runs of plain ASCII, the common case, are copied at once: eight
+		// bytes at a time, then byte by byte.
+		for i+8 <= len(s) && plainWord(s[i:i+8]) {
+			i += 8
+		}
+		for i < len(s) && plainASCII[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {

@@ -74,7 +74,9 @@ type Type struct {
 
 // Field is one record field.
 type Field struct {
-	Name    string
+	Name string
+	// key is the JSON object key written for the field: "name":
+	key     []byte
 	Aliases []string
 	Doc     string
 	Type    *Type
@@ -287,6 +289,7 @@ func convert(as avro.Schema) (*Type, error) {
 				return nil, err
 			}
 			field := Field{Name: f.Name(), Aliases: f.Aliases(), Doc: f.Doc(), Type: ft}
+			field.key = append(AppendString(nil, f.Name()), ':')
 			if f.HasDefault() {
 				def, err := FromNative(ft, f.Default())
 				if err != nil {

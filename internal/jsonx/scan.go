@@ -2,6 +2,7 @@ package jsonx
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"unicode/utf16"
@@ -262,11 +263,11 @@ func (p *Scanner) Str() (string, error) {
 		return "", p.Fail("unterminated string")
 	}
 	span := p.Data[start : start+end]
-	if bytes.IndexByte(span, '\\') >= 0 {
-		return p.strEscaped(start)
-	}
-	for i, c := range span {
-		if c < 0x20 {
+	for i := plainPrefix(span); i < len(span); i++ {
+		switch c := span[i]; {
+		case c == '\\':
+			return p.strEscaped(start)
+		case c < 0x20:
 			p.I = start + i
 			return "", p.Fail("control character in a string")
 		}
@@ -402,4 +403,29 @@ func (p *Scanner) Elements(fn func() error) error {
 			return p.Fail("expected ',' or ']' in an array")
 		}
 	}
+}
+
+// SWAR: test eight bytes at once in a uint64.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// hasLess reports whether some byte of x is below n (n <= 128).
+func hasLess(x uint64, n byte) bool { return (x-ones*uint64(n))&^x&highs != 0 }
+
+// hasByte reports whether some byte of x is b.
+func hasByte(x uint64, b byte) bool { return hasLess(x^(ones*uint64(b)), 1) }
+
+// plainPrefix is the length of the longest prefix of b, in whole words of
+// eight bytes, with no control character and no backslash.
+func plainPrefix(b []byte) int {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if hasLess(x, 0x20) || hasByte(x, '\\') {
+			break
+		}
+	}
+	return i
 }
