@@ -133,7 +133,7 @@ func (s *logScanner) Next() (Record, error) {
 		if err != nil {
 			return Record{}, err
 		}
-		if isBlank(l.content) {
+		if !l.over && isBlank(l.content) {
 			continue
 		}
 		if l.over {

@@ -93,11 +93,36 @@ func (s *csvScanner) Next() (Record, error) {
 	return Record{Fields: s.fields, Line: line, Offset: s.in.start, Flags: s.flags}, nil
 }
 
-// readHeader reads the header row. A header that cannot be read (too long,
+// readHeader reads the header row and, unless configured, detects the
+// delimiter from its first line. A header that cannot be read (too long,
 // an unterminated quote) is returned as a record error, and the rows after
 // it are named by position and flagged headerless.
 func (s *csvScanner) readHeader() error {
-	src, _, err := s.row()
+	var l rawLine
+	for l.size == 0 {
+		var err error
+		if l, err = s.in.readLine(s.set.maxRecord); err != nil {
+			return err
+		}
+	}
+	if s.delim == 0 {
+		s.delim = detectDelimiter(l.content)
+	}
+	var (
+		src []byte
+		err error
+	)
+	switch {
+	case l.over:
+		err = tooLong(l.start, l.line, l.size, l.content, s.set.maxRecord)
+	case bytes.IndexByte(l.content, '"') < 0:
+		s.split(l.content)
+		src = l.content
+	default:
+		// Quoted names may hold newlines: parse on from the whole line.
+		b := append(bytes.Clone(l.content), l.eol...)
+		src, _, err = s.quoted(b, l.start, l.line)
+	}
 	s.headerStart, s.headerEnd = s.in.start, s.in.end
 	if _, ok := err.(*RecordError); ok {
 		s.headerless = true
@@ -133,7 +158,7 @@ func (s *csvScanner) name(k int) string {
 // bounds index and the row's line. The text is valid until the next call.
 func (s *csvScanner) row() ([]byte, int64, error) {
 	for {
-		start, line := s.in.off, s.in.line+1
+		start, line := s.in.pos()
 		b, err := s.in.chunk()
 		if err != nil {
 			return nil, line, err
@@ -143,15 +168,12 @@ func (s *csvScanner) row() ([]byte, int64, error) {
 		if whole && len(content) == 0 {
 			continue // an empty line
 		}
-		if s.delim == 0 {
-			s.delim = detectDelimiter(b)
-		}
 		if whole {
-			s.in.start, s.in.end = start, s.in.off
-			if len(content) > s.set.maxRecord {
-				return nil, line, tooLong(start, line, int64(len(content)), content, s.set.maxRecord)
-			}
 			if bytes.IndexByte(content, '"') < 0 {
+				s.in.start, s.in.end = start, s.in.off
+				if len(content) > s.set.maxRecord {
+					return nil, line, tooLong(start, line, int64(len(content)), content, s.set.maxRecord)
+				}
 				s.split(content)
 				return content, line, nil
 			}

@@ -37,14 +37,9 @@ func newInput(r io.Reader, size int) input {
 // until the next call. A chunk without '\n' is the last one of its line
 // only when the input has ended (in.atEOF()).
 func (in *input) chunk() ([]byte, error) {
+	in.begin()
 	if in.err != nil {
 		return nil, in.err
-	}
-	if !in.read {
-		in.read = true
-		if err := in.skipBOM(); err != nil {
-			return nil, err
-		}
 	}
 	b, err := in.br.ReadSlice('\n')
 	switch {
@@ -67,22 +62,35 @@ func (in *input) chunk() ([]byte, error) {
 	return b, nil
 }
 
+// begin skips a byte order mark before the first read.
+func (in *input) begin() {
+	if !in.read {
+		in.read = true
+		in.skipBOM()
+	}
+}
+
+// pos is where the next record starts: its offset and line.
+func (in *input) pos() (int64, int64) {
+	in.begin()
+	return in.off, in.line + 1
+}
+
 // atEOF reports whether the input has no bytes left.
 func (in *input) atEOF() bool { return in.err == io.EOF }
 
 // skipBOM drops a UTF-8 byte order mark at the start of the input: it is
 // no part of the first record, in any format.
-func (in *input) skipBOM() error {
+func (in *input) skipBOM() {
 	b, err := in.br.Peek(3)
 	if bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
 		in.br.Discard(3)
 		in.off += 3
-		return nil
+		return
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		in.err = fmt.Errorf("format: reading input at offset 0: %w", err)
 	}
-	return in.err
 }
 
 // rawLine is one line of input.
@@ -94,25 +102,36 @@ type rawLine struct {
 	content []byte
 	size    int64 // length of the whole content, however long
 	over    bool
+	eol     string // the terminator: "\n", "\r\n", "" or a final "\r"
 }
 
 // readLine reads the next line. A line whose content is longer than limit
 // is read to its end in constant memory: only its first limit bytes are
 // kept, and over is set.
 func (in *input) readLine(limit int) (rawLine, error) {
-	l := rawLine{start: in.off, line: in.line + 1}
+	l := rawLine{}
+	l.start, l.line = in.pos()
 	b, err := in.chunk()
 	if err != nil {
 		return l, err
 	}
-	if b[len(b)-1] == '\n' || in.atEOF() {
+	newline := b[len(b)-1] == '\n'
+	if newline || in.atEOF() {
 		l.content = trimEOL(b)
 		l.size = int64(len(l.content))
 	} else {
-		l.content, l.size, err = in.longLine(b, limit)
+		l.content, l.size, newline, err = in.longLine(b, limit)
 		if err != nil {
 			return l, err
 		}
+	}
+	switch term := in.off - l.start - l.size; {
+	case term == 2:
+		l.eol = "\r\n"
+	case term == 1 && newline:
+		l.eol = "\n"
+	case term == 1:
+		l.eol = "\r"
 	}
 	if l.size > int64(limit) {
 		l.over = true
@@ -124,19 +143,20 @@ func (in *input) readLine(limit int) (rawLine, error) {
 
 // longLine assembles a line longer than the buffer, starting with its
 // first chunk, keeping at most limit+2 bytes (room for a "\r\n").
-func (in *input) longLine(first []byte, limit int) ([]byte, int64, error) {
+func (in *input) longLine(first []byte, limit int) (content []byte, size int64, newline bool, err error) {
 	keep := limit + 2
 	in.acc = append(in.acc[:0], first[:min(len(first), keep)]...)
 	total := int64(len(first))
 	var last2 [2]byte // the last two bytes read, for the terminator
 	tail(&last2, first)
 	for {
-		b, err := in.chunk()
+		var b []byte
+		b, err = in.chunk()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
 		total += int64(len(b))
 		if room := keep - len(in.acc); room > 0 {
@@ -156,8 +176,8 @@ func (in *input) longLine(first []byte, limit int) ([]byte, int64, error) {
 	} else if last2[1] == '\r' {
 		eol = 1
 	}
-	size := total - int64(eol)
-	return in.acc[:min(int64(len(in.acc)), size)], size, nil
+	size = total - int64(eol)
+	return in.acc[:min(int64(len(in.acc)), size)], size, last2[1] == '\n', nil
 }
 
 func tail(last2 *[2]byte, b []byte) {

@@ -50,7 +50,7 @@ func (s *jsonlScanner) Next() (Record, error) {
 		if err != nil {
 			return Record{}, err
 		}
-		if isBlank(l.content) {
+		if !l.over && isBlank(l.content) {
 			continue
 		}
 		if l.over {

@@ -1,0 +1,177 @@
+package format
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"unicode/utf8"
+)
+
+func FuzzCSV(f *testing.F)   { fuzzFormat(f, "csv") }
+func FuzzJSONL(f *testing.F) { fuzzFormat(f, "jsonl") }
+func FuzzALB(f *testing.F)   { fuzzFormat(f, "alb") }
+func FuzzELB(f *testing.F)   { fuzzFormat(f, "elb") }
+func FuzzLines(f *testing.F) { fuzzFormat(f, "lines") }
+
+var fuzzEncodings = []string{"auto", "utf-8", "latin1", "windows-1252"}
+
+// fuzzFormat checks, for any input, record limit and encoding, that the
+// scanner never panics and always ends; that a one-byte reader with a
+// 16-byte buffer gives exactly what a whole reader gives; and that every
+// input byte is accounted for by a record or a record error, except blank
+// lines, a byte order mark and a csv header.
+func fuzzFormat(f *testing.F, format string) {
+	inputs, _ := filepath.Glob(filepath.Join("../../testdata/formats", format, "*", "input"))
+	for _, p := range inputs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(b) > 4096 {
+			continue // long-line cases make slow seeds
+		}
+		f.Add(b, uint16(1000), uint8(0))
+		f.Add(b, uint16(40), uint8(2))
+	}
+	f.Add([]byte("a,b\n\"x\r\n\"\"\r\ny\",\"\"\"\"\r\n"), uint16(8), uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, limit uint16, enc uint8) {
+		opts := Options{
+			"max_record_bytes": strconv.Itoa(1 + int(limit)%2048),
+			"encoding":         fuzzEncodings[int(enc)%len(fuzzEncodings)],
+		}
+		calls := len(data) + 4
+		whole := openSized(t, format, bytes.NewReader(data), opts, bufferSize)
+		got := drain(t, whole, calls)
+		small := openSized(t, format, iotest.OneByteReader(bytes.NewReader(data)), opts, 16)
+		if a, b := encodeAll(got), encodeAll(drain(t, small, calls)); a != b {
+			t.Fatalf("a one-byte reader with a small buffer reads differently:\nwhole:\n%s\nsmall:\n%s", a, b)
+		}
+		checkAccounting(t, format, data, whole, got)
+	})
+}
+
+func encodeAll(rs []result) string {
+	var b []byte
+	for _, r := range rs {
+		b = strconv.AppendInt(b, r.start, 10)
+		b = append(b, '-')
+		b = strconv.AppendInt(b, r.end, 10)
+		b = append(b, ' ')
+		b = appendResult(b, r)
+	}
+	return string(b)
+}
+
+// checkAccounting checks that the records and record errors of data
+// account for all of it.
+func checkAccounting(t *testing.T, format string, data []byte, s Scanner, rs []result) {
+	t.Helper()
+	limit := 0
+	type span struct{ start, end int64 }
+	var covered []span
+	if cs, ok := s.(*csvScanner); ok && cs.headerEnd > cs.headerStart {
+		covered = append(covered, span{cs.headerStart, cs.headerEnd})
+	}
+	switch s := s.(type) {
+	case *csvScanner:
+		limit = s.set.maxRecord
+	case *jsonlScanner:
+		limit = s.set.maxRecord
+	case *logScanner:
+		limit = s.set.maxRecord
+	case *linesScanner:
+		limit = s.set.maxRecord
+	}
+	var prev span
+	for i, r := range rs {
+		sp := span{r.start, r.end}
+		if sp.start >= sp.end || sp.end > int64(len(data)) {
+			t.Fatalf("result %d: bad span %v of %d bytes", i, sp, len(data))
+		}
+		if i > 0 && sp != prev && sp.start < prev.end {
+			t.Fatalf("result %d: span %v overlaps %v", i, sp, prev)
+		}
+		prev = sp
+		covered = append(covered, sp)
+		text := data[sp.start:sp.end]
+		line, off := r.rec.Line, r.rec.Offset
+		if r.err != nil {
+			line, off = r.err.Line, r.err.Offset
+		}
+		if off != sp.start {
+			t.Fatalf("result %d: offset %d, span starts at %d", i, off, sp.start)
+		}
+		if want := int64(bytes.Count(data[:sp.start], []byte{'\n'})) + 1; line != want {
+			t.Fatalf("result %d: line %d, want %d", i, line, want)
+		}
+		if r.err != nil {
+			var want []byte
+			switch {
+			case strings.HasPrefix(r.err.Reason, "record is "):
+				want = text[:limit]
+			case strings.HasPrefix(r.err.Reason, "array element"):
+				continue // the element's own text
+			case format == "csv":
+				want = text[:min(len(text), limit)]
+			default:
+				want = trimEOL(text)
+			}
+			if !bytes.Equal(r.err.Raw, want) {
+				t.Fatalf("result %d: raw %q, want %q", i, r.err.Raw, want)
+			}
+			continue
+		}
+		content := trimEOL(text)
+		plain := utf8.Valid(content) && len(r.rec.Flags) == 0
+		switch s := s.(type) {
+		case *linesScanner:
+			if plain && s.set.encoding <= encUTF8 && r.rec.Fields[0].Value != string(content) {
+				t.Fatalf("result %d: line %q, want %q", i, r.rec.Fields[0].Value, content)
+			}
+		case *csvScanner:
+			if plain && s.set.encoding <= encUTF8 && bytes.IndexByte(content, '"') < 0 && !s.headerless {
+				vals := make([]string, len(r.rec.Fields))
+				for k, f := range r.rec.Fields {
+					vals[k] = f.Value
+				}
+				if got := strings.Join(vals, string(s.delim)); got != string(content) {
+					t.Fatalf("result %d: cells joined give %q, want %q", i, got, content)
+				}
+			}
+		}
+	}
+	// What no span covers must be blank lines or a byte order mark.
+	at := int64(0)
+	if bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}) {
+		at = 3
+	}
+	gap := func(a, b int64) {
+		for _, piece := range strings.Split(string(data[a:b]), "\n") {
+			blank := piece == "" || piece == "\r"
+			if format != "csv" && format != "lines" {
+				blank = isBlank([]byte(piece))
+			}
+			if format == "jsonl" && !blank {
+				p := strings.Trim(piece, " \t\r")
+				blank = strings.HasPrefix(p, "[") && strings.HasSuffix(p, "]") && strings.Trim(p[1:len(p)-1], " \t\r") == ""
+			}
+			if !blank {
+				t.Fatalf("bytes %d to %d are in no record: %q", a, b, piece)
+			}
+		}
+	}
+	// Spans are in order, except a csv header placed first.
+	for _, sp := range covered {
+		if sp.start > at {
+			gap(at, sp.start)
+		}
+		at = max(at, sp.end)
+	}
+	if at < int64(len(data)) {
+		gap(at, int64(len(data)))
+	}
+}
