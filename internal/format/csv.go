@@ -72,6 +72,7 @@ func (s *csvScanner) Next() (Record, error) {
 		text = string(src)
 	}
 	n := len(s.bounds) / 2
+	s.name(n - 1) // builds the _col names a long row needs
 	for k := 0; k < n; k++ {
 		a, b := s.bounds[2*k], s.bounds[2*k+1]
 		var v string
@@ -82,7 +83,13 @@ func (s *csvScanner) Next() (Record, error) {
 			v, flag = s.set.encoding.decode(src[a:b])
 			s.flags.add(flag)
 		}
-		s.fields = append(s.fields, envelope.Field{Name: s.name(k), Value: v})
+		var name string
+		if k < len(s.header) {
+			name = s.header[k]
+		} else {
+			name = s.colNames[k]
+		}
+		s.fields = append(s.fields, envelope.Field{Name: name, Value: v})
 	}
 	switch {
 	case s.headerless:
@@ -184,17 +191,15 @@ func (s *csvScanner) row() ([]byte, int64, error) {
 
 // split records the cells of a row without quotes.
 func (s *csvScanner) split(b []byte) {
-	s.bounds = s.bounds[:0]
-	at := 0
-	for {
-		i := bytes.IndexByte(b[at:], s.delim)
-		if i < 0 {
-			s.bounds = append(s.bounds, at, len(b))
-			return
+	// A plain loop beats bytes.IndexByte on cells a few bytes long.
+	bounds, delim, at := s.bounds[:0], s.delim, 0
+	for i, c := range b {
+		if c == delim {
+			bounds = append(bounds, at, i)
+			at = i + 1
 		}
-		s.bounds = append(s.bounds, at, at+i)
-		at += i + 1
 	}
+	s.bounds = append(bounds, at, len(b))
 }
 
 // States of the quoted-row parser.
