@@ -248,6 +248,9 @@ func (s *logScanner) decode(b []byte) string {
 }
 
 func (s *logScanner) extraName(k int) string {
+	if k >= maxCachedNames {
+		return "_field" + strconv.Itoa(k+1)
+	}
 	for len(s.extra) <= k {
 		s.extra = append(s.extra, "_field"+strconv.Itoa(len(s.extra)+1))
 	}
@@ -303,7 +306,9 @@ func (s *logScanner) paramName(raw string) string {
 		name = "qs_" + name
 	}
 	if len(s.names) < maxInterned {
-		s.names[raw] = name
+		// Clones: a substring would keep its whole line alive.
+		name = strings.Clone(name)
+		s.names[strings.Clone(raw)] = name
 	}
 	return name
 }

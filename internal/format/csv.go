@@ -72,7 +72,6 @@ func (s *csvScanner) Next() (Record, error) {
 		text = string(src)
 	}
 	n := len(s.bounds) / 2
-	s.name(n - 1) // builds the _col names a long row needs
 	for k := 0; k < n; k++ {
 		a, b := s.bounds[2*k], s.bounds[2*k+1]
 		var v string
@@ -87,7 +86,7 @@ func (s *csvScanner) Next() (Record, error) {
 		if k < len(s.header) {
 			name = s.header[k]
 		} else {
-			name = s.colNames[k]
+			name = s.name(k)
 		}
 		s.fields = append(s.fields, envelope.Field{Name: name, Value: v})
 	}
@@ -154,6 +153,9 @@ func (s *csvScanner) readHeader() error {
 func (s *csvScanner) name(k int) string {
 	if k < len(s.header) {
 		return s.header[k]
+	}
+	if k >= maxCachedNames {
+		return "_col" + strconv.Itoa(k+1)
 	}
 	for len(s.colNames) <= k {
 		s.colNames = append(s.colNames, "_col"+strconv.Itoa(len(s.colNames)+1))

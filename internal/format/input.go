@@ -8,6 +8,10 @@ import (
 	"io"
 )
 
+// maxCachedNames bounds the position names (_col<N>, _field<N>) a scanner
+// keeps for reuse, so one absurdly wide row cannot hold memory for good.
+const maxCachedNames = 1024
+
 // bufferSize is the read buffer of every scanner. Lines longer than this are
 // assembled from several reads; it is not a limit on line length.
 const bufferSize = 64 << 10
