@@ -57,6 +57,17 @@ func New(name string, r io.Reader, opts Options) (Scanner, error) {
 	return open(r, opts)
 }
 
+// CheckOptions reports whether opts are options the named format takes,
+// with valid values, so a configuration can be checked before any object
+// is read.
+func CheckOptions(name string, opts Options) error {
+	if _, ok := formats[name]; !ok {
+		return fmt.Errorf("format: unknown format %q", name)
+	}
+	_, err := parseOptions(name, opts)
+	return err
+}
+
 // formats lists every format by name.
 var formats = map[string]func(io.Reader, Options) (Scanner, error){
 	"csv":   openCSV,

@@ -31,6 +31,9 @@ func TestNewRejectsUnknownFormatsAndOptions(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("New(%q, %v) = %v, want an error containing %q", tt.format, tt.opts, err, tt.want)
 		}
+		if err := CheckOptions(tt.format, tt.opts); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("CheckOptions(%q, %v) = %v, want an error containing %q", tt.format, tt.opts, err, tt.want)
+		}
 	}
 }
 
@@ -42,6 +45,9 @@ func TestOptionsAccepted(t *testing.T) {
 	} {
 		if _, err := New("csv", strings.NewReader(""), opts); err != nil {
 			t.Errorf("New(csv, %v): %v", opts, err)
+		}
+		if err := CheckOptions("csv", opts); err != nil {
+			t.Errorf("CheckOptions(csv, %v): %v", opts, err)
 		}
 	}
 }
@@ -97,7 +103,10 @@ func (r repeat) Read(p []byte) (int, error) {
 // back as a record error holding its first max_record_bytes bytes, and the
 // records after it are read as usual.
 func TestHugeRecordInConstantMemory(t *testing.T) {
-	const huge = 64 << 20
+	huge := int64(64 << 20)
+	if testing.Short() {
+		huge = 8 << 20
+	}
 	alb := strings.SplitAfter(readCase(t, "alb", "real-lines"), "\n")[0]
 	tests := []struct {
 		format        string
