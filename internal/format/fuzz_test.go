@@ -3,6 +3,7 @@ package format
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/envelope"
 )
 
 func FuzzCSV(f *testing.F)   { fuzzFormat(f, "csv") }
@@ -54,8 +57,13 @@ func fuzzFormat(f *testing.F, format string) {
 			t.Fatalf("a one-byte reader with a small buffer reads differently:\nwhole:\n%s\nsmall:\n%s", a, b)
 		}
 		checkAccounting(t, format, data, whole, got)
-		if format == "csv" {
+		switch format {
+		case "csv":
 			compareWithEncodingCSV(t, data, whole.(*csvScanner), got)
+		case "jsonl":
+			if whole.(*jsonlScanner).set.encoding <= encUTF8 {
+				compareWithEncodingJSON(t, data, got)
+			}
 		}
 	})
 }
@@ -219,4 +227,95 @@ func checkAccounting(t *testing.T, format string, data []byte, s Scanner, rs []r
 	if at < int64(len(data)) {
 		gap(at, int64(len(data)))
 	}
+}
+
+// compareWithEncodingJSON checks each valid UTF-8 line within the size
+// limit, read as UTF-8, against encoding/json's reading of it: the same
+// keys in the same order, strings decoded alike, other values the same
+// JSON.
+func compareWithEncodingJSON(t *testing.T, data []byte, got []result) {
+	for i := 0; i < len(got); {
+		j := i + 1
+		for j < len(got) && got[j].start == got[i].start {
+			j++
+		}
+		group := got[i:j]
+		line := trimEOL(data[group[0].start:group[0].end])
+		i = j
+		if !utf8.Valid(line) || !json.Valid(line) || group[0].err != nil && strings.HasPrefix(group[0].err.Reason, "record is ") {
+			continue
+		}
+		var elems []json.RawMessage
+		if l := bytes.TrimLeft(line, " \t\r"); l[0] == '[' {
+			if err := json.Unmarshal(line, &elems); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			elems = []json.RawMessage{line}
+		}
+		if len(elems) != len(group) {
+			t.Fatalf("line %q: %d results, want %d", line, len(group), len(elems))
+		}
+		for k, e := range elems {
+			want, isObject := jsonFields(t, e)
+			if !isObject {
+				if group[k].err == nil {
+					t.Fatalf("line %q: element %d is not an object but gave a record", line, k)
+				}
+				continue
+			}
+			if group[k].err != nil {
+				t.Fatalf("line %q: element %d: %v", line, k, group[k].err)
+			}
+			fields := group[k].rec.Fields
+			if len(fields) != len(want) {
+				t.Fatalf("line %q: %d fields, want %d", line, len(fields), len(want))
+			}
+			for n, f := range fields {
+				w := want[n]
+				ok := f.Name == w.Name && f.Kind == w.Kind
+				switch f.Kind {
+				case envelope.Raw:
+					var a, b bytes.Buffer
+					ok = ok && json.Compact(&a, []byte(f.Value)) == nil && json.Compact(&b, []byte(w.Value)) == nil && a.String() == b.String()
+				case envelope.String:
+					ok = ok && f.Value == w.Value
+				}
+				if !ok {
+					t.Fatalf("line %q: field %d is %+v, encoding/json reads %+v", line, n, f, w)
+				}
+			}
+		}
+	}
+}
+
+// jsonFields reads the top-level fields of a JSON object in order.
+func jsonFields(t *testing.T, b []byte) ([]envelope.Field, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, false
+	}
+	var fields []envelope.Field
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			t.Fatal(err)
+		}
+		f := envelope.Field{Name: key.(string), Value: string(raw), Kind: envelope.Raw}
+		switch raw[0] {
+		case '"':
+			f.Kind = envelope.String
+			if err := json.Unmarshal(raw, &f.Value); err != nil {
+				t.Fatal(err)
+			}
+		case 'n':
+			f.Kind, f.Value = envelope.Null, ""
+		}
+		fields = append(fields, f)
+	}
+	return fields, true
 }
