@@ -85,7 +85,8 @@ var (
 )
 
 // logScanner reads load balancer access logs. Entries are separated by
-// spaces; a double-quoted entry may hold spaces and \" for a quote. "-"
+// spaces; a double-quoted entry may hold spaces, \" for a quote, and
+// quotes not followed by a space. "-"
 // is null. Entries beyond the documented ones are kept as _field<N> (N
 // counts entries from 1). The request URL's query parameters become
 // fields of their own, URL-decoded.
@@ -166,12 +167,19 @@ func (s *logScanner) split(b []byte) string {
 			i += j
 			continue
 		}
+		// A quoted entry ends at a quote followed by a space or the end of
+		// the line; any other quote in it (a user agent's, unescaped) is
+		// text.
 		e := entry{a: i + 1}
 		j := i + 1
-		for ; j < len(b) && b[j] != '"'; j++ {
+		for ; j < len(b); j++ {
 			if b[j] == '\\' && j+1 < len(b) && (b[j+1] == '"' || b[j+1] == '\\') {
 				e.escaped = true
 				j++
+				continue
+			}
+			if b[j] == '"' && (j+1 == len(b) || b[j+1] == ' ') {
+				break
 			}
 		}
 		if j == len(b) {
