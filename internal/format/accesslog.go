@@ -134,11 +134,11 @@ func (s *logScanner) Next() (Record, error) {
 		if err != nil {
 			return Record{}, err
 		}
-		if !l.over && isBlank(l.content) {
-			continue
-		}
 		if l.over {
 			return Record{}, tooLong(l.start, l.line, l.size, l.content, s.set.maxRecord)
+		}
+		if isBlank(l.content) {
+			continue
 		}
 		if reason := s.split(l.content); reason != "" {
 			return Record{}, &RecordError{Line: l.line, Offset: l.start, Raw: bytes.Clone(l.content), Reason: reason}

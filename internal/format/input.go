@@ -28,7 +28,7 @@ type input struct {
 	read bool // whether reading has begun
 
 	// start and end delimit the input of the last record or record error
-	// returned, for the conformance suite's accounting of every byte.
+	// read: start is its offset, and tests account for every byte by them.
 	start, end int64
 }
 
@@ -204,7 +204,7 @@ func trimEOL(b []byte) []byte {
 	return b
 }
 
-// isBlank reports whether b holds only spaces and tabs.
+// isBlank reports whether b holds only spaces, tabs and carriage returns.
 func isBlank(b []byte) bool {
 	for _, c := range b {
 		if c != ' ' && c != '\t' && c != '\r' {

@@ -42,7 +42,7 @@ func newJSONL(r io.Reader, set settings) *jsonlScanner {
 func (s *jsonlScanner) Next() (Record, error) {
 	for {
 		if s.at >= 0 {
-			if rec, err, ok := s.element(); ok {
+			if rec, ok, err := s.element(); ok {
 				return rec, err
 			}
 		}
@@ -50,11 +50,11 @@ func (s *jsonlScanner) Next() (Record, error) {
 		if err != nil {
 			return Record{}, err
 		}
-		if !l.over && isBlank(l.content) {
-			continue
-		}
 		if l.over {
 			return Record{}, tooLong(l.start, l.line, l.size, l.content, s.set.maxRecord)
+		}
+		if isBlank(l.content) {
+			continue
 		}
 		b, text, flag := l.content, "", ""
 		if s.set.encoding.plain(b) {
@@ -84,7 +84,7 @@ func (s *jsonlScanner) Next() (Record, error) {
 
 // element returns the next element of the array line as a record, or
 // ok=false when the array is done.
-func (s *jsonlScanner) element() (rec Record, err error, ok bool) {
+func (s *jsonlScanner) element() (rec Record, ok bool, err error) {
 	t := s.array
 	i := skipSpace(t, s.at)
 	if t[i] == ',' {
@@ -92,17 +92,17 @@ func (s *jsonlScanner) element() (rec Record, err error, ok bool) {
 	}
 	if t[i] == ']' {
 		s.array, s.at = "", -1
-		return Record{}, nil, false
+		return Record{}, false, nil
 	}
 	end := valueEnd(t, i)
 	s.at = end
 	s.elem++
 	if t[i] != '{' {
-		return Record{}, &RecordError{Line: s.line, Offset: s.start, Raw: []byte(t[i:end]),
-			Reason: fmt.Sprintf("array element %d is a JSON %s, not an object", s.elem, jsonKind(t[i]))}, true
+		return Record{}, true, &RecordError{Line: s.line, Offset: s.start, Raw: []byte(t[i:end]),
+			Reason: fmt.Sprintf("array element %d is a JSON %s, not an object", s.elem, jsonKind(t[i]))}
 	}
 	s.object(t, i)
-	return Record{Fields: s.fields, Line: s.line, Offset: s.start, Flags: s.flags}, nil, true
+	return Record{Fields: s.fields, Line: s.line, Offset: s.start, Flags: s.flags}, true, nil
 }
 
 // object reads the fields of the valid JSON object starting at t[i].
