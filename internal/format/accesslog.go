@@ -100,6 +100,7 @@ type logScanner struct {
 	entries []entry
 	extra   []string          // "_field<N>" names, built once
 	names   map[string]string // interned query parameter names
+	params  map[string]int    // a long query string's fields by name
 	scratch []byte
 }
 
@@ -273,6 +274,7 @@ func (s *logScanner) query(q string) {
 		q = q[:h]
 	}
 	first := len(s.fields)
+	clear(s.params)
 	for q != "" {
 		pair := q
 		if i := strings.IndexByte(q, '&'); i >= 0 {
@@ -289,18 +291,44 @@ func (s *logScanner) query(q string) {
 		}
 		name := s.paramName(rawName)
 		value := s.unescape(rawValue)
-		dup := false
-		for i := first; i < len(s.fields); i++ {
-			if s.fields[i].Name == name {
-				s.fields[i].Value += "," + value
-				dup = true
-				break
-			}
+		if i := s.param(name, first); i >= 0 {
+			s.fields[i].Value += "," + value
+			continue
 		}
-		if !dup {
-			s.fields = append(s.fields, envelope.Field{Name: name, Value: value})
+		s.fields = append(s.fields, envelope.Field{Name: name, Value: value})
+		if len(s.params) > 0 {
+			s.params[name] = len(s.fields) - 1
 		}
 	}
+	if len(s.params) > maxInterned {
+		s.params = nil // do not keep a huge map for the lines to come
+	}
+}
+
+// param finds the field of the query parameter name among the fields from
+// first on, or returns -1. A few fields are scanned; past that a map keeps
+// a hostile query string of many names from costing quadratic time.
+func (s *logScanner) param(name string, first int) int {
+	if len(s.fields)-first <= 16 {
+		for i := first; i < len(s.fields); i++ {
+			if s.fields[i].Name == name {
+				return i
+			}
+		}
+		return -1
+	}
+	if len(s.params) == 0 {
+		if s.params == nil {
+			s.params = make(map[string]int)
+		}
+		for i := first; i < len(s.fields); i++ {
+			s.params[s.fields[i].Name] = i
+		}
+	}
+	if i, ok := s.params[name]; ok {
+		return i
+	}
+	return -1
 }
 
 // paramName decodes a parameter name, prefixes it when it names a log

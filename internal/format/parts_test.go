@@ -115,6 +115,30 @@ func TestQueryParameters(t *testing.T) {
 	}
 }
 
+// Past the few parameters that are scanned, repeats are found through a
+// map (comparing each of 200,000 names with all before it would take
+// minutes): a repeat of an early and of the last name still joins.
+func TestManyQueryParameters(t *testing.T) {
+	var q strings.Builder
+	const n = 200_000
+	for i := range n {
+		fmt.Fprintf(&q, "p%d=%d&", i, i)
+	}
+	q.WriteString("p7=again&p199999=again")
+	line := `http 2026-03-14T09:26:53.589812Z app/x/1 1.2.3.4:5 - 0 0 0 200 - 1 2 "GET http://a:80/?` + q.String() + ` HTTP/1.1"` + "\n"
+	s, _ := New("alb", strings.NewReader(line+line), Options{"max_record_bytes": "10000000"})
+	for range 2 {
+		rec, err := s.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		params := rec.Fields[17:]
+		if len(params) != n || params[7].Value != "7,again" || params[n-1].Value != "199999,again" {
+			t.Fatalf("%d parameters, p7=%q, last=%q", len(params), params[7].Value, params[n-1].Value)
+		}
+	}
+}
+
 // Example reads a csv export whose second row has a cell too many.
 func Example() {
 	input := "id;city\r\n1;Zürich\r\n2;\"Lyon; FR\";extra\r\n"
