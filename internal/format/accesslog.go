@@ -2,6 +2,7 @@ package format
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -146,7 +147,9 @@ func (s *logScanner) Next() (Record, error) {
 		}
 		s.fields = s.fields[:0]
 		s.flags = s.flags[:0]
-		s.build(l.content)
+		if !s.build(l.content) {
+			return Record{}, tooManyFields(l.start, l.line, l.content)
+		}
 		return Record{Fields: s.fields, Line: l.line, Offset: l.start, Flags: s.flags}, nil
 	}
 }
@@ -166,6 +169,9 @@ func (s *logScanner) split(b []byte) string {
 			}
 			s.entries = append(s.entries, entry{a: i, b: i + j})
 			i += j
+			if len(s.entries) > maxFields {
+				return fmt.Sprintf("record has more than %d fields", maxFields)
+			}
 			continue
 		}
 		// A quoted entry ends at a quote followed by a space or the end of
@@ -189,6 +195,9 @@ func (s *logScanner) split(b []byte) string {
 		e.b = j
 		s.entries = append(s.entries, e)
 		i = j + 1
+		if len(s.entries) > maxFields {
+			return fmt.Sprintf("record has more than %d fields", maxFields)
+		}
 	}
 	if len(s.entries) < s.layout.minimum {
 		return "an " + s.layout.format + " access log entry has at least " + strconv.Itoa(s.layout.minimum) +
@@ -197,8 +206,9 @@ func (s *logScanner) split(b []byte) string {
 	return ""
 }
 
-// build turns the entries of line b into fields.
-func (s *logScanner) build(b []byte) {
+// build turns the entries of line b into fields, or reports false when
+// its query string makes them more than maxFields.
+func (s *logScanner) build(b []byte) bool {
 	text, plain := "", s.set.encoding.plain(b)
 	if plain {
 		text = string(b)
@@ -236,9 +246,13 @@ func (s *logScanner) build(b []byte) {
 			url = u
 		}
 	}
-	if q := strings.IndexByte(url, '?'); q >= 0 && url != "-" {
-		s.query(url[q+1:])
+	if len(s.fields) > maxFields {
+		return false
 	}
+	if q := strings.IndexByte(url, '?'); q >= 0 && url != "-" {
+		return s.query(url[q+1:])
+	}
+	return true
 }
 
 // add appends a field; "-" is null.
@@ -268,8 +282,9 @@ func (s *logScanner) extraName(k int) string {
 
 // query adds the URL-decoded parameters of query string q as fields. A
 // parameter named like a log field is prefixed "qs_"; the values of a
-// repeated parameter are joined with ",".
-func (s *logScanner) query(q string) {
+// repeated parameter are joined with ",". It reports false when the
+// parameters make the record more than maxFields fields.
+func (s *logScanner) query(q string) bool {
 	if h := strings.IndexByte(q, '#'); h >= 0 {
 		q = q[:h]
 	}
@@ -295,6 +310,9 @@ func (s *logScanner) query(q string) {
 			s.fields[i].Value += "," + value
 			continue
 		}
+		if len(s.fields) == maxFields {
+			return false
+		}
 		s.fields = append(s.fields, envelope.Field{Name: name, Value: value})
 		if len(s.params) > 0 {
 			s.params[name] = len(s.fields) - 1
@@ -303,6 +321,7 @@ func (s *logScanner) query(q string) {
 	if len(s.params) > maxInterned {
 		s.params = nil // do not keep a huge map for the lines to come
 	}
+	return true
 }
 
 // param finds the field of the query parameter name among the fields from

@@ -122,8 +122,10 @@ func (s *csvScanner) readHeader() error {
 	case l.over:
 		err = tooLong(l.start, l.line, l.size, l.content, s.set.maxRecord)
 	case bytes.IndexByte(l.content, '"') < 0:
-		s.split(l.content)
 		src = l.content
+		if !s.split(l.content) {
+			err = tooManyFields(l.start, l.line, l.content)
+		}
 	default:
 		// Quoted names may hold newlines: parse on from the whole line.
 		b := append(bytes.Clone(l.content), l.eol...)
@@ -183,7 +185,9 @@ func (s *csvScanner) row() ([]byte, int64, error) {
 				if len(content) > s.set.maxRecord {
 					return nil, line, tooLong(start, line, int64(len(content)), content, s.set.maxRecord)
 				}
-				s.split(content)
+				if !s.split(content) {
+					return nil, line, tooManyFields(start, line, content)
+				}
 				return content, line, nil
 			}
 		}
@@ -191,17 +195,23 @@ func (s *csvScanner) row() ([]byte, int64, error) {
 	}
 }
 
-// split records the cells of a row without quotes.
-func (s *csvScanner) split(b []byte) {
+// split records the cells of a row without quotes, or reports false for
+// a row of more than maxFields cells.
+func (s *csvScanner) split(b []byte) bool {
 	// A plain loop beats bytes.IndexByte on cells a few bytes long.
 	bounds, delim, at := s.bounds[:0], s.delim, 0
 	for i, c := range b {
 		if c == delim {
+			if len(bounds) == 2*(maxFields-1) {
+				s.bounds = bounds
+				return false
+			}
 			bounds = append(bounds, at, i)
 			at = i + 1
 		}
 	}
 	s.bounds = append(bounds, at, len(b))
+	return true
 }
 
 // States of the quoted-row parser.
@@ -271,8 +281,7 @@ func (s *csvScanner) quoted(b []byte, start, line int64) ([]byte, int64, error) 
 				} else {
 					st = cellStart
 				}
-				s.bounds = append(s.bounds, cell, len(s.buf))
-				cell = len(s.buf)
+				cell = s.endCell(cell)
 			case inQuotes:
 				j := bytes.IndexByte(b[i:], '"')
 				if j < 0 {
@@ -296,8 +305,7 @@ func (s *csvScanner) quoted(b []byte, start, line int64) ([]byte, int64, error) 
 					if b[i] == '\n' {
 						eol = 1
 					}
-					s.bounds = append(s.bounds, cell, len(s.buf))
-					cell = len(s.buf)
+					cell = s.endCell(cell)
 					st = cellStart
 					i++
 				case '\r':
@@ -312,8 +320,7 @@ func (s *csvScanner) quoted(b []byte, start, line int64) ([]byte, int64, error) 
 			case quoteCR:
 				if b[i] == '\n' {
 					eol = 2
-					s.bounds = append(s.bounds, cell, len(s.buf))
-					cell = len(s.buf)
+					cell = s.endCell(cell)
 					i++
 					continue
 				}
@@ -358,14 +365,28 @@ func (s *csvScanner) quoted(b []byte, start, line int64) ([]byte, int64, error) 
 		default:
 			eol = 0
 		}
-		s.bounds = append(s.bounds, cell, len(s.buf))
+		s.endCell(cell)
 		break
 	}
 	s.in.start, s.in.end = start, s.in.off
-	if n := size - int64(eol); n > int64(limit) {
+	n := size - int64(eol)
+	if n > int64(limit) {
 		return nil, line, tooLong(start, line, n, s.raw, limit)
 	}
+	if len(s.bounds) > 2*maxFields {
+		return nil, line, tooManyFields(start, line, s.raw[:n])
+	}
 	return s.buf, line, nil
+}
+
+// endCell ends the cell that starts at cell in s.buf and returns where the
+// next one starts. Past maxFields cells, cells are no longer recorded: the
+// row is an error.
+func (s *csvScanner) endCell(cell int) int {
+	if len(s.bounds) <= 2*maxFields {
+		s.bounds = append(s.bounds, cell, len(s.buf))
+	}
+	return len(s.buf)
 }
 
 // trimCR drops a '\r' ending the cell that starts at cell: it belonged to

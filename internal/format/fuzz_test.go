@@ -168,6 +168,8 @@ func checkAccounting(t *testing.T, format string, data []byte, s Scanner, rs []r
 				want = text[:limit]
 			case strings.HasPrefix(r.err.Reason, "array element"):
 				continue // the element's own text
+			case strings.HasPrefix(r.err.Reason, "record has more than"):
+				want = trimEOL(text)
 			case format == "csv":
 				want = text[:min(len(text), limit)]
 			default:

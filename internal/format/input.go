@@ -8,6 +8,11 @@ import (
 	"io"
 )
 
+// maxFields caps the fields of one record. A row of a million empty cells
+// fits the size limit but would need some 80 MB to hold; it becomes a
+// record error instead. (Spreadsheets stop at 16,384 columns.)
+const maxFields = 1 << 16
+
 // maxCachedNames bounds the position names (_col<N>, _field<N>) a scanner
 // keeps for reuse, so one absurdly wide row cannot hold memory for good.
 const maxCachedNames = 1024
@@ -222,6 +227,16 @@ func tooLong(start, line, size int64, raw []byte, limit int) *RecordError {
 		Offset: start,
 		Raw:    bytes.Clone(raw[:min(len(raw), limit)]),
 		Reason: fmt.Sprintf("record is %d bytes, over the %d-byte limit (max_record_bytes); raw text truncated to the limit", size, limit),
+	}
+}
+
+// tooManyFields is the record error for a record over maxFields fields.
+func tooManyFields(start, line int64, raw []byte) *RecordError {
+	return &RecordError{
+		Line:   line,
+		Offset: start,
+		Raw:    bytes.Clone(raw),
+		Reason: fmt.Sprintf("record has more than %d fields", maxFields),
 	}
 }
 

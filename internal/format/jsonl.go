@@ -71,7 +71,9 @@ func (s *jsonlScanner) Next() (Record, error) {
 		i := skipSpace(text, 0)
 		switch text[i] {
 		case '{':
-			s.object(text, i)
+			if !s.object(text, i) {
+				return Record{}, tooManyFields(l.start, l.line, l.content)
+			}
 			return Record{Fields: s.fields, Line: l.line, Offset: l.start, Flags: s.flags}, nil
 		case '[':
 			s.array, s.at, s.elem, s.line, s.start = text, i+1, 0, l.line, l.start
@@ -101,22 +103,28 @@ func (s *jsonlScanner) element() (rec Record, ok bool, err error) {
 		return Record{}, true, &RecordError{Line: s.line, Offset: s.start, Raw: []byte(t[i:end]),
 			Reason: fmt.Sprintf("array element %d is a JSON %s, not an object", s.elem, jsonKind(t[i]))}
 	}
-	s.object(t, i)
+	if !s.object(t, i) {
+		return Record{}, true, tooManyFields(s.start, s.line, []byte(t[i:end]))
+	}
 	return Record{Fields: s.fields, Line: s.line, Offset: s.start, Flags: s.flags}, true, nil
 }
 
-// object reads the fields of the valid JSON object starting at t[i].
-func (s *jsonlScanner) object(t string, i int) {
+// object reads the fields of the valid JSON object starting at t[i], or
+// reports false for an object of more than maxFields keys.
+func (s *jsonlScanner) object(t string, i int) bool {
 	s.fields = s.fields[:0]
 	i++
 	for {
 		i = skipSpace(t, i)
 		switch t[i] {
 		case '}':
-			return
+			return true
 		case ',':
 			i++
 			continue
+		}
+		if len(s.fields) == maxFields {
+			return false
 		}
 		kEnd := stringEnd(t, i)
 		name := unquote(t[i:kEnd])

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -116,15 +117,15 @@ func TestQueryParameters(t *testing.T) {
 }
 
 // Past the few parameters that are scanned, repeats are found through a
-// map (comparing each of 200,000 names with all before it would take
-// minutes): a repeat of an early and of the last name still joins.
+// map (comparing each of 60,000 names with all before it would take
+// seconds): a repeat of an early and of the last name still joins.
 func TestManyQueryParameters(t *testing.T) {
 	var q strings.Builder
-	const n = 200_000
+	const n = 60_000
 	for i := range n {
 		fmt.Fprintf(&q, "p%d=%d&", i, i)
 	}
-	q.WriteString("p7=again&p199999=again")
+	q.WriteString("p7=again&p59999=again")
 	line := `http 2026-03-14T09:26:53.589812Z app/x/1 1.2.3.4:5 - 0 0 0 200 - 1 2 "GET http://a:80/?` + q.String() + ` HTTP/1.1"` + "\n"
 	s, _ := New("alb", strings.NewReader(line+line), Options{"max_record_bytes": "10000000"})
 	for range 2 {
@@ -133,8 +134,65 @@ func TestManyQueryParameters(t *testing.T) {
 			t.Fatal(err)
 		}
 		params := rec.Fields[17:]
-		if len(params) != n || params[7].Value != "7,again" || params[n-1].Value != "199999,again" {
+		if len(params) != n || params[7].Value != "7,again" || params[n-1].Value != "59999,again" {
 			t.Fatalf("%d parameters, p7=%q, last=%q", len(params), params[7].Value, params[n-1].Value)
+		}
+	}
+}
+
+// A record of more than maxFields fields is a record error holding the
+// whole record; one of exactly maxFields is a record.
+func TestTooManyFields(t *testing.T) {
+	albLine := func(extra string) string {
+		return `http 2026-03-14T09:26:53.589812Z app/x/1 1.2.3.4:5 - 0 0 0 200 - 1 2 "GET http://a:80/` + extra + ` HTTP/1.1"`
+	}
+	query := func(n int) string {
+		var b strings.Builder
+		b.WriteString("?")
+		for i := range n {
+			fmt.Fprintf(&b, "p%d&", i)
+		}
+		return b.String()
+	}
+	keys := func(n int) string {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range n {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `"k%d":%d`, i, i)
+		}
+		return b.String() + "}"
+	}
+	tests := []struct {
+		format, header, ok, bad string
+	}{
+		{"csv", "a\n", strings.Repeat(",", maxFields-1), strings.Repeat(",", maxFields)},
+		{"csv", "a\n", `"q"` + strings.Repeat(",", maxFields-1), `"q"` + strings.Repeat(",", maxFields)},
+		{"jsonl", "", keys(maxFields), keys(maxFields + 1)},
+		{"jsonl", "", "[" + keys(maxFields) + "]", "[" + keys(maxFields+1) + "]"},
+		{"alb", "", albLine(query(maxFields - 17)), albLine(query(maxFields - 16))},
+		{"alb", "", albLine("") + strings.Repeat(" -", maxFields-17), albLine("") + strings.Repeat(" -", maxFields-16)},
+		{"alb", "", albLine("") + strings.Repeat(" -", maxFields-17), albLine("") + strings.Repeat(" -", maxFields)},
+	}
+	for _, tt := range tests {
+		input := tt.header + tt.bad + "\n" + tt.ok + "\n"
+		s, err := New(tt.format, strings.NewReader(input), Options{"max_record_bytes": "10000000"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Next()
+		var re *RecordError
+		if !errors.As(err, &re) || re.Reason != "record has more than 65536 fields" || re.Line != int64(1+strings.Count(tt.header, "\n")) {
+			t.Fatalf("%s: Next = %v, want a record error for too many fields", tt.format, err)
+		}
+		if tt.bad[0] != '[' && string(re.Raw) != tt.bad {
+			t.Errorf("%s: raw is %d bytes, want the %d-byte record", tt.format, len(re.Raw), len(tt.bad))
+		}
+		rec, err := s.Next()
+		if err != nil || len(rec.Fields) != maxFields {
+			t.Errorf("%s: Next = %d fields, %v; want a record of %d fields", tt.format, len(rec.Fields), err, maxFields)
 		}
 	}
 }
