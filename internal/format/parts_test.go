@@ -177,23 +177,27 @@ func TestTooManyFields(t *testing.T) {
 		{"alb", "", albLine("") + strings.Repeat(" -", maxFields-17), albLine("") + strings.Repeat(" -", maxFields)},
 	}
 	for _, tt := range tests {
-		input := tt.header + tt.bad + "\n" + tt.ok + "\n"
-		s, err := New(tt.format, strings.NewReader(input), Options{"max_record_bytes": "10000000"})
-		if err != nil {
-			t.Fatal(err)
+		for _, size := range []int{bufferSize, 16} {
+			input := tt.header + tt.bad + "\n" + tt.ok + "\n"
+			s := openSized(t, tt.format, strings.NewReader(input), Options{"max_record_bytes": "10000000"}, size)
+			checkTooManyFields(t, s, tt.format, tt.header, tt.bad)
 		}
-		_, err = s.Next()
-		var re *RecordError
-		if !errors.As(err, &re) || re.Reason != "record has more than 65536 fields" || re.Line != int64(1+strings.Count(tt.header, "\n")) {
-			t.Fatalf("%s: Next = %v, want a record error for too many fields", tt.format, err)
-		}
-		if tt.bad[0] != '[' && string(re.Raw) != tt.bad {
-			t.Errorf("%s: raw is %d bytes, want the %d-byte record", tt.format, len(re.Raw), len(tt.bad))
-		}
-		rec, err := s.Next()
-		if err != nil || len(rec.Fields) != maxFields {
-			t.Errorf("%s: Next = %d fields, %v; want a record of %d fields", tt.format, len(rec.Fields), err, maxFields)
-		}
+	}
+}
+
+func checkTooManyFields(t *testing.T, s Scanner, format, header, bad string) {
+	t.Helper()
+	_, err := s.Next()
+	var re *RecordError
+	if !errors.As(err, &re) || re.Reason != "record has more than 65536 fields" || re.Line != int64(1+strings.Count(header, "\n")) {
+		t.Fatalf("%s: Next = %v, want a record error for too many fields", format, err)
+	}
+	if bad[0] != '[' && string(re.Raw) != bad {
+		t.Errorf("%s: raw is %d bytes, want the %d-byte record", format, len(re.Raw), len(bad))
+	}
+	rec, err := s.Next()
+	if err != nil || len(rec.Fields) != maxFields {
+		t.Errorf("%s: Next = %d fields, %v; want a record of %d fields", format, len(rec.Fields), err, maxFields)
 	}
 }
 
