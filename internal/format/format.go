@@ -34,13 +34,18 @@ func (e *RecordError) Error() string {
 
 // Scanner reads records one at a time. Next returns io.EOF at the end, a
 // *RecordError for a record it could not parse (call Next again), or any
-// other error for a fault that ends the scan (an I/O error). A Record's
-// slices are valid only until the next call.
+// other error for a fault that ends the scan (an I/O error), after which
+// Next keeps returning that error.
+//
+// A Record's Fields and Flags slices are reused by the next call: copy
+// them to keep them. The strings in them (names and values) are never
+// overwritten and may be kept. A RecordError's Raw is the caller's.
 type Scanner interface {
 	Next() (Record, error)
 }
 
-// Options are a route's format options (e.g. "delimiter", "encoding").
+// Options are a route's format options (e.g. "delimiter", "encoding",
+// "max_record_bytes"). An option the format does not take is an error.
 type Options map[string]string
 
 // New opens a scanner of the named format on r.
@@ -52,5 +57,22 @@ func New(name string, r io.Reader, opts Options) (Scanner, error) {
 	return open(r, opts)
 }
 
+// CheckOptions reports whether opts are options the named format takes,
+// with valid values, so a configuration can be checked before any object
+// is read.
+func CheckOptions(name string, opts Options) error {
+	if _, ok := formats[name]; !ok {
+		return fmt.Errorf("format: unknown format %q", name)
+	}
+	_, err := parseOptions(name, opts)
+	return err
+}
+
 // formats lists every format by name.
-var formats = map[string]func(io.Reader, Options) (Scanner, error){}
+var formats = map[string]func(io.Reader, Options) (Scanner, error){
+	"csv":   openCSV,
+	"jsonl": openJSONL,
+	"elb":   openELB,
+	"alb":   openALB,
+	"lines": openLines,
+}

@@ -1,0 +1,323 @@
+package format
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/envelope"
+)
+
+func FuzzCSV(f *testing.F)   { fuzzFormat(f, "csv") }
+func FuzzJSONL(f *testing.F) { fuzzFormat(f, "jsonl") }
+func FuzzALB(f *testing.F)   { fuzzFormat(f, "alb") }
+func FuzzELB(f *testing.F)   { fuzzFormat(f, "elb") }
+func FuzzLines(f *testing.F) { fuzzFormat(f, "lines") }
+
+var fuzzEncodings = []string{"auto", "utf-8", "latin1", "windows-1252"}
+
+// fuzzFormat checks, for any input, record limit and encoding, that the
+// scanner never panics and always ends; that a one-byte reader with a
+// 16-byte buffer gives exactly what a whole reader gives; and that every
+// input byte is accounted for by a record or a record error, except blank
+// lines, a byte order mark and a csv header.
+func fuzzFormat(f *testing.F, format string) {
+	inputs, _ := filepath.Glob(filepath.Join("../../testdata/formats", format, "*", "input"))
+	for _, p := range inputs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(b) > 4096 {
+			continue // long-line cases make slow seeds
+		}
+		f.Add(b, uint16(1000), uint8(0))
+		f.Add(b, uint16(40), uint8(2))
+	}
+	f.Add([]byte("a,b\n\"x\r\n\"\"\r\ny\",\"\"\"\"\r\n"), uint16(8), uint8(1))
+	f.Add([]byte("id;q\n1;\"a \"\"b\"\" c\"\n\n2;\"x;\ny\";\n3\n"), uint16(2000), uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, limit uint16, enc uint8) {
+		opts := Options{
+			"max_record_bytes": strconv.Itoa(1 + int(limit)%2048),
+			"encoding":         fuzzEncodings[int(enc)%len(fuzzEncodings)],
+		}
+		calls := len(data) + 4
+		whole := openSized(t, format, bytes.NewReader(data), opts, bufferSize)
+		got := drain(t, whole, calls)
+		small := openSized(t, format, iotest.OneByteReader(bytes.NewReader(data)), opts, 16)
+		if a, b := encodeAll(got), encodeAll(drain(t, small, calls)); a != b {
+			t.Fatalf("a one-byte reader with a small buffer reads differently:\nwhole:\n%s\nsmall:\n%s", a, b)
+		}
+		checkAccounting(t, format, data, whole, got)
+		switch format {
+		case "csv":
+			compareWithEncodingCSV(t, data, whole.(*csvScanner), got)
+		case "jsonl":
+			if whole.(*jsonlScanner).set.encoding <= encUTF8 {
+				compareWithEncodingJSON(t, data, got)
+			}
+		}
+	})
+}
+
+// compareWithEncodingCSV checks the cells of data against encoding/csv's
+// whenever that strict parser accepts data: on well-formed CSV the two
+// must agree. (encoding/csv turns "\r\n" in quoted cells into "\n" and
+// keeps a byte order mark, so such inputs are left out.)
+func compareWithEncodingCSV(t *testing.T, data []byte, s *csvScanner, got []result) {
+	if bytes.IndexByte(data, '\r') >= 0 || bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}) ||
+		!utf8.Valid(data) || s.set.encoding != encAuto || s.delim == 0 || s.headerless {
+		return
+	}
+	for _, r := range got {
+		if r.err != nil {
+			return
+		}
+	}
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.Comma = rune(s.delim)
+	cr.FieldsPerRecord = -1
+	want, err := cr.ReadAll()
+	if err != nil || len(want) == 0 {
+		return
+	}
+	want = want[1:] // the header
+	if len(want) != len(got) {
+		t.Fatalf("%d records, encoding/csv reads %d: %q", len(got), len(want), want)
+	}
+	for i, r := range got {
+		cells := make([]string, len(r.rec.Fields))
+		for k, f := range r.rec.Fields {
+			cells[k] = f.Value
+		}
+		if !slices.Equal(cells, want[i]) {
+			t.Fatalf("record %d: cells %q, encoding/csv reads %q", i, cells, want[i])
+		}
+	}
+}
+
+func encodeAll(rs []result) string {
+	var b []byte
+	for _, r := range rs {
+		b = strconv.AppendInt(b, r.start, 10)
+		b = append(b, '-')
+		b = strconv.AppendInt(b, r.end, 10)
+		b = append(b, ' ')
+		b = appendResult(b, r)
+	}
+	return string(b)
+}
+
+// checkAccounting checks that the records and record errors of data
+// account for all of it.
+func checkAccounting(t *testing.T, format string, data []byte, s Scanner, rs []result) {
+	t.Helper()
+	limit := 0
+	type span struct{ start, end int64 }
+	var covered []span
+	if cs, ok := s.(*csvScanner); ok && cs.headerEnd > cs.headerStart {
+		covered = append(covered, span{cs.headerStart, cs.headerEnd})
+	}
+	switch s := s.(type) {
+	case *csvScanner:
+		limit = s.set.maxRecord
+	case *jsonlScanner:
+		limit = s.set.maxRecord
+	case *logScanner:
+		limit = s.set.maxRecord
+	case *linesScanner:
+		limit = s.set.maxRecord
+	}
+	var prev span
+	lines, counted := int64(1), int64(0) // lines before offset counted
+	for i, r := range rs {
+		sp := span{r.start, r.end}
+		if sp.start >= sp.end || sp.end > int64(len(data)) {
+			t.Fatalf("result %d: bad span %v of %d bytes", i, sp, len(data))
+		}
+		if i > 0 && sp != prev && sp.start < prev.end {
+			t.Fatalf("result %d: span %v overlaps %v", i, sp, prev)
+		}
+		prev = sp
+		covered = append(covered, sp)
+		text := data[sp.start:sp.end]
+		line, off := r.rec.Line, r.rec.Offset
+		if r.err != nil {
+			line, off = r.err.Line, r.err.Offset
+		}
+		if off != sp.start {
+			t.Fatalf("result %d: offset %d, span starts at %d", i, off, sp.start)
+		}
+		lines += int64(bytes.Count(data[counted:sp.start], []byte{'\n'}))
+		counted = sp.start
+		if line != lines {
+			t.Fatalf("result %d: line %d, want %d", i, line, lines)
+		}
+		if r.err != nil {
+			var want []byte
+			switch {
+			case strings.HasPrefix(r.err.Reason, "record is "):
+				want = text[:limit]
+			case strings.HasPrefix(r.err.Reason, "array element"):
+				continue // the element's own text
+			case strings.HasPrefix(r.err.Reason, "record has more than"):
+				want = trimEOL(text)
+			case format == "csv":
+				want = text[:min(len(text), limit)]
+			default:
+				want = trimEOL(text)
+			}
+			if !bytes.Equal(r.err.Raw, want) {
+				t.Fatalf("result %d: raw %q, want %q", i, r.err.Raw, want)
+			}
+			continue
+		}
+		content := trimEOL(text)
+		plain := utf8.Valid(content) && len(r.rec.Flags) == 0
+		switch s := s.(type) {
+		case *linesScanner:
+			if plain && s.set.encoding <= encUTF8 && r.rec.Fields[0].Value != string(content) {
+				t.Fatalf("result %d: line %q, want %q", i, r.rec.Fields[0].Value, content)
+			}
+		case *csvScanner:
+			if plain && s.set.encoding <= encUTF8 && bytes.IndexByte(content, '"') < 0 && !s.headerless {
+				vals := make([]string, len(r.rec.Fields))
+				for k, f := range r.rec.Fields {
+					vals[k] = f.Value
+				}
+				if got := strings.Join(vals, string(s.delim)); got != string(content) {
+					t.Fatalf("result %d: cells joined give %q, want %q", i, got, content)
+				}
+			}
+		}
+	}
+	// What no span covers must be blank lines or a byte order mark.
+	at := int64(0)
+	if bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}) {
+		at = 3
+	}
+	gap := func(a, b int64) {
+		for _, piece := range strings.Split(string(data[a:b]), "\n") {
+			blank := piece == "" || piece == "\r"
+			if format != "csv" && format != "lines" {
+				blank = isBlank([]byte(piece))
+			}
+			if format == "jsonl" && !blank {
+				p := strings.Trim(piece, " \t\r")
+				blank = strings.HasPrefix(p, "[") && strings.HasSuffix(p, "]") && strings.Trim(p[1:len(p)-1], " \t\r") == ""
+			}
+			if !blank {
+				t.Fatalf("bytes %d to %d are in no record: %q", a, b, piece)
+			}
+		}
+	}
+	// Spans are in order, except a csv header placed first.
+	for _, sp := range covered {
+		if sp.start > at {
+			gap(at, sp.start)
+		}
+		at = max(at, sp.end)
+	}
+	if at < int64(len(data)) {
+		gap(at, int64(len(data)))
+	}
+}
+
+// compareWithEncodingJSON checks each valid UTF-8 line within the size
+// limit, read as UTF-8, against encoding/json's reading of it: the same
+// keys in the same order, strings decoded alike, other values the same
+// JSON.
+func compareWithEncodingJSON(t *testing.T, data []byte, got []result) {
+	for i := 0; i < len(got); {
+		j := i + 1
+		for j < len(got) && got[j].start == got[i].start {
+			j++
+		}
+		group := got[i:j]
+		line := trimEOL(data[group[0].start:group[0].end])
+		i = j
+		if !utf8.Valid(line) || !json.Valid(line) || group[0].err != nil && strings.HasPrefix(group[0].err.Reason, "record is ") {
+			continue
+		}
+		var elems []json.RawMessage
+		if l := bytes.TrimLeft(line, " \t\r"); l[0] == '[' {
+			if err := json.Unmarshal(line, &elems); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			elems = []json.RawMessage{line}
+		}
+		if len(elems) != len(group) {
+			t.Fatalf("line %q: %d results, want %d", line, len(group), len(elems))
+		}
+		for k, e := range elems {
+			want, isObject := jsonFields(t, e)
+			if !isObject {
+				if group[k].err == nil {
+					t.Fatalf("line %q: element %d is not an object but gave a record", line, k)
+				}
+				continue
+			}
+			if group[k].err != nil {
+				t.Fatalf("line %q: element %d: %v", line, k, group[k].err)
+			}
+			fields := group[k].rec.Fields
+			if len(fields) != len(want) {
+				t.Fatalf("line %q: %d fields, want %d", line, len(fields), len(want))
+			}
+			for n, f := range fields {
+				w := want[n]
+				ok := f.Name == w.Name && f.Kind == w.Kind
+				switch f.Kind {
+				case envelope.Raw:
+					var a, b bytes.Buffer
+					ok = ok && json.Compact(&a, []byte(f.Value)) == nil && json.Compact(&b, []byte(w.Value)) == nil && a.String() == b.String()
+				case envelope.String:
+					ok = ok && f.Value == w.Value
+				}
+				if !ok {
+					t.Fatalf("line %q: field %d is %+v, encoding/json reads %+v", line, n, f, w)
+				}
+			}
+		}
+	}
+}
+
+// jsonFields reads the top-level fields of a JSON object in order.
+func jsonFields(t *testing.T, b []byte) ([]envelope.Field, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, false
+	}
+	var fields []envelope.Field
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			t.Fatal(err)
+		}
+		f := envelope.Field{Name: key.(string), Value: string(raw), Kind: envelope.Raw}
+		switch raw[0] {
+		case '"':
+			f.Kind = envelope.String
+			if err := json.Unmarshal(raw, &f.Value); err != nil {
+				t.Fatal(err)
+			}
+		case 'n':
+			f.Kind, f.Value = envelope.Null, ""
+		}
+		fields = append(fields, f)
+	}
+	return fields, true
+}

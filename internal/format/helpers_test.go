@@ -1,0 +1,147 @@
+package format
+
+import (
+	"errors"
+	"io"
+	"strconv"
+	"testing"
+
+	"github.com/sluicehq/sluice/internal/envelope"
+	"github.com/sluicehq/sluice/schema"
+)
+
+// openSized opens a scanner like New, with a read buffer of size bytes, so
+// tests can put line and chunk boundaries anywhere.
+func openSized(t testing.TB, format string, r io.Reader, opts Options, size int) Scanner {
+	t.Helper()
+	set, err := parseOptions(format, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.bufSize = size
+	switch format {
+	case "csv":
+		return newCSV(r, set)
+	case "jsonl":
+		return newJSONL(r, set)
+	case "alb":
+		return newLog(albLayout, r, set)
+	case "elb":
+		return newLog(elbLayout, r, set)
+	case "lines":
+		return newLines(r, set)
+	}
+	t.Fatalf("no format %q", format)
+	return nil
+}
+
+// inputOf is the input under a scanner, for the byte accounting.
+func inputOf(s Scanner) *input {
+	switch s := s.(type) {
+	case *csvScanner:
+		return &s.in
+	case *jsonlScanner:
+		return &s.in
+	case *logScanner:
+		return &s.in
+	case *linesScanner:
+		return &s.in
+	}
+	panic("unknown scanner")
+}
+
+// result is one outcome of Next, copied so it outlives the call.
+type result struct {
+	rec        Record
+	err        *RecordError
+	start, end int64 // the input it came from
+}
+
+// drain reads s to its end. It fails the test on an error other than a
+// record error, and on a scanner that does not end within limit calls.
+func drain(t testing.TB, s Scanner, limit int) []result {
+	t.Helper()
+	var out []result
+	for n := 0; ; n++ {
+		if n > limit {
+			t.Fatalf("scanner still returning records after %d calls", limit)
+		}
+		rec, err := s.Next()
+		in := inputOf(s)
+		if err == io.EOF {
+			return out
+		}
+		var re *RecordError
+		if errors.As(err, &re) {
+			out = append(out, result{err: re, start: in.start, end: in.end})
+			continue
+		}
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		rec.Fields = append([]envelope.Field(nil), rec.Fields...)
+		rec.Flags = append([]string(nil), rec.Flags...)
+		out = append(out, result{rec: rec, start: in.start, end: in.end})
+	}
+}
+
+// appendResult writes r as one line of a golden file.
+func appendResult(dst []byte, r result) []byte {
+	if r.err != nil {
+		e := r.err
+		dst = append(dst, `{"line":`...)
+		dst = strconv.AppendInt(dst, e.Line, 10)
+		dst = append(dst, `,"offset":`...)
+		dst = strconv.AppendInt(dst, e.Offset, 10)
+		dst = append(dst, `,"error":`...)
+		dst = schema.AppendString(dst, e.Reason)
+		raw := e.Raw
+		if len(raw) > 200 {
+			dst = append(dst, `,"raw_len":`...)
+			dst = strconv.AppendInt(dst, int64(len(raw)), 10)
+			raw = raw[:200]
+		}
+		dst = append(dst, `,"raw":`...)
+		dst = schema.AppendString(dst, string(raw))
+		return append(dst, "}\n"...)
+	}
+	dst = append(dst, `{"line":`...)
+	dst = strconv.AppendInt(dst, r.rec.Line, 10)
+	dst = append(dst, `,"offset":`...)
+	dst = strconv.AppendInt(dst, r.rec.Offset, 10)
+	if len(r.rec.Flags) > 0 {
+		dst = append(dst, `,"flags":[`...)
+		for i, f := range r.rec.Flags {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = schema.AppendString(dst, f)
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `,"fields":{`...)
+	for i, f := range r.rec.Fields {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = schema.AppendString(dst, f.Name)
+		dst = append(dst, ':')
+		switch f.Kind {
+		case envelope.Raw:
+			dst = append(dst, f.Value...)
+		case envelope.Null:
+			dst = append(dst, "null"...)
+		default:
+			dst = schema.AppendString(dst, shorten(f.Value))
+		}
+	}
+	return append(dst, "}}\n"...)
+}
+
+// shorten keeps golden files readable when a case has a very long value.
+func shorten(v string) string {
+	if len(v) <= 300 {
+		return v
+	}
+	return v[:100] + "…(" + strconv.Itoa(len(v)) + " bytes)"
+}
