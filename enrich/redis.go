@@ -19,9 +19,9 @@ const EnvRedisURL = "REDIS_URL"
 // the enricher then goes straight to the API.
 const (
 	DefaultRedisDialTimeout  = 250 * time.Millisecond
-	DefaultRedisReadTimeout  = 100 * time.Millisecond
-	DefaultRedisWriteTimeout = 100 * time.Millisecond
-	DefaultRedisPoolTimeout  = 100 * time.Millisecond
+	DefaultRedisReadTimeout  = 200 * time.Millisecond
+	DefaultRedisWriteTimeout = 200 * time.Millisecond
+	DefaultRedisPoolTimeout  = 200 * time.Millisecond
 )
 
 // RedisCache is the Cache on Redis (ElastiCache in AWS): MGET for a batch
