@@ -106,7 +106,7 @@ func TestMemoryCacheContract(t *testing.T) {
 func TestMiniredisCacheContract(t *testing.T) {
 	testCacheContract(t, func(t *testing.T) cacheUnderTest {
 		mr := miniredis.RunT(t)
-		c, err := NewRedisCache("redis://" + mr.Addr())
+		c, err := NewRedisCache("redis://" + mr.Addr() + "?read_timeout=2s&write_timeout=2s")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +118,7 @@ func TestMiniredisCacheContract(t *testing.T) {
 func TestRedisCacheContract(t *testing.T) {
 	addr := testenv.RedisAddr(t)
 	testCacheContract(t, func(t *testing.T) cacheUnderTest {
-		c, err := NewRedisCache("redis://" + addr)
+		c, err := NewRedisCache("redis://" + addr + "?read_timeout=2s&write_timeout=2s")
 		if err != nil {
 			t.Fatal(err)
 		}

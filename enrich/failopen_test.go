@@ -30,7 +30,8 @@ func newToxicRedis(t *testing.T) *toxicRedis {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Collection.Clear() })
-	c, err := NewRedisCache("redis://" + proxy.Listen)
+	// Timeouts well above a loaded machine's stalls, well below the toxics'.
+	c, err := NewRedisCache("redis://" + proxy.Listen + "?read_timeout=500ms&write_timeout=500ms")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func (r *toxicRedis) heal(t *testing.T) {
 func TestFailOpenWhenRedisIsSlowSilentOrDown(t *testing.T) {
 	faults := map[string]func(t *testing.T, r *toxicRedis){
 		"latency": func(t *testing.T, r *toxicRedis) {
-			r.addToxic(t, `{"name":"slow","type":"latency","stream":"downstream","attributes":{"latency":1000}}`)
+			r.addToxic(t, `{"name":"slow","type":"latency","stream":"downstream","attributes":{"latency":3000}}`)
 		},
 		"timeout": func(t *testing.T, r *toxicRedis) {
 			r.addToxic(t, `{"name":"silent","type":"timeout","stream":"downstream","attributes":{"timeout":0}}`)
