@@ -182,8 +182,8 @@ func (e *Enricher) Version() string { return e.version }
 // ok is false when a key field is missing or blank: no lookup is made and
 // the record counts as negative with status NO_KEY. Values are trimmed.
 func (e *Enricher) Key(get func(field string) (string, bool)) (key string, ok bool) {
-	var b []byte
-	b = append(b, '[')
+	b := make([]byte, 1, 64)
+	b[0] = '['
 	for i, f := range e.cfg.Key {
 		v, ok := get(f)
 		v = strings.TrimSpace(v)
