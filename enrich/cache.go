@@ -65,14 +65,18 @@ func (c *MemoryCache) MGet(_ context.Context, keys []string) ([][]byte, error) {
 }
 
 // MSet implements Cache. When full it drops expired entries, then
-// arbitrary ones: it is a cache, not a store.
+// arbitrary ones: it is a cache, not a store. Entries beyond the bound in
+// one call are still kept until the next sweep.
 func (c *MemoryCache) MSet(_ context.Context, entries []Entry) error {
 	now := c.clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m)+len(entries) > c.maxEntries {
+		// Make room for a tenth more than needed, so that a full cache is not
+		// swept on every write.
+		target := max(c.maxEntries-c.maxEntries/10-len(entries), 0)
 		for k, e := range c.m {
-			if !now.Before(e.expires) || len(c.m)+len(entries) > c.maxEntries {
+			if !now.Before(e.expires) || len(c.m) > target {
 				delete(c.m, k)
 			}
 		}

@@ -32,6 +32,7 @@ type Result struct {
 	Found bool `json:"found"`
 	// Fields maps schema field names to values taken from the response
 	// (JSON-decoded types). A path absent from the response is left out.
+	// Every record with the same key shares the map: treat it as read-only.
 	Fields map[string]any `json:"fields,omitempty"`
 	// Status is OK, a negative status, NO_KEY, or an error status.
 	Status string `json:"status"`

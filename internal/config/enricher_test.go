@@ -86,3 +86,25 @@ func TestPlaceholders(t *testing.T) {
 		}
 	}
 }
+
+func FuzzPlaceholders(f *testing.F) {
+	for _, s := range []string{"https://h/{a}/x?b={b}", "{", "}{", "{{a}}", "a{b}c{d}e", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tmpl string) {
+		names, ok := Placeholders(tmpl)
+		if !ok {
+			return
+		}
+		rebuilt := tmpl
+		for _, n := range names {
+			if n == "" || strings.ContainsAny(n, "{}") {
+				t.Fatalf("Placeholders(%q) returned name %q", tmpl, n)
+			}
+			rebuilt = strings.Replace(rebuilt, "{"+n+"}", "", 1)
+		}
+		if strings.ContainsAny(rebuilt, "{}") {
+			t.Fatalf("Placeholders(%q) = %q left braces behind: %q", tmpl, names, rebuilt)
+		}
+	})
+}
