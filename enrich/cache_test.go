@@ -187,3 +187,53 @@ func deleteTestKeys(c redis.UniversalClient) {
 		c.Del(ctx, iter.Val())
 	}
 }
+
+func TestBatchUsesOneReadAndOneWrite(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c, err := NewRedisCache("redis://" + mr.Addr() + "?read_timeout=2s&write_timeout=2s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Connect first (go-redis keeps a second pool for pipelines): a new
+	// connection's handshake is not the batch's.
+	if err := c.Client().Ping(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Client().Pipelined(context.Background(), func(p redis.Pipeliner) error { return p.Ping(context.Background()).Err() }); err != nil {
+		t.Fatal(err)
+	}
+	counter := &roundTripCounter{}
+	c.Client().(*redis.Client).AddHook(counter)
+	a := newAPI(t, realClock{})
+	e, _ := newTestEnricher(t, genericConfig(a.URL), WithCache(c))
+	keys := make([]string, 500)
+	for i := range keys {
+		q := fmt.Sprintf("ok:%d", i%50)
+		if i%50 == 7 {
+			q = "404"
+		}
+		keys[i] = keyOf(t, e, q)
+	}
+	e.Lookup(context.Background(), keys)
+	if n := counter.n.Load(); n != 2 {
+		t.Fatalf("a batch of misses made %d Redis round trips, want 2 (MGET, then one pipeline)", n)
+	}
+	if got := len(mr.Keys()); got != 50 {
+		t.Fatalf("%d keys cached, want 50 (49 found, 1 negative)", got)
+	}
+	for _, k := range mr.Keys() {
+		ttl := mr.TTL(k)
+		if ttl != 24*time.Hour && ttl != time.Hour {
+			t.Fatalf("%s has TTL %v, want the cache or negative TTL", k, ttl)
+		}
+	}
+	if ttl := mr.TTL(e.CacheKey(keyOf(t, e, "404"))); ttl != time.Hour {
+		t.Fatalf("negative result cached for %v, want negative_ttl 1h", ttl)
+	}
+	counter.n.Store(0)
+	e.Lookup(context.Background(), keys)
+	if n := counter.n.Load(); n != 1 || a.total() != 50 {
+		t.Fatalf("a cached batch made %d round trips and %d lookups, want 1 and none", n, a.total()-50)
+	}
+}
