@@ -206,7 +206,7 @@ func genericConfig(url string) config.Enricher {
 		Map:     map[string]string{"name": "name", "lat": "loc.lat", "lng": "loc.lng", "missing": "no.such.path"},
 		Rate:    1000,
 		Burst:   1000,
-		Timeout: 200 * time.Millisecond,
+		Timeout: 5 * time.Second, // far above a loaded machine's stalls; TestHangingAPITimesOut sets its own
 		Retries: &retries,
 	}
 }

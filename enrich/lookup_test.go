@@ -82,14 +82,14 @@ func TestLookupOutcomes(t *testing.T) {
 	ctx := context.Background()
 	keys := map[string]string{}
 	var all []string
-	for _, q := range []string{"ok:a", "404", "429", "429date", "500", "400", "hang"} {
+	for _, q := range []string{"ok:a", "404", "429", "429date", "500", "400"} {
 		keys[q] = keyOf(t, e, q)
 		all = append(all, keys[q], keys[q]) // duplicates are looked up once
 	}
 	start := clock.Now()
 	got := e.Lookup(ctx, all)
-	if len(got) != 7 {
-		t.Fatalf("got %d results, want 7", len(got))
+	if len(got) != 6 {
+		t.Fatalf("got %d results, want 6", len(got))
 	}
 
 	ok := got[keys["ok:a"]]
@@ -110,25 +110,21 @@ func TestLookupOutcomes(t *testing.T) {
 	if waited := clock.Now().Sub(start); waited < 30*time.Second {
 		t.Errorf("virtual time passed %v: Retry-After (1s and an HTTP date 30s ahead) not honoured", waited)
 	}
-	for q, wantAttempts := range map[string]int{"500": 3, "hang": 3, "400": 1} {
+	for q, wantAttempts := range map[string]int{"500": 3, "400": 1} {
 		r := got[keys[q]]
 		var le *LookupError
 		if r.Found || r.Status != StatusError || !errors.As(r.Err, &le) || le.Attempts != wantAttempts || a.count(q) != wantAttempts {
 			t.Errorf("%s: %+v (%d requests), want ERROR after %d attempts", q, r, a.count(q), wantAttempts)
 		}
 	}
-	var le *LookupError
-	if errors.As(got[keys["hang"]].Err, &le) && le.Status != "TIMEOUT" {
-		t.Errorf("hang: status %q, want TIMEOUT", le.Status)
-	}
 	if n := metric(m, e, "EnrichThrottled"); n != 2 {
 		t.Errorf("EnrichThrottled = %v, want 2", n)
 	}
-	if n := metric(m, e, "EnrichErrors"); n != 3 {
-		t.Errorf("EnrichErrors = %v, want 3", n)
+	if n := metric(m, e, "EnrichErrors"); n != 2 {
+		t.Errorf("EnrichErrors = %v, want 2", n)
 	}
-	if n := metric(m, e, "EnrichLookups"); n != 1+1+2+2+3+1+3 {
-		t.Errorf("EnrichLookups = %v, want 13", n)
+	if n := metric(m, e, "EnrichLookups"); n != 1+1+2+2+3+1 {
+		t.Errorf("EnrichLookups = %v, want 10", n)
 	}
 
 	// Found and negative results are cached; errors are not.
@@ -137,11 +133,27 @@ func TestLookupOutcomes(t *testing.T) {
 	if again[keys["ok:a"]].Fields["name"] != "a" || again[keys["404"]].Status != StatusNotFound {
 		t.Errorf("cached results differ: %+v", again)
 	}
-	if d := a.total() - before; d != 3+3+1 {
-		t.Errorf("second lookup made %d requests, want 7 (only the errors again)", d)
+	if d := a.total() - before; d != 3+1 {
+		t.Errorf("second lookup made %d requests, want 4 (only the errors again)", d)
 	}
 	if h := metric(m, e, "EnrichCacheHits"); h != 4 {
 		t.Errorf("EnrichCacheHits = %v, want 4", h)
+	}
+}
+
+func TestHangingAPITimesOut(t *testing.T) {
+	a := newAPI(t, realClock{})
+	cfg := genericConfig(a.URL)
+	cfg.Timeout = 100 * time.Millisecond
+	e, m := newTestEnricher(t, cfg, WithClock(newFakeClock()))
+	k := keyOf(t, e, "hang")
+	r := e.Lookup(context.Background(), []string{k})[k]
+	var le *LookupError
+	if r.Found || r.Status != StatusError || !errors.As(r.Err, &le) || le.Status != "TIMEOUT" || le.Attempts != 3 || a.count("hang") != 3 {
+		t.Fatalf("got %+v after %d requests; want TIMEOUT after 3 attempts", r, a.count("hang"))
+	}
+	if n := metric(m, e, "EnrichErrors"); n != 1 {
+		t.Errorf("EnrichErrors = %v, want 1", n)
 	}
 }
 
