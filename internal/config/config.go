@@ -130,50 +130,118 @@ type DropRule struct {
 	Match string `yaml:"match"`
 }
 
-// Enricher configures one external lookup.
+// Enricher configures one external lookup (see docs/enrich.md).
 type Enricher struct {
 	// Name identifies the enricher in cache keys and metrics. Required.
 	Name string `yaml:"name"`
-	// Preset fills in defaults for a known API ("google_geocode").
+	// Preset fills in defaults for a known API. "google_geocode" sets url,
+	// key, map and status_field for the Google Geocoding API (see
+	// PresetGoogleGeocode) and interprets its "status" values. Default: none.
 	Preset string `yaml:"preset"`
 	// Schema limits the enricher to records of one schema. Required.
 	Schema string `yaml:"schema"`
-	// Key lists the record fields whose values form the lookup key.
+	// Key lists the schema fields whose values form the lookup key; a record
+	// missing any of them is not looked up. Required (or from the preset).
 	Key []string `yaml:"key"`
 	// URL is the request template. Its scheme and host are fixed; {field}
-	// placeholders may appear only in the path and query and are escaped.
+	// placeholders (fields of Key, or {secret}) may appear only in the path
+	// and query and are escaped. Required (or from the preset).
 	URL string `yaml:"url"`
-	// Headers are sent with every request; {secret} is replaced by the secret.
+	// Headers are sent with every request; {secret} is replaced by the
+	// secret. No other placeholder is allowed. Default: none.
 	Headers map[string]string `yaml:"headers"`
 	// Secret is a Secrets Manager or SSM Parameter Store name or ARN
-	// ("secretsmanager:NAME", "ssm:/path", or an ARN), or "env:VAR" for
-	// local runs only.
+	// ("secretsmanager:NAME", "ssm:/path", or an ARN of either), or
+	// "env:VAR" for local runs only (refused inside Lambda). Default: none;
+	// required when the URL or a header uses {secret}.
 	Secret string `yaml:"secret"`
-	// Map maps schema field name to a JSON path in the response.
+	// Map maps a schema field name to a dot path in the JSON response
+	// ("results.0.geometry.location.lat"). Required (or from the preset).
 	Map map[string]string `yaml:"map"`
 	// Rate is lookups per second per instance; Burst its bucket size.
 	// Defaults: 10 and 1.
 	Rate  float64 `yaml:"rate"`
 	Burst int     `yaml:"burst"`
-	// Concurrency bounds lookups in flight. Default: 8.
+	// Concurrency bounds lookups in flight per instance. Default: 8.
 	Concurrency int `yaml:"concurrency"`
-	// Timeout bounds one request. Default: 2s.
+	// Timeout bounds one request attempt. Default: 2s.
 	Timeout time.Duration `yaml:"timeout"`
 	// Retries is how many times a 429, 5xx or timeout is retried. Default: 2.
 	Retries *int `yaml:"retries"`
-	// CacheTTL and NegativeTTL are how long hits and misses are cached.
-	// Defaults: 24h and 1h.
+	// CacheTTL and NegativeTTL are how long hits and negative results
+	// (404, ZERO_RESULTS) are cached. Defaults: 24h and 1h.
 	CacheTTL    time.Duration `yaml:"cache_ttl"`
 	NegativeTTL time.Duration `yaml:"negative_ttl"`
 	// OnError is "fail" (ProcessingFailed) or "pass" (deliver without the
 	// enrichment, StatusField set). Default: fail.
 	OnError string `yaml:"on_error"`
-	// StatusField is the schema field set to the lookup's outcome when the
-	// enrichment is missing. Default: none.
+	// StatusField is the schema field set to the lookup's outcome (OK,
+	// ZERO_RESULTS, NO_KEY, ERROR...). Default: none, or the preset's.
 	StatusField string `yaml:"status_field"`
 	// SharedRate, when set, also limits lookups across every instance with a
-	// Redis-backed limiter (calls per second for the whole fleet).
+	// Redis-backed limiter (calls per second for the whole fleet, with
+	// Burst). Default: 0, meaning only the per-instance Rate applies.
 	SharedRate float64 `yaml:"shared_rate"`
+}
+
+// PresetGoogleGeocode is the preset for the Google Geocoding API (and any
+// API answering with its response shape). It fills these defaults:
+//
+//	url:          https://maps.googleapis.com/maps/api/geocode/json?address={address}&key={secret}
+//	key:          [address]
+//	map:          latitude: results.0.geometry.location.lat
+//	              longitude: results.0.geometry.location.lng
+//	status_field: geocode_status
+const PresetGoogleGeocode = "google_geocode"
+
+// Presets are the known enricher presets.
+var Presets = []string{PresetGoogleGeocode}
+
+// ApplyDefaults fills unset fields from the preset and the documented
+// defaults. It is idempotent.
+func (e *Enricher) ApplyDefaults() {
+	if e.Preset == PresetGoogleGeocode {
+		if e.URL == "" {
+			e.URL = "https://maps.googleapis.com/maps/api/geocode/json?address={address}&key={secret}"
+		}
+		if len(e.Key) == 0 {
+			e.Key = []string{"address"}
+		}
+		if len(e.Map) == 0 {
+			e.Map = map[string]string{
+				"latitude":  "results.0.geometry.location.lat",
+				"longitude": "results.0.geometry.location.lng",
+			}
+		}
+		if e.StatusField == "" {
+			e.StatusField = "geocode_status"
+		}
+	}
+	if e.Rate == 0 {
+		e.Rate = 10
+	}
+	if e.Burst == 0 {
+		e.Burst = 1
+	}
+	if e.Concurrency == 0 {
+		e.Concurrency = 8
+	}
+	if e.Timeout == 0 {
+		e.Timeout = 2 * time.Second
+	}
+	if e.Retries == nil {
+		two := 2
+		e.Retries = &two
+	}
+	if e.CacheTTL == 0 {
+		e.CacheTTL = 24 * time.Hour
+	}
+	if e.NegativeTTL == 0 {
+		e.NegativeTTL = time.Hour
+	}
+	if e.OnError == "" {
+		e.OnError = "fail"
+	}
 }
 
 // DeadLetter is the splitter's dead-letter location.
@@ -304,32 +372,7 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	for i := range c.Enrichers {
-		e := &c.Enrichers[i]
-		if e.Rate == 0 {
-			e.Rate = 10
-		}
-		if e.Burst == 0 {
-			e.Burst = 1
-		}
-		if e.Concurrency == 0 {
-			e.Concurrency = 8
-		}
-		if e.Timeout == 0 {
-			e.Timeout = 2 * time.Second
-		}
-		if e.Retries == nil {
-			two := 2
-			e.Retries = &two
-		}
-		if e.CacheTTL == 0 {
-			e.CacheTTL = 24 * time.Hour
-		}
-		if e.NegativeTTL == 0 {
-			e.NegativeTTL = time.Hour
-		}
-		if e.OnError == "" {
-			e.OnError = "fail"
-		}
+		c.Enrichers[i].ApplyDefaults()
 	}
 	if c.DeadLetter.Prefix == "" {
 		c.DeadLetter.Prefix = "splitter-failed/"

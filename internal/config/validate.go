@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 	"path"
 	"regexp"
 	"sort"
@@ -75,30 +74,15 @@ func (c *Config) Validate() error {
 	seen := map[string]bool{}
 	for i, e := range c.Enrichers {
 		key := fmt.Sprintf("enrichers[%d]", i)
-		if e.Name == "" {
-			return c.errf(key+".name", "is required")
-		}
 		if seen[e.Name] {
 			return c.errf(key+".name", "%q is used twice", e.Name)
 		}
 		seen[e.Name] = true
-		if e.Schema == "" {
-			return c.errf(key+".schema", "is required")
-		}
-		if e.URL != "" {
-			u, err := url.Parse(strings.NewReplacer("{", "", "}", "").Replace(e.URL))
-			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				return c.errf(key+".url", "must be an absolute http(s) URL, got %q", e.URL)
+		if k, problem := e.Check(); problem != "" {
+			if k != "" {
+				k = "." + k
 			}
-			if hostPart := e.URL[:len(u.Scheme)+3+len(u.Host)]; strings.ContainsAny(hostPart, "{}") {
-				return c.errf(key+".url", "placeholders may appear only in the path and query, never the scheme or host")
-			}
-		}
-		if e.OnError != "fail" && e.OnError != "pass" {
-			return c.errf(key+".on_error", "must be fail or pass, got %q", e.OnError)
-		}
-		if e.Rate < 0 || e.Burst < 0 || e.Concurrency < 0 || *e.Retries < 0 {
-			return c.errf(key, "rate, burst, concurrency and retries must not be negative")
+			return c.errf(key+k, "%s", problem)
 		}
 	}
 
