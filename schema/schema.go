@@ -206,6 +206,9 @@ func convert(as avro.Schema) (*Type, error) {
 	switch s := as.(type) {
 	case *avro.RefSchema:
 		return convert(s.Schema())
+	case *avro.NullSchema:
+		// hamba/avro gives null its own type, not a PrimitiveSchema.
+		return &Type{Kind: Null}, nil
 	case *avro.PrimitiveSchema:
 		t := &Type{}
 		switch s.Type() {
