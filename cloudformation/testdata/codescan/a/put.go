@@ -1,0 +1,11 @@
+package a
+
+import (
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	lambdasdk "github.com/aws/aws-sdk-go-v2/service/lambda"
+)
+
+func put(u *manager.Uploader) {
+	_ = manager.NewUploader(nil)
+	_ = &lambdasdk.InvokeInput{}
+}
