@@ -47,7 +47,8 @@ func parseTemplate(name string, src []byte) (*template, error) {
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	v, err := toValue(&doc)
+	budget := maxNodes
+	v, err := toValue(&doc, &budget)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -58,17 +59,24 @@ func parseTemplate(name string, src []byte) (*template, error) {
 	return &template{name: name, root: root}, nil
 }
 
+// maxNodes bounds the values a template may expand to, so that aliases of
+// aliases (a "billion laughs" document) fail instead of exhausting memory.
+const maxNodes = 1_000_000
+
 // toValue converts a yaml.Node to plain Go values, expanding CloudFormation's
-// short-form tags.
-func toValue(n *yaml.Node) (any, error) {
+// short-form tags and YAML aliases; budget counts the nodes left.
+func toValue(n *yaml.Node, budget *int) (any, error) {
+	if *budget--; *budget < 0 {
+		return nil, fmt.Errorf("more than %d values after expanding aliases", maxNodes)
+	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return toValue(n.Content[0])
+		return toValue(n.Content[0], budget)
 	case yaml.AliasNode:
-		return toValue(n.Alias)
+		return toValue(n.Alias, budget)
 	}
 	if tag := n.Tag; strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!") {
 		plain := *n
@@ -76,7 +84,7 @@ func toValue(n *yaml.Node) (any, error) {
 		if n.Kind == yaml.ScalarNode {
 			plain.Tag = "!!str"
 		}
-		inner, err := toValue(&plain)
+		inner, err := toValue(&plain, budget)
 		if err != nil {
 			return nil, err
 		}
@@ -97,7 +105,7 @@ func toValue(n *yaml.Node) (any, error) {
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			v, err := toValue(n.Content[i+1])
+			v, err := toValue(n.Content[i+1], budget)
 			if err != nil {
 				return nil, err
 			}
@@ -107,7 +115,7 @@ func toValue(n *yaml.Node) (any, error) {
 	case yaml.SequenceNode:
 		l := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, err := toValue(c)
+			v, err := toValue(c, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -342,4 +350,43 @@ E: !Not [!Condition C]
 	if got := branches(tm.root["D"]); len(got) != 1 || got[0] != 1 {
 		t.Errorf("branches(D) = %v, want [1] (NoValue dropped)", got)
 	}
+}
+
+func TestParseTemplateRefusesAliasBombs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x]\n")
+	for i := 1; i < 40; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d [*a%d, *a%d]\n", i, i, i-1, i-1)
+	}
+	if _, err := parseTemplate("bomb.yaml", []byte(b.String())); err == nil || !strings.Contains(err.Error(), "after expanding aliases") {
+		t.Fatalf("err = %v, want the expansion limit", err)
+	}
+}
+
+func FuzzParseTemplate(f *testing.F) {
+	for _, name := range templates {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src)
+	}
+	f.Add([]byte("A: !GetAtt [B, C]\nD: !Ref\n"))
+	f.Add([]byte("a: &x !Sub s\nb: *x\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		tm, err := parseTemplate("fuzz.yaml", src)
+		if err != nil {
+			return
+		}
+		// Whatever parses can be walked by every helper.
+		for _, r := range tm.resources("") {
+			_ = branches(r.props)
+			_ = strs(r.props)
+			_ = list(r.props)
+			_ = maps(r.props)
+			_ = scoped(r.props)
+		}
+		_ = tm.identityPolicies()
+		_ = tm.resourcePolicies()
+	})
 }
