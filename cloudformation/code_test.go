@@ -118,6 +118,7 @@ type codeUse struct {
 	dynamic []string            // positions of reads whose name is not a constant
 	expands bool                // os.ExpandEnv or os.Expand: names come from data
 	actions map[string][]string // IAM action -> positions of the calls
+	starts  []string            // positions of lambda.Start* calls
 }
 
 var buildCtx = func() build.Context {
@@ -250,6 +251,9 @@ func scanFile(fset *token.FileSet, f *ast.File, local map[string]string, all map
 				} else {
 					use.dynamic = append(use.dynamic, at)
 				}
+			}
+			if path == "github.com/aws/aws-lambda-go/lambda" && strings.HasPrefix(name, "Start") {
+				use.starts = append(use.starts, at)
 			}
 			if path == "os" && (name == "ExpandEnv" || name == "Expand") {
 				use.expands = true
@@ -402,6 +406,15 @@ func TestTemplatesMatchCode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// provided.al2023 runs bootstrap as the process (Handler is
+			// informational): the command must run the runtime loop itself.
+			main, err := scanCode([]goPackage{{module + "/" + cmd, filepath.Join("..", cmd)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(main.starts) == 0 {
+				t.Errorf("%s never calls lambda.Start: as bootstrap of %s it would exit at once", cmd, fn)
+			}
 			t.Run("env", func(t *testing.T) { checkEnv(t, cmd, templateEnv(f), use, configRefs(t)) })
 			t.Run("iam", func(t *testing.T) {
 				role := refName(f.props["Role"])
@@ -476,6 +489,9 @@ func TestScanCode(t *testing.T) {
 	env := sortedKeys(use.env)
 	if got, want := fmt.Sprint(env), "[DEAD_LETTER_BUCKET LITERAL_VAR SLUICE_CONFIG]"; got != want {
 		t.Errorf("env = %s, want %s", got, want)
+	}
+	if len(use.starts) != 1 {
+		t.Errorf("starts = %v, want the lambda.Start in put.go", use.starts)
 	}
 	if len(use.dynamic) != 1 || !use.expands {
 		t.Errorf("dynamic = %v, expands = %v; want one dynamic read and expands", use.dynamic, use.expands)
