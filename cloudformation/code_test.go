@@ -119,7 +119,11 @@ type codeUse struct {
 	expands bool                // os.ExpandEnv or os.Expand: names come from data
 	actions map[string][]string // IAM action -> positions of the calls
 	starts  []string            // positions of lambda.Start* calls
+	metrics map[string][]string // EMF metric names added -> positions
+	dims    map[string][]string // "Name=Value" of metrics.Dim literals -> positions
 }
+
+const metricsPkg = module + "/internal/metrics"
 
 var buildCtx = func() build.Context {
 	c := build.Default
@@ -165,7 +169,7 @@ func scanCode(pkgs []goPackage) (*codeUse, error) {
 		parsed[p.importPath] = files
 		consts[p.importPath] = stringConsts(files)
 	}
-	use := &codeUse{env: map[string][]string{}, actions: map[string][]string{}}
+	use := &codeUse{env: map[string][]string{}, actions: map[string][]string{}, metrics: map[string][]string{}, dims: map[string][]string{}}
 	for _, p := range pkgs {
 		for _, f := range parsed[p.importPath] {
 			scanFile(fset, f, consts[p.importPath], consts, use)
@@ -240,6 +244,14 @@ func scanFile(fset *token.FileSet, f *ast.File, local map[string]string, all map
 	ast.Inspect(f, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.CallExpr:
+			// set.Add("Failed", metrics.Count, n): an EMF metric.
+			if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Add" && len(n.Args) >= 2 {
+				if unitPath, _, ok := pkgOf(n.Args[1]); ok && unitPath == metricsPkg {
+					if v, ok := constValue(n.Args[0]); ok {
+						use.metrics[v] = append(use.metrics[v], fset.Position(n.Pos()).String())
+					}
+				}
+			}
 			path, name, ok := pkgOf(n.Fun)
 			if !ok {
 				return true
@@ -278,6 +290,12 @@ func scanFile(fset *token.FileSet, f *ast.File, local map[string]string, all map
 			}
 		case *ast.CompositeLit:
 			path, name, ok := pkgOf(n.Type)
+			if ok && path == metricsPkg && name == "Dim" {
+				if kv := dimOf(n, constValue); kv != "" {
+					use.dims[kv] = append(use.dims[kv], fset.Position(n.Pos()).String())
+				}
+				return true
+			}
 			if !ok || sdkServices[path] == "" {
 				return true
 			}
@@ -299,6 +317,34 @@ func scanFile(fset *token.FileSet, f *ast.File, local map[string]string, all map
 		}
 		return true
 	})
+}
+
+// dimOf returns "Name=Value" of a metrics.Dim literal, keyed or not.
+func dimOf(n *ast.CompositeLit, constValue func(ast.Expr) (string, bool)) string {
+	var name, value string
+	for i, e := range n.Elts {
+		key, val := "", e
+		if kv, ok := e.(*ast.KeyValueExpr); ok {
+			if id, ok := kv.Key.(*ast.Ident); ok {
+				key = id.Name
+			}
+			val = kv.Value
+		} else if i == 0 {
+			key = "Name"
+		} else {
+			key = "Value"
+		}
+		v, ok := constValue(val)
+		if !ok {
+			return ""
+		}
+		if key == "Name" {
+			name = v
+		} else {
+			value = v
+		}
+	}
+	return name + "=" + value
 }
 
 // fileUses reports whether f names one of the s3 input types.
@@ -416,6 +462,7 @@ func TestTemplatesMatchCode(t *testing.T) {
 				t.Errorf("%s never calls lambda.Start: as bootstrap of %s it would exit at once", cmd, fn)
 			}
 			t.Run("env", func(t *testing.T) { checkEnv(t, cmd, templateEnv(f), use, configRefs(t)) })
+			t.Run("metrics", func(t *testing.T) { checkMetrics(t, fn, alarmedMetrics(tm), use) })
 			t.Run("iam", func(t *testing.T) {
 				role := refName(f.props["Role"])
 				checkActions(t, fn, role, tm.roleActions(role), use, unusedByConfig(t))
@@ -459,6 +506,46 @@ func checkEnv(t reporter, cmd string, set map[string]bool, use *codeUse, fromCon
 	}
 }
 
+// functionDim is the EMF dimension value each function publishes under.
+var functionDim = map[string]string{"SplitterFunction": "splitter", "TransformFunction": "transform"}
+
+// alarmedMetrics returns, per Function dimension value, the sluice metrics
+// an alarm watches.
+func alarmedMetrics(tm *template) map[string][]string {
+	out := map[string][]string{}
+	for _, a := range tm.resources("AWS::CloudWatch::Alarm") {
+		if a.props["Namespace"] != "sluice" {
+			continue
+		}
+		for _, d := range maps(a.props["Dimensions"]) {
+			if d["Name"] == "Function" {
+				v := fmt.Sprint(d["Value"])
+				out[v] = append(out[v], strs(a.props["MetricName"])...)
+			}
+		}
+	}
+	return out
+}
+
+// checkMetrics reports alarms that could never fire: the function must
+// publish the alarm's metric and label itself Function=<name>.
+func checkMetrics(t reporter, fn string, alarmed map[string][]string, use *codeUse) {
+	dim := functionDim[fn]
+	if len(use.dims["Function="+dim]) == 0 {
+		t.Errorf("%s never builds metrics.Dim{Name: \"Function\", Value: %q}: its alarms and dashboard widgets stay empty", fn, dim)
+	}
+	for _, m := range alarmed[dim] {
+		if len(use.metrics[m]) == 0 {
+			t.Errorf("an alarm watches sluice/%s for Function=%s, but %s never adds that metric", m, dim, fn)
+		}
+	}
+	for _, m := range sortedKeys(use.metrics) {
+		if !contains(emfMetrics, m) {
+			t.Logf("%s publishes sluice/%s, which docs/deploy.md and the dashboard do not list", fn, m)
+		}
+	}
+}
+
 func checkActions(t reporter, fn, role string, granted []string, use *codeUse, unused map[string]string) {
 	for _, action := range sortedKeys(use.actions) {
 		at := use.actions[action]
@@ -490,6 +577,12 @@ func TestScanCode(t *testing.T) {
 	if got, want := fmt.Sprint(env), "[DEAD_LETTER_BUCKET LITERAL_VAR SLUICE_CONFIG]"; got != want {
 		t.Errorf("env = %s, want %s", got, want)
 	}
+	if got := fmt.Sprint(sortedKeys(use.metrics)); got != "[Failed RecordsIn]" {
+		t.Errorf("metrics = %s, want [Failed RecordsIn]", got)
+	}
+	if got := fmt.Sprint(sortedKeys(use.dims)); got != "[Function=transform Stage=x]" {
+		t.Errorf("dims = %s, want [Function=transform Stage=x]", got)
+	}
 	if len(use.starts) != 1 {
 		t.Errorf("starts = %v, want the lambda.Start in put.go", use.starts)
 	}
@@ -510,6 +603,20 @@ func TestCheckActionsFindsBothWays(t *testing.T) {
 	want := []string{
 		"SplitterFunction calls s3:GetObjectVersion (x.go:2) but Role does not allow it",
 		"Role may s3:DeleteObject, which SplitterFunction never calls: remove it",
+	}
+	if fmt.Sprint(rec.errs) != fmt.Sprint(want) {
+		t.Errorf("errors = %q, want %q", rec.errs, want)
+	}
+}
+
+func TestCheckMetrics(t *testing.T) {
+	alarmed := map[string][]string{"transform": {"Failed"}}
+	use := &codeUse{metrics: map[string][]string{"RecordsIn": {"m.go:1"}}, dims: map[string][]string{"Function=splitter": {"m.go:2"}}}
+	rec := &recorder{}
+	checkMetrics(rec, "TransformFunction", alarmed, use)
+	want := []string{
+		`TransformFunction never builds metrics.Dim{Name: "Function", Value: "transform"}: its alarms and dashboard widgets stay empty`,
+		"an alarm watches sluice/Failed for Function=transform, but TransformFunction never adds that metric",
 	}
 	if fmt.Sprint(rec.errs) != fmt.Sprint(want) {
 		t.Errorf("errors = %q, want %q", rec.errs, want)
