@@ -216,6 +216,7 @@ func convert(as avro.Schema) (*Type, error) {
 	case *avro.RefSchema:
 		return convert(s.Schema())
 	case *avro.NullSchema:
+		// hamba/avro gives null its own type, not a PrimitiveSchema.
 		return &Type{Kind: Null}, nil
 	case *avro.PrimitiveSchema:
 		t := &Type{}

@@ -1,0 +1,5 @@
+package a
+
+import "os"
+
+var _ = os.Getenv("ONLY_IN_TESTS")
