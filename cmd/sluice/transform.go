@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/sluicehq/sluice/enrich"
 	"github.com/sluicehq/sluice/internal/app"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/firehose"
@@ -117,9 +118,14 @@ func localTransform(cfg *config.Config, opts ...transform.Option) (*transform.Ha
 	if err != nil {
 		return nil, err
 	}
+	enrichers, err := app.Enrichers(context.Background(), cfg, reg, enrich.WithMetrics(metrics.New(io.Discard)))
+	if err != nil {
+		return nil, err
+	}
 	quiet := []transform.Option{
 		transform.WithMetrics(metrics.New(io.Discard)),
 		transform.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		transform.WithEnrichers(enrichers...),
 	}
 	return transform.New(cfg, reg, append(quiet, opts...)...)
 }

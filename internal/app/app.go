@@ -8,6 +8,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 
+	"github.com/sluicehq/sluice/enrich"
 	"github.com/sluicehq/sluice/internal/config"
 	sfirehose "github.com/sluicehq/sluice/internal/firehose"
 	"github.com/sluicehq/sluice/internal/transform"
@@ -60,13 +61,53 @@ func Schemas(cfg *config.Config) (*schema.Registry, error) {
 	return reg, nil
 }
 
-// NewTransform builds the transform handler. Outside local runs it also
-// builds the Firehose client that re-ingests response overflow.
+// EnvEnrichSecret names the secret the deployed stack created for lookups;
+// an enricher with no secret of its own uses it.
+const EnvEnrichSecret = "SLUICE_ENRICH_SECRET_ARN"
+
+// Enrichers builds the config's enrichers at cold start: secrets are read
+// once, and the cache is Redis at REDIS_URL, else in-process.
+func Enrichers(ctx context.Context, cfg *config.Config, reg *schema.Registry, opts ...enrich.Option) ([]transform.Enricher, error) {
+	if len(cfg.Enrichers) == 0 {
+		return nil, nil
+	}
+	cache, err := enrich.NewCacheFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]transform.Enricher, 0, len(cfg.Enrichers))
+	for i, ec := range cfg.Enrichers {
+		if ec.Secret == "" {
+			if arn := os.Getenv(EnvEnrichSecret); arn != "" {
+				ec.Secret = "secretsmanager:" + arn
+			}
+		}
+		e, err := enrich.New(ctx, ec, append([]enrich.Option{enrich.WithCache(cache)}, opts...)...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: enrichers[%d]: %w", cfg.Path, i, err)
+		}
+		s, _ := reg.Latest(ec.Schema)
+		if err := e.CheckSchema(s); err != nil {
+			return nil, fmt.Errorf("%s: enrichers[%d]: %w", cfg.Path, i, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// NewTransform builds the transform handler and its enrichers. Outside
+// local runs it also builds the Firehose client that re-ingests response
+// overflow.
 func NewTransform(ctx context.Context, s Settings, opts ...transform.Option) (*transform.Handler, error) {
 	cfg, reg, err := Load(s.ConfigPath)
 	if err != nil {
 		return nil, err
 	}
+	enrichers, err := Enrichers(ctx, cfg, reg)
+	if err != nil {
+		return nil, err
+	}
+	opts = append([]transform.Option{transform.WithEnrichers(enrichers...)}, opts...)
 	if !s.Local {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {

@@ -34,14 +34,15 @@ type Reingester interface {
 
 // Handler is the transform Lambda's handler. Build it once at cold start.
 type Handler struct {
-	cfg      *config.Config
-	reg      *schema.Registry
-	plans    map[string]*normalize.Plan
-	drops    []dropRule
-	reingest Reingester
-	metrics  *metrics.Set
-	log      *slog.Logger
-	now      func() time.Time
+	cfg       *config.Config
+	reg       *schema.Registry
+	plans     map[string]*normalize.Plan
+	drops     []dropRule
+	reingest  Reingester
+	enrichers []Enricher
+	metrics   *metrics.Set
+	log       *slog.Logger
+	now       func() time.Time
 	// workers keeps reusable memory between invocations. Not a sync.Pool:
 	// a batch's own garbage collections would empty it every time.
 	workers chan *worker
@@ -260,6 +261,14 @@ func (h *Handler) run(ctx context.Context, b *firehose.Batch, out sink) ([]item,
 	size := len(`{"records":[]}`)
 
 	w.items = w.items[:0]
+	late := func() bool { return hasDeadline && h.now().After(cutoff) }
+	lctx := ctx
+	if hasDeadline {
+		var cancel context.CancelFunc
+		lctx, cancel = context.WithDeadline(ctx, cutoff)
+		defer cancel()
+	}
+	found := h.lookupBatch(lctx, w, b, stream, late)
 	if cap(w.results) < n {
 		w.results = make([]result, n)
 	}
@@ -269,7 +278,7 @@ func (h *Handler) run(ctx context.Context, b *firehose.Batch, out sink) ([]item,
 	for i := 0; i < n; i++ {
 		var r result
 		switch {
-		case hasDeadline && h.now().After(cutoff):
+		case late():
 			w.items = append(w.items, item{rec: i, fail: deadlineFailure})
 			r = result{status: firehose.ProcessingFailed, fail: deadlineFailure}
 		default:
@@ -284,6 +293,7 @@ func (h *Handler) run(ctx context.Context, b *firehose.Batch, out sink) ([]item,
 			bytesIn += len(data)
 			first := len(w.items)
 			h.normaliseRecord(w, b, i, data, stream)
+			h.applyEnrichment(w, w.items[first:], found)
 			w.out = w.out[:0]
 			r = h.encodeRecord(w, w.items[first:])
 			for k := first; k < len(w.items); k++ {
@@ -537,6 +547,16 @@ func (h *Handler) account(b *firehose.Batch, items []item, results []result, sta
 			counts[group{"Ok", schemaName, "", ""}]++
 		}
 	}
+	// Totals under the Function dimension alone, which the alarms watch.
+	totals := map[string]int{}
+	for g, n := range counts {
+		totals[g.metric] += n
+	}
+	h.metrics.Add("RecordsIn", metrics.Count, float64(totals["RecordsIn"]))
+	h.metrics.Add("Ok", metrics.Count, float64(totals["Ok"]))
+	h.metrics.Add("Dropped", metrics.Count, float64(totals["Dropped"]))
+	h.metrics.Add("Failed", metrics.Count, float64(totals["Failed"]))
+	h.metrics.Add("Reingested", metrics.Count, float64(totals["Reingested"]))
 	for g, n := range counts {
 		dims := []metrics.Dim{{Name: "Schema", Value: g.schema}}
 		if g.dim != "" {
