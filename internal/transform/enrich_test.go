@@ -1,0 +1,160 @@
+package transform
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sluicehq/sluice/enrich"
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/firehose"
+	"github.com/sluicehq/sluice/internal/metrics"
+)
+
+// geocodeAPI answers like the Google Geocoding API, by address.
+func geocodeAPI(t *testing.T) (*httptest.Server, func() map[string]int) {
+	t.Helper()
+	var mu sync.Mutex
+	calls := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr := r.URL.Query().Get("address")
+		if r.URL.Query().Get("key") != "test-key" {
+			t.Errorf("request without the secret key: %s", r.URL)
+		}
+		mu.Lock()
+		calls[addr]++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.Contains(addr, "Nowhere"):
+			fmt.Fprint(w, `{"status":"ZERO_RESULTS","results":[]}`)
+		case strings.Contains(addr, "Broken"):
+			w.WriteHeader(http.StatusInternalServerError)
+		default:
+			lat := 51.0 + float64(len(addr))/100
+			fmt.Fprintf(w, `{"status":"OK","results":[{"geometry":{"location":{"lat":%g,"lng":-2.5}}}]}`, lat)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() map[string]int {
+		mu.Lock()
+		defer mu.Unlock()
+		out := map[string]int{}
+		for k, v := range calls {
+			out[k] = v
+		}
+		return out
+	}
+}
+
+func enrichConfig(t *testing.T, url, onError string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`
+streams:
+  listings:
+    schema: listing
+enrichers:
+  - name: geocode
+    preset: google_geocode
+    schema: listing
+    url: "%s/maps/api/geocode/json?address={address}&key={secret}"
+    secret: env:SLUICE_TEST_GEOCODE_KEY
+    rate: 1000
+    burst: 100
+    retries: 0
+    on_error: %s
+`, url, onError)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func enrichedHandler(t *testing.T, cfg *config.Config) *Handler {
+	t.Helper()
+	t.Setenv("SLUICE_TEST_GEOCODE_KEY", "test-key")
+	_, reg := loadShipped(t)
+	var es []Enricher
+	for _, ec := range cfg.Enrichers {
+		e, err := enrich.New(context.Background(), ec, enrich.WithMetrics(metrics.New(&bytes.Buffer{})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, e)
+	}
+	return quietHandler(t, cfg, reg, WithEnrichers(es...))
+}
+
+// TestGoldenEnrichment transforms a batch with geocoding and compares it
+// with testdata/transform-enrich/geocode/expected.json.
+func TestGoldenEnrichment(t *testing.T) {
+	srv, calls := geocodeAPI(t)
+	for _, onError := range []string{"pass", "fail"} {
+		t.Run(onError, func(t *testing.T) {
+			h := enrichedHandler(t, enrichConfig(t, srv.URL, onError))
+			dir := "../../testdata/transform-enrich/geocode"
+			var records []string
+			mustJSON(t, filepath.Join(dir, "records.json"), &records)
+			ev := eventOf("listings", records)
+			resp, outcomes, err := h.Process(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkContract(t, ev, resp)
+			got := make([]goldenRecord, len(resp.Records))
+			for i, r := range resp.Records {
+				got[i] = goldenRecord{RecordID: r.RecordID, Result: r.Result, Class: outcomes[i].Class, Field: outcomes[i].Field, Reason: outcomes[i].Reason}
+				for _, doc := range bytes.SplitAfter(r.Data, []byte("\n")) {
+					if len(doc) > 0 {
+						got[i].Documents = append(got[i].Documents, json.RawMessage(bytes.TrimSuffix(doc, []byte("\n"))))
+						checkRevalidates(t, h.reg, "listing", doc)
+					}
+				}
+			}
+			gotJSON, _ := json.MarshalIndent(got, "", "  ")
+			gotJSON = append(gotJSON, '\n')
+			path := filepath.Join(dir, "expected-on-error-"+onError+".json")
+			if *update {
+				if err := os.WriteFile(path, gotJSON, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if !bytes.Equal(gotJSON, want) {
+				t.Errorf("output differs from %s:\n%s", path, gotJSON)
+			}
+		})
+	}
+	// Each distinct address was looked up once per run (two runs, each
+	// with its own in-process cache), never once per record.
+	for addr, n := range calls() {
+		if n != 2 {
+			t.Errorf("address %q looked up %d times over two runs, want 2", addr, n)
+		}
+	}
+}
+
+func TestEnrichmentSkipsFailedRecords(t *testing.T) {
+	srv, calls := geocodeAPI(t)
+	h := enrichedHandler(t, enrichConfig(t, srv.URL, "fail"))
+	resp, _, err := h.Process(context.Background(), eventOf("listings", []string{
+		`{"shop_name":"x","price":"no price","listed":"2024-05-01","url":"u","address":"1 Failed Road"}`,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Records[0].Result != firehose.ProcessingFailed || len(calls()) != 0 {
+		t.Fatalf("a record that fails normalisation was looked up: %v", calls())
+	}
+}
