@@ -3,11 +3,9 @@ package transform
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -104,36 +102,7 @@ func TestGoldenEnrichment(t *testing.T) {
 			var records []string
 			mustJSON(t, filepath.Join(dir, "records.json"), &records)
 			ev := eventOf("listings", records)
-			resp, outcomes, err := h.Process(context.Background(), ev)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkContract(t, ev, resp)
-			got := make([]goldenRecord, len(resp.Records))
-			for i, r := range resp.Records {
-				got[i] = goldenRecord{RecordID: r.RecordID, Result: r.Result, Class: outcomes[i].Class, Field: outcomes[i].Field, Reason: outcomes[i].Reason}
-				for _, doc := range bytes.SplitAfter(r.Data, []byte("\n")) {
-					if len(doc) > 0 {
-						got[i].Documents = append(got[i].Documents, json.RawMessage(bytes.TrimSuffix(doc, []byte("\n"))))
-						checkRevalidates(t, h.reg, "listing", doc)
-					}
-				}
-			}
-			gotJSON, _ := json.MarshalIndent(got, "", "  ")
-			gotJSON = append(gotJSON, '\n')
-			path := filepath.Join(dir, "expected-on-error-"+onError+".json")
-			if *update {
-				if err := os.WriteFile(path, gotJSON, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(gotJSON, want) {
-				t.Errorf("output differs from %s:\n%s", path, gotJSON)
-			}
+			compareGolden(t, h, h.reg, ev, "listing", filepath.Join(dir, "expected-on-error-"+onError+".json"))
 		})
 	}
 	// Each distinct address was looked up once per run (two runs, each

@@ -95,37 +95,44 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			ev := eventOf(strings.TrimSpace(string(stream)), records)
-			resp, outcomes, err := h.Process(context.Background(), ev)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkContract(t, ev, resp)
-			got := make([]goldenRecord, len(resp.Records))
-			for i, r := range resp.Records {
-				got[i] = goldenRecord{RecordID: r.RecordID, Result: r.Result, Class: outcomes[i].Class, Field: outcomes[i].Field, Reason: outcomes[i].Reason}
-				for _, doc := range bytes.SplitAfter(r.Data, []byte("\n")) {
-					if len(doc) > 0 {
-						got[i].Documents = append(got[i].Documents, json.RawMessage(bytes.TrimSuffix(doc, []byte("\n"))))
-						checkRevalidates(t, reg, strings.Split(name, "/")[0], doc)
-					}
-				}
-			}
-			gotJSON, _ := json.MarshalIndent(got, "", "  ")
-			gotJSON = append(gotJSON, '\n')
-			path := filepath.Join(dir, "expected.json")
-			if *update {
-				if err := os.WriteFile(path, gotJSON, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(gotJSON, want) {
-				t.Errorf("output differs from %s (run with -update after checking):\n%s", path, gotJSON)
-			}
+			compareGolden(t, h, reg, ev, strings.Split(name, "/")[0], filepath.Join(dir, "expected.json"))
 		})
+	}
+}
+
+// compareGolden runs ev through h and compares every record's outcome and
+// documents with the golden file at path (rewritten with -update). Each Ok
+// document must also decode back into schemaName.
+func compareGolden(t *testing.T, h *Handler, reg *schema.Registry, ev events.KinesisFirehoseEvent, schemaName, path string) {
+	t.Helper()
+	resp, outcomes, err := h.Process(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkContract(t, ev, resp)
+	got := make([]goldenRecord, len(resp.Records))
+	for i, r := range resp.Records {
+		got[i] = goldenRecord{RecordID: r.RecordID, Result: r.Result, Class: outcomes[i].Class, Field: outcomes[i].Field, Reason: outcomes[i].Reason}
+		for _, doc := range bytes.SplitAfter(r.Data, []byte("\n")) {
+			if len(doc) > 0 {
+				got[i].Documents = append(got[i].Documents, json.RawMessage(bytes.TrimSuffix(doc, []byte("\n"))))
+				checkRevalidates(t, reg, schemaName, doc)
+			}
+		}
+	}
+	gotJSON, _ := json.MarshalIndent(got, "", "  ")
+	gotJSON = append(gotJSON, '\n')
+	if *update {
+		if err := os.WriteFile(path, gotJSON, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(gotJSON, want) {
+		t.Errorf("output differs from %s (run with -update after checking):\n%s", path, gotJSON)
 	}
 }
 
