@@ -12,18 +12,22 @@ import (
 // Version is the envelope format version written in "v".
 const Version = 1
 
-// Source is where a record came from.
+// Source is where a record came from. Its JSON tags match the envelope's
+// "source" object, so dead-letter lines carry the same names.
 type Source struct {
-	Bucket  string
-	Key     string
-	Version string
-	ETag    string
-	Format  string
+	Bucket  string `json:"bucket"`
+	Key     string `json:"key"`
+	Version string `json:"version,omitempty"`
+	ETag    string `json:"etag,omitempty"`
+	Format  string `json:"format"`
 	// Line is the 1-based line of the record's first byte; Offset its byte
 	// offset in the decompressed object.
-	Line       int64
-	Offset     int64
-	IngestedAt time.Time
+	Line       int64     `json:"line"`
+	Offset     int64     `json:"offset"`
+	IngestedAt time.Time `json:"ingested_at"`
+	// Flags mark a record kept despite a defect (e.g. "ragged"); omitted
+	// when empty.
+	Flags []string `json:"flags,omitempty"`
 }
 
 // FieldKind says how a field's Value is written.
@@ -100,6 +104,16 @@ func Append(dst []byte, r *Record) []byte {
 		dst = append(dst, `,"ingested_at":"`...)
 		dst = s.IngestedAt.UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z07:00")
 		dst = append(dst, '"')
+	}
+	if len(s.Flags) > 0 {
+		dst = append(dst, `,"flags":[`...)
+		for i, f := range s.Flags {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = schema.AppendString(dst, f)
+		}
+		dst = append(dst, ']')
 	}
 	dst = append(dst, `},"fields":{`...)
 	for i, f := range r.Fields {
