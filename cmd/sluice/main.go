@@ -26,6 +26,8 @@ type command struct {
 // commands lists every subcommand.
 var commands = map[string]command{
 	// each command adds its entry here, e.g. "transform": {summary, runTransform}
+	"split":  {"split a file or S3 object into envelope records (JSON lines on stdout)", runSplit},
+	"replay": {"re-send the objects under an S3 prefix through the splitter", runReplay},
 }
 
 func main() {

@@ -1,11 +1,9 @@
 package splitter
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,50 +22,9 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/sluicehq/sluice/internal/config"
-	"github.com/sluicehq/sluice/internal/envelope"
-	"github.com/sluicehq/sluice/internal/format"
 	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/splitter/splittertest"
 )
-
-// linesScanner is a minimal "lines" format for these tests: one record per
-// line with one field "line"; a line starting with "BAD" is a RecordError.
-type linesScanner struct {
-	r      *bufio.Reader
-	line   int64
-	offset int64
-	fields [1]envelope.Field
-}
-
-func openLines(name string, r io.Reader, _ format.Options) (format.Scanner, error) {
-	if name == "broken" {
-		return nil, errors.New("format: broken cannot open")
-	}
-	return &linesScanner{r: bufio.NewReaderSize(r, 64<<10)}, nil
-}
-
-func (s *linesScanner) Next() (format.Record, error) {
-	b, err := s.r.ReadSlice('\n')
-	for errors.Is(err, bufio.ErrBufferFull) { // long line: keep going
-		var more []byte
-		more, err = s.r.ReadSlice('\n')
-		b = append(bytes.Clone(b), more...)
-	}
-	if len(b) == 0 && err != nil {
-		return format.Record{}, err
-	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		return format.Record{}, err
-	}
-	s.line++
-	off := s.offset
-	s.offset += int64(len(b))
-	text := strings.TrimSuffix(string(b), "\n")
-	if strings.HasPrefix(text, "BAD") {
-		return format.Record{}, &format.RecordError{Line: s.line, Offset: off, Raw: []byte(text), Reason: "line starts with BAD"}
-	}
-	s.fields[0] = envelope.Field{Name: "line", Value: text}
-	return format.Record{Fields: s.fields[:], Line: s.line, Offset: off}, nil
-}
 
 // fakeS3 holds objects and dead letters; GetObject honours VersionId and
 // IfMatch as S3 does.
@@ -288,7 +245,7 @@ func newRig(t *testing.T, store CheckpointStore, opts ...Option) *rig {
 	r.sink = NewFirehoseSink(r.fh)
 	r.sink.attempt = func(ctx context.Context, _ time.Duration) error { return ctx.Err() } // no real waiting
 	base := []Option{
-		WithCheckpoints(r.store), WithFormats(openLines), WithMetrics(r.metrics),
+		WithCheckpoints(r.store), WithFormats(splittertest.OpenFormat), WithMetrics(r.metrics),
 		WithLogger(slog.New(slog.NewJSONHandler(r.logs, nil))), WithInvoker(r.inv, "splitter-fn"),
 	}
 	r.h, err = New(cfg, r.s3, r.sink, append(base, opts...)...)

@@ -395,6 +395,17 @@ func TestFormatThatCannotOpenIsDeadLettered(t *testing.T) {
 	if err != nil || res.DeadLettered != 1 || res.Status != StatusDone {
 		t.Fatalf("Split = %+v, %v", res, err)
 	}
+	// A format that fails without reading is a bad route: systemic, and
+	// nothing is dead-lettered.
+	o = r.s3.add("b", "listings/b.txt", numbered(3), "", "e")
+	route.Format = "nonesuch"
+	before := len(r.s3.deadLetterLines())
+	if _, err := r.h.Split(context.Background(), o, &route); err == nil || !strings.Contains(err.Error(), "nonesuch") {
+		t.Fatalf("err = %v, want the unknown format", err)
+	}
+	if len(r.s3.deadLetterLines()) != before {
+		t.Fatal("a route problem was dead-lettered")
+	}
 }
 
 // The deadline arrives mid-object: the handler stops cleanly, invokes

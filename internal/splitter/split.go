@@ -179,8 +179,14 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 	if err != nil {
 		return r.fatal(ctx, src, err, 0, 0)
 	}
-	sc, err := h.openFormat(r.route.Format, dr, format.Options(r.route.Options))
+	in := &touchReader{r: dr}
+	sc, err := h.openFormat(r.route.Format, in, format.Options(r.route.Options))
 	if err != nil {
+		if !in.touched {
+			// It failed without looking at the data: the route is wrong
+			// (an unknown format or option), not the object.
+			return r.abort(ctx, fmt.Errorf("splitter: route for s3://%s/%s: %w", r.o.Bucket, r.o.Key, err))
+		}
 		return r.fatal(ctx, src, err, 0, 0)
 	}
 	maxRecord := h.cfg.Limits.MaxRecordBytes
@@ -428,4 +434,15 @@ func (e *ioErrReader) Read(p []byte) (int, error) {
 		e.err = err
 	}
 	return n, err
+}
+
+// touchReader records whether anything was read through it.
+type touchReader struct {
+	r       io.Reader
+	touched bool
+}
+
+func (t *touchReader) Read(p []byte) (int, error) {
+	t.touched = true
+	return t.r.Read(p)
 }
