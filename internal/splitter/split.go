@@ -166,6 +166,7 @@ type objectRun struct {
 
 	sent, failed int64
 	buf          []byte
+	slab         []byte // records handed to the Sink are carved from it
 }
 
 type putRecord struct{ index, offset int64 }
@@ -194,6 +195,7 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 		maxRecord = config.MaxFirehoseRecordBytes
 	}
 	var lastLine, lastOffset int64
+	var re *format.RecordError
 	for ; ; r.index++ {
 		// Skipping records before the checkpoint is cheap: look at the
 		// clock less often there.
@@ -209,7 +211,6 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		var re *format.RecordError
 		if errors.As(err, &re) {
 			if r.index >= r.start.DeadLettered {
 				s := r.source(re.Line, re.Offset, nil)
@@ -236,13 +237,14 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 		if len(r.buf) > maxRecord {
 			if r.index >= r.start.DeadLettered {
 				reason := fmt.Sprintf("record of %d bytes is over the %d-byte record limit", len(r.buf), maxRecord)
-				if err := r.deadLetter(ctx, ClassRecordTooLarge, reason, r.buf, &env.Source); err != nil {
+				src := env.Source // a copy: taking env's address would move every env to the heap
+				if err := r.deadLetter(ctx, ClassRecordTooLarge, reason, r.buf, &src); err != nil {
 					return r.abort(ctx, err)
 				}
 			}
 			continue
 		}
-		if err := r.put(ctx, bytes.Clone(r.buf), rec.Offset); err != nil {
+		if err := r.put(ctx, r.own(r.buf), rec.Offset); err != nil {
 			return r.abort(ctx, err)
 		}
 	}
@@ -255,6 +257,18 @@ func (r *objectRun) source(line, offset int64, flags []string) envelope.Source {
 		Bucket: r.o.Bucket, Key: r.o.Key, Version: r.o.Version, ETag: r.o.ETag,
 		Format: r.route.Format, Line: line, Offset: offset, IngestedAt: r.ingestedAt, Flags: flags,
 	}
+}
+
+// own copies b into memory the Sink may keep: one allocation per slab of
+// records rather than one per record.
+func (r *objectRun) own(b []byte) []byte {
+	const slabBytes = 256 << 10
+	if cap(r.slab)-len(r.slab) < len(b) {
+		r.slab = make([]byte, 0, max(slabBytes, len(b)))
+	}
+	n := len(r.slab)
+	r.slab = append(r.slab, b...)
+	return r.slab[n : n+len(b) : n+len(b)]
 }
 
 // put sends one envelope and checkpoints when the acknowledged prefix grows.
