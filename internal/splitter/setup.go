@@ -49,6 +49,9 @@ func NewAWS(cfg *config.Config, awsCfg aws.Config, opts ...Option) (*Handler, er
 	} else {
 		slog.Warn("REDIS_URL is unset: checkpoints and done markers last only as long as this process")
 	}
+	if cfg.DeadLetter.Bucket == "" && os.Getenv("DEAD_LETTER_BUCKET") == "" {
+		slog.Warn("no dead-letter bucket (dead_letter.bucket or DEAD_LETTER_BUCKET): an object with a bad line will fail until one is set")
+	}
 	h, err := New(cfg, s3c, NewFirehoseSink(firehose.NewFromConfig(awsCfg)), append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("splitter: %w", err)

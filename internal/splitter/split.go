@@ -379,7 +379,8 @@ func (r *objectRun) fatal(ctx context.Context, src *ioErrReader, err error, line
 	reason := fmt.Sprintf("%v; the rest of the object from record %d is not split", err, r.index)
 	src2 := r.source(line, offset, nil)
 	h := r.h
-	h.log.Warn("object dead-lettered", "class", class, "bucket", r.o.Bucket, "key", r.o.Key, "record", r.index, "err", err)
+	// A format's message may quote the data: log only its type.
+	h.log.Warn("object dead-lettered", "class", class, "bucket", r.o.Bucket, "key", r.o.Key, "record", r.index, "error_type", fmt.Sprintf("%T", err))
 	if r.index >= r.start.DeadLettered {
 		if err := r.deadLetter(ctx, class, reason, nil, &src2); err != nil {
 			return r.abort(ctx, err)
