@@ -534,3 +534,84 @@ func TestContinuationWithoutInvokerFailsForRetry(t *testing.T) {
 		t.Fatalf("err = %v, want *ContinueError", err)
 	}
 }
+
+func TestRecordOverFirehoseLimit(t *testing.T) {
+	r := newRig(t, nil) // limits.max_record_bytes at its default, Firehose's 1,000 KiB
+	data := append([]byte("ok\n"), bytes.Repeat([]byte("y"), 1000*1024)...)
+	data = append(data, "\nok\n"...)
+	o := r.s3.add("b", "listings/a.txt", data, "", "e")
+	res, err := r.h.Split(context.Background(), o, nil)
+	if err != nil || res.Sent != 2 || res.DeadLettered != 1 {
+		t.Fatalf("Split = %+v, %v", res, err)
+	}
+	for _, rec := range r.fh.records("events") {
+		if len(rec) > 1000*1024 {
+			t.Fatalf("a %d-byte record reached Firehose", len(rec))
+		}
+	}
+}
+
+// Dead letters are written in parts named by their first record, and a
+// retry after a failure rewrites the same parts: each bad line is in the
+// dead-letter location exactly once.
+func TestDeadLetterPartsAndRetry(t *testing.T) {
+	r := newRig(t, nil)
+	r.sink.MaxAttempts = 1
+	var data bytes.Buffer
+	bad := 0
+	for i := range 12000 {
+		if i%2 == 0 {
+			fmt.Fprintf(&data, "BAD %d %s\n", i, strings.Repeat("q", 700))
+			bad++
+			continue
+		}
+		fmt.Fprintf(&data, "line-%d\n", i)
+	}
+	o := r.s3.add("b", "listings/a.txt", data.Bytes(), "", "e")
+	r.fh.failAfter = 4000
+	if _, err := r.h.Handle(context.Background(), s3EventFor(o)); err == nil {
+		t.Fatal("want a failure while Firehose is down")
+	}
+	r.fh.failAfter = 0
+	if _, err := r.h.Handle(context.Background(), s3EventFor(o)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(delivered(t, r.fh, "events")); n != 12000-bad {
+		t.Fatalf("delivered %d, want %d", n, 12000-bad)
+	}
+	lines := r.s3.deadLetterLines()
+	seen := map[string]bool{}
+	for _, l := range lines {
+		var dl deadletter.Record
+		json.Unmarshal([]byte(l), &dl)
+		if seen[string(dl.RawData)] {
+			t.Fatalf("dead letter at line %d written twice", dl.Source.Line)
+		}
+		seen[string(dl.RawData)] = true
+	}
+	if len(lines) != bad {
+		t.Fatalf("dead letters %d, want %d", len(lines), bad)
+	}
+	if len(r.s3.puts) < 2 {
+		t.Fatalf("%d dead-letter parts, want several (~4 MiB each)", len(r.s3.puts))
+	}
+	for name, body := range r.s3.puts {
+		if len(body) > deadLetterPartBytes+4096 {
+			t.Fatalf("part %s is %d bytes", name, len(body))
+		}
+	}
+}
+
+func TestContinuationGivesUp(t *testing.T) {
+	r := newRig(t, nil)
+	o := r.s3.add("b", "listings/big.txt", numbered(5000), "", "e")
+	raw, _ := json.Marshal(continuationEvent{Sluice: continueMarker, Hop: MaxHops, Objects: []Object{o}})
+	clock := &stepClock{t: time.Unix(1_800_000_000, 0), step: 200 * time.Millisecond}
+	r.h.now = clock.now
+	ctx, cancel := context.WithDeadline(context.Background(), clock.t.Add(12*time.Second))
+	defer cancel()
+	var ce *ContinueError
+	if _, err := r.h.Handle(ctx, raw); !errors.As(err, &ce) || len(r.inv.payloads) != 0 {
+		t.Fatalf("err = %v, invocations %d; want a *ContinueError and no invocation", err, len(r.inv.payloads))
+	}
+}
