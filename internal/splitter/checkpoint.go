@@ -138,11 +138,16 @@ func (s *RedisStore) Close() error { return s.client.Close() }
 
 // MemoryStore keeps checkpoints in the process. Without Redis, progress and
 // done markers last only as long as the process (one warm Lambda instance).
+// It remembers at most MaxDone finished objects, forgetting the oldest.
 type MemoryStore struct {
 	mu       sync.Mutex
 	progress map[string]Progress
 	done     map[string]bool
+	order    []string // done ids, oldest first
 }
+
+// MaxDone bounds the done markers a MemoryStore keeps (a few MiB).
+const MaxDone = 100_000
 
 // NewMemoryStore returns an empty in-process store.
 func NewMemoryStore() *MemoryStore {
@@ -168,7 +173,15 @@ func (m *MemoryStore) Save(_ context.Context, id string, p Progress) error {
 func (m *MemoryStore) Finish(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.done[id] = true
 	delete(m.progress, id)
+	if m.done[id] {
+		return nil
+	}
+	m.done[id] = true
+	m.order = append(m.order, id)
+	if len(m.order) > MaxDone {
+		delete(m.done, m.order[0])
+		m.order = m.order[1:]
+	}
 	return nil
 }

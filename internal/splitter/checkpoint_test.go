@@ -37,7 +37,23 @@ func testStore(t *testing.T, s CheckpointStore) {
 	}
 }
 
-func TestMemoryStore(t *testing.T) { testStore(t, NewMemoryStore()) }
+func TestMemoryStore(t *testing.T) {
+	testStore(t, NewMemoryStore())
+	m := NewMemoryStore()
+	ctx := context.Background()
+	for i := range MaxDone + 10 {
+		m.Finish(ctx, fmt.Sprint(i))
+	}
+	if _, done, _ := m.Load(ctx, "0"); done {
+		t.Fatal("the oldest done marker was kept past MaxDone")
+	}
+	if _, done, _ := m.Load(ctx, fmt.Sprint(MaxDone+9)); !done {
+		t.Fatal("the newest done marker was dropped")
+	}
+	if len(m.done) != MaxDone {
+		t.Fatalf("%d markers kept", len(m.done))
+	}
+}
 
 func TestRedisStoreMiniredis(t *testing.T) {
 	mr := miniredis.RunT(t)
