@@ -17,8 +17,8 @@ type Limits struct {
 	MaxRatio float64
 }
 
-// ratioSlack is the decompressed size always allowed under the ratio cap
-// when the compressed size is unknown: a few KiB of header must not trip it.
+// ratioSlack is the decompressed size always allowed under the ratio cap: a
+// small, very repetitive file may inflate 1000-fold and still be harmless.
 const ratioSlack = 1 << 20
 
 // LimitError reports that a compressed body inflated past a cap. Read is
@@ -135,7 +135,7 @@ func (d *Reader) ratioCap() int64 {
 		return -1
 	}
 	if d.compressed > 0 {
-		return int64(d.limits.MaxRatio * float64(d.compressed))
+		return max(int64(d.limits.MaxRatio*float64(d.compressed)), ratioSlack)
 	}
 	return int64(d.limits.MaxRatio*float64(d.raw.n)) + ratioSlack
 }

@@ -60,6 +60,7 @@ func TestOpen(t *testing.T) {
 		{name: "absolute cap", body: bomb, limits: Limits{MaxBytes: 1 << 20}, gzip: true, err: "limit:max_decompressed_bytes"},
 		{name: "ratio cap, size known", body: bomb, size: int64(len(bomb)), limits: Limits{MaxRatio: 100}, gzip: true, err: "limit:max_ratio"},
 		{name: "ratio cap, size unknown", body: bomb, limits: Limits{MaxRatio: 100}, gzip: true, err: "limit:max_ratio"},
+		{name: "small and very repetitive: under the ratio floor", body: gz(t, strings.Repeat("a", 900<<10)), size: 1000, limits: Limits{MaxRatio: 10}, want: strings.Repeat("a", 900<<10), gzip: true},
 		{name: "under both caps", body: gz(t, text), size: 1 << 20, limits: Limits{MaxBytes: 1 << 30, MaxRatio: 100}, want: text, gzip: true},
 		{name: "exactly at the absolute cap", body: gz(t, "12345"), limits: Limits{MaxBytes: 5}, want: "12345", gzip: true},
 		{name: "one past the absolute cap", body: gz(t, "123456"), limits: Limits{MaxBytes: 5}, gzip: true, err: "limit:max_decompressed_bytes"},
