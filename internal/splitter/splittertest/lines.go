@@ -15,7 +15,8 @@ import (
 )
 
 // OpenFormat opens "lines": one record per line with one field "line"; a
-// line starting with "BAD" is a *format.RecordError. "broken" reads a byte
+// line starting with "BAD" is a *format.RecordError, and one starting with
+// "RAGGED" is kept with the flag "ragged". "broken" reads a byte
 // and gives up on the data; any other name is unknown.
 func OpenFormat(name string, r io.Reader, _ format.Options) (format.Scanner, error) {
 	switch name {
@@ -59,5 +60,9 @@ func (s *lines) Next() (format.Record, error) {
 		return format.Record{}, &format.RecordError{Line: s.line, Offset: off, Raw: []byte(text), Reason: "line starts with BAD"}
 	}
 	s.fields[0] = envelope.Field{Name: "line", Value: text}
-	return format.Record{Fields: s.fields[:], Line: s.line, Offset: off}, nil
+	rec := format.Record{Fields: s.fields[:], Line: s.line, Offset: off}
+	if strings.HasPrefix(text, "RAGGED") {
+		rec.Flags = []string{"ragged"}
+	}
+	return rec, nil
 }
