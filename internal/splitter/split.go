@@ -180,6 +180,7 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 	if err != nil {
 		return r.fatal(ctx, src, err, 0, 0)
 	}
+	defer func() { h.metrics.Add("BytesRead", metrics.Bytes, float64(dr.CompressedRead())) }()
 	in := &touchReader{r: dr}
 	sc, err := h.openFormat(r.route.Format, in, format.Options(r.route.Options))
 	if err != nil {
@@ -204,7 +205,6 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 			mask = 4095
 		}
 		if r.index&mask == 0 && !r.stopAt.IsZero() && h.now().After(r.stopAt) {
-			defer func() { h.metrics.Add("BytesRead", metrics.Bytes, float64(dr.CompressedRead())) }()
 			return r.stop(ctx)
 		}
 		rec, err := sc.Next()
@@ -237,8 +237,8 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 		if len(r.buf) > maxRecord {
 			if r.index >= r.start.DeadLettered {
 				reason := fmt.Sprintf("record of %d bytes is over the %d-byte record limit", len(r.buf), maxRecord)
-				src := env.Source // a copy: taking env's address would move every env to the heap
-				if err := r.deadLetter(ctx, ClassRecordTooLarge, reason, r.buf, &src); err != nil {
+				s := env.Source // a copy: taking env's address would move every env to the heap
+				if err := r.deadLetter(ctx, ClassRecordTooLarge, reason, r.buf, &s); err != nil {
 					return r.abort(ctx, err)
 				}
 			}
@@ -248,7 +248,6 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 			return r.abort(ctx, err)
 		}
 	}
-	h.metrics.Add("BytesRead", metrics.Bytes, float64(dr.CompressedRead()))
 	return r.finish(ctx)
 }
 
@@ -377,12 +376,12 @@ func (r *objectRun) fatal(ctx context.Context, src *ioErrReader, err error, line
 		class = ClassCorruptCompression
 	}
 	reason := fmt.Sprintf("%v; the rest of the object from record %d is not split", err, r.index)
-	src2 := r.source(line, offset, nil)
+	s := r.source(line, offset, nil)
 	h := r.h
 	// A format's message may quote the data: log only its type.
 	h.log.Warn("object dead-lettered", "class", class, "bucket", r.o.Bucket, "key", r.o.Key, "record", r.index, "error_type", fmt.Sprintf("%T", err))
 	if r.index >= r.start.DeadLettered {
-		if err := r.deadLetter(ctx, class, reason, nil, &src2); err != nil {
+		if err := r.deadLetter(ctx, class, reason, nil, &s); err != nil {
 			return r.abort(ctx, err)
 		}
 	}
