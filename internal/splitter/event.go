@@ -18,6 +18,10 @@ type Object struct {
 	ETag    string `json:"etag,omitempty"`
 	// Size is the stored (compressed) size, or 0 when unknown.
 	Size int64 `json:"size,omitempty"`
+	// RawKey is the key exactly as an EventBridge event carried it, when
+	// decoding changed it: read if no object has the decoded key, so a key
+	// with a literal "+" or "%" is found whichever way it was sent.
+	RawKey string `json:"raw_key,omitempty"`
 }
 
 // Shape is the kind of event the handler was invoked with.
@@ -189,7 +193,11 @@ func parseEventBridge(raw []byte, detailType string) (Shape, []Object, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return ShapeEventBridge, []Object{{Bucket: d.Bucket.Name, Key: key, Version: d.Object.VersionID, ETag: d.Object.ETag, Size: d.Object.Size}}, nil
+	o := Object{Bucket: d.Bucket.Name, Key: key, Version: d.Object.VersionID, ETag: d.Object.ETag, Size: d.Object.Size}
+	if key != d.Object.Key {
+		o.RawKey = d.Object.Key
+	}
+	return ShapeEventBridge, []Object{o}, nil
 }
 
 // decodeKey undoes S3's form-URL encoding of keys in notifications: "+" is

@@ -615,3 +615,34 @@ func TestContinuationGivesUp(t *testing.T) {
 		t.Fatalf("err = %v, invocations %d; want a *ContinueError and no invocation", err, len(r.inv.payloads))
 	}
 }
+
+// An EventBridge key is decoded; if no object has the decoded key, the key
+// as sent is read, so a literal "+" works either way.
+func TestEventBridgeRawKeyFallback(t *testing.T) {
+	r := newRig(t, nil)
+	r.s3.add("b", "webhooks/c++ notes.txt", numbered(2), "", "e1") // found by decoding
+	r.s3.add("b", "webhooks/a+b.txt", numbered(3), "", "e2")       // only the raw key exists
+	ev := func(key, etag string) json.RawMessage {
+		return json.RawMessage(fmt.Sprintf(`{"source":"aws.s3","detail-type":"Object Created","detail":{"bucket":{"name":"b"},"object":{"key":%q,"etag":%q}}}`, key, etag))
+	}
+	if _, err := r.h.Handle(context.Background(), ev("webhooks/c%2B%2B+notes.txt", "e1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.h.Handle(context.Background(), ev("webhooks/a+b.txt", "e2")); err != nil {
+		t.Fatal(err)
+	}
+	got := delivered(t, r.fh, "events")
+	if len(got) != 5 || got[0].Source.Key != "webhooks/c++ notes.txt" || got[4].Source.Key != "webhooks/a+b.txt" {
+		t.Fatalf("delivered %+v", got)
+	}
+	if r.metric("ObjectsMissing", "") != 0 {
+		t.Fatal("a found object was counted missing")
+	}
+	// Neither key exists: missing, once.
+	if _, err := r.h.Handle(context.Background(), ev("webhooks/x+y.txt", "e3")); err != nil {
+		t.Fatal(err)
+	}
+	if r.metric("ObjectsMissing", "") != 1 {
+		t.Fatal("missing object not counted once")
+	}
+}

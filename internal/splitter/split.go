@@ -82,11 +82,12 @@ func (h *Handler) split(ctx context.Context, o Object, route *config.Route, stop
 		h.metrics.Add("AlreadyDone", metrics.Count, 1)
 		return Result{Status: StatusAlreadyDone}, nil
 	}
-	body, size, status, err := h.get(ctx, o)
+	body, size, key, status, err := h.get(ctx, o)
 	if err != nil || status != "" {
 		return Result{Status: status, Progress: prog}, err
 	}
 	defer body.Close()
+	o.Key = key // ids and provenance carry the key that was read
 	if o.Size == 0 {
 		o.Size = size
 	}
@@ -97,32 +98,48 @@ func (h *Handler) split(ctx context.Context, o Object, route *config.Route, stop
 }
 
 // get opens the object: at the event's version, else only while its ETag
-// is the announced one. A 404 or 412 is a status, not an error.
-func (h *Handler) get(ctx context.Context, o Object) (io.ReadCloser, int64, Status, error) {
-	in := &s3.GetObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(o.Key)}
-	switch {
-	case o.Version != "":
-		in.VersionId = aws.String(o.Version)
-	case o.ETag != "":
-		in.IfMatch = aws.String(quoteETag(o.ETag))
+// is the announced one. A 404 or 412 is a status, not an error. It returns
+// the key it read: the decoded key, or the raw one when only that exists.
+func (h *Handler) get(ctx context.Context, o Object) (io.ReadCloser, int64, string, Status, error) {
+	out, err := h.getKey(ctx, o, o.Key)
+	key := o.Key
+	if err != nil && o.RawKey != "" && missing(err) {
+		if out2, err2 := h.getKey(ctx, o, o.RawKey); err2 == nil || !missing(err2) {
+			out, err, key = out2, err2, o.RawKey
+		}
 	}
-	out, err := h.s3.GetObject(ctx, in)
 	if err == nil {
-		return out.Body, aws.ToInt64(out.ContentLength), "", nil
+		return out.Body, aws.ToInt64(out.ContentLength), key, "", nil
 	}
 	var status Status
 	switch code, httpStatus := apiError(err); {
-	case code == "NoSuchKey" || code == "NoSuchVersion" || httpStatus == http.StatusNotFound:
+	case missing(err):
 		status = StatusMissing
 		h.metrics.Add("ObjectsMissing", metrics.Count, 1)
 	case code == "PreconditionFailed" || httpStatus == http.StatusPreconditionFailed:
 		status = StatusChanged
 		h.metrics.Add("ObjectsChanged", metrics.Count, 1)
 	default:
-		return nil, 0, "", fmt.Errorf("splitter: GetObject s3://%s/%s: %w", o.Bucket, o.Key, err)
+		return nil, 0, "", "", fmt.Errorf("splitter: GetObject s3://%s/%s: %w", o.Bucket, key, err)
 	}
 	h.log.Warn("object not read", "status", string(status), "bucket", o.Bucket, "key", o.Key, "version", o.Version, "etag", o.ETag, "err", err)
-	return nil, 0, status, nil
+	return nil, 0, "", status, nil
+}
+
+func (h *Handler) getKey(ctx context.Context, o Object, key string) (*s3.GetObjectOutput, error) {
+	in := &s3.GetObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(key)}
+	switch {
+	case o.Version != "":
+		in.VersionId = aws.String(o.Version)
+	case o.ETag != "":
+		in.IfMatch = aws.String(quoteETag(o.ETag))
+	}
+	return h.s3.GetObject(ctx, in)
+}
+
+func missing(err error) bool {
+	code, status := apiError(err)
+	return code == "NoSuchKey" || code == "NoSuchVersion" || status == http.StatusNotFound
 }
 
 func apiError(err error) (code string, status int) {
