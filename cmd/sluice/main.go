@@ -28,6 +28,8 @@ var commands = map[string]command{
 	"transform": {"run the transform handler on a Firehose event file", runTransform},
 	"schema":    {"check schemas and config, compare versions, write Redshift/OpenSearch/Glue definitions", runSchema},
 	"redrive":   {"explain or put dead-lettered records back into a stream", runRedrive},
+	"split":     {"split a file or S3 object into envelope records (JSON lines on stdout)", runSplit},
+	"replay":    {"re-send existing S3 objects through the splitter", runReplay},
 }
 
 func main() {

@@ -48,7 +48,8 @@ type Decoded struct {
 // A JSON object is an envelope when it has a numeric "v" and an object
 // "fields"; any other object is bare.
 func Decode(data []byte, d *Decoded) error {
-	d.ID, d.Schema, d.Source, d.Bare = "", "", Source{}, false
+	d.ID, d.Schema, d.Bare = "", "", false
+	d.Source = Source{Flags: d.Source.Flags[:0]}
 	d.Fields, d.Flags, d.top = d.Fields[:0], d.Flags[:0], d.top[:0]
 	p := jsonx.Scanner{Data: data}
 	p.WS()
@@ -111,6 +112,7 @@ func Decode(data []byte, d *Decoded) error {
 		if err := decodeSource(sourceRaw, &d.Source); err != nil {
 			return err
 		}
+		d.Flags = append(d.Flags, d.Source.Flags...)
 	}
 	if flagsRaw != nil {
 		fp := jsonx.Scanner{Data: flagsRaw}
@@ -147,6 +149,16 @@ func decodeSource(raw []byte, s *Source) error {
 			} else {
 				s.Offset = n
 			}
+		case "flags":
+			if kind != jsonx.Raw || len(val) == 0 || val[0] != '[' {
+				return &DecodeError{Reason: "source.flags must be an array of strings"}
+			}
+			fp := jsonx.Scanner{Data: []byte(val)}
+			return fp.Array(func(kind jsonx.Kind, v string) {
+				if kind == jsonx.String {
+					s.Flags = append(s.Flags, v)
+				}
+			})
 		case "ingested_at":
 			if kind == jsonx.String {
 				t, err := time.Parse(time.RFC3339Nano, val)

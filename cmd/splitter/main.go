@@ -1,0 +1,43 @@
+// Command splitter is the splitter Lambda: it splits new S3 objects into
+// Firehose records. Triggers: S3 notifications, S3 → SQS (with
+// ReportBatchItemFailures) and EventBridge "Object Created" events.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/splitter"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	cfg, err := config.Load(config.PathFromEnv())
+	if err != nil {
+		log.Error("config", "err", err)
+		os.Exit(1)
+	}
+	if err := splitter.CheckSchemas(cfg); err != nil {
+		log.Error("schemas", "err", err)
+		os.Exit(1)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("aws config", "err", err)
+		os.Exit(1)
+	}
+	h, err := splitter.NewAWS(cfg, awsCfg,
+		splitter.WithLogger(log),
+		splitter.WithMetrics(metrics.New(os.Stdout, metrics.Dim{Name: "Function", Value: "splitter"})))
+	if err != nil {
+		log.Error("splitter", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,479 @@
+package splitter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/deadletter"
+	"github.com/sluicehq/sluice/internal/envelope"
+	"github.com/sluicehq/sluice/internal/format"
+	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/splitter/decompress"
+)
+
+// Status is what became of one object in one invocation.
+type Status string
+
+// The statuses of Result.
+const (
+	StatusDone        Status = "done"         // every record delivered or dead-lettered
+	StatusContinue    Status = "continue"     // stopped at the deadline; resume from the checkpoint
+	StatusAlreadyDone Status = "already-done" // a redelivered event for a finished object
+	StatusUnrouted    Status = "unrouted"     // no route matches
+	StatusMissing     Status = "missing"      // 404: the object or version is gone
+	StatusChanged     Status = "changed"      // 412: the object is no longer the announced one
+)
+
+// Result is the outcome of Split for one object.
+type Result struct {
+	Status Status
+	// Sent and DeadLettered count this invocation's records.
+	Sent, DeadLettered int64
+	// Progress is the object's checkpoint after this invocation.
+	Progress Progress
+}
+
+// Dead-letter classes, written as errorCode "Splitter.<Class>".
+const (
+	ClassParseError         = "ParseError"
+	ClassRecordTooLarge     = "RecordTooLarge"
+	ClassDecompressionLimit = "DecompressionLimit"
+	ClassCorruptCompression = "CorruptCompression"
+	ClassUnreadable         = "Unreadable"
+)
+
+// Split splits one object. route nil means the config's routing table
+// decides. It stops at ctx's deadline less the margin with StatusContinue.
+// An error is systemic (AWS unreachable, Redis down): the object may be
+// retried and resumes from its checkpoint.
+func (h *Handler) Split(ctx context.Context, o Object, route *config.Route) (Result, error) {
+	return h.split(ctx, o, route, h.stopAt(ctx))
+}
+
+func (h *Handler) split(ctx context.Context, o Object, route *config.Route, stopAt time.Time) (Result, error) {
+	if route == nil {
+		r, ok := h.router.match(o.Bucket, o.Key)
+		if !ok {
+			h.log.Warn("no route for object", "bucket", o.Bucket, "key", o.Key)
+			h.metrics.Add("Unrouted", metrics.Count, 1)
+			return Result{Status: StatusUnrouted}, nil
+		}
+		route = &r
+	}
+	id := ObjectID(o)
+	prog, done, err := h.checkpoints.Load(ctx, id)
+	if err != nil {
+		return Result{}, err
+	}
+	if done {
+		h.log.Info("object already split", "bucket", o.Bucket, "key", o.Key)
+		h.metrics.Add("AlreadyDone", metrics.Count, 1)
+		return Result{Status: StatusAlreadyDone}, nil
+	}
+	body, size, key, status, err := h.get(ctx, o)
+	if err != nil || status != "" {
+		return Result{Status: status, Progress: prog}, err
+	}
+	defer body.Close()
+	o.Key = key // ids and provenance carry the key that was read
+	if o.Size == 0 {
+		o.Size = size
+	}
+	h.metrics.Add("Objects", metrics.Count, 1)
+	prog.Invocations++
+	run := &objectRun{h: h, o: o, id: id, route: route, prog: prog, start: prog, stopAt: stopAt, ingestedAt: h.now()}
+	return run.do(ctx, body)
+}
+
+// get opens the object: at the event's version, else only while its ETag
+// is the announced one. A 404 or 412 is a status, not an error. It returns
+// the key it read: the decoded key, or the raw one when only that exists.
+func (h *Handler) get(ctx context.Context, o Object) (io.ReadCloser, int64, string, Status, error) {
+	out, err := h.getKey(ctx, o, o.Key)
+	key := o.Key
+	if err != nil && o.RawKey != "" && missing(err) {
+		if out2, err2 := h.getKey(ctx, o, o.RawKey); err2 == nil || !missing(err2) {
+			out, err, key = out2, err2, o.RawKey
+		}
+	}
+	if err == nil {
+		return out.Body, aws.ToInt64(out.ContentLength), key, "", nil
+	}
+	var status Status
+	switch code, httpStatus := apiError(err); {
+	case missing(err):
+		status = StatusMissing
+		h.metrics.Add("ObjectsMissing", metrics.Count, 1)
+	case code == "PreconditionFailed" || httpStatus == http.StatusPreconditionFailed:
+		status = StatusChanged
+		h.metrics.Add("ObjectsChanged", metrics.Count, 1)
+	default:
+		return nil, 0, "", "", fmt.Errorf("splitter: GetObject s3://%s/%s: %w", o.Bucket, key, err)
+	}
+	h.log.Warn("object not read", "status", string(status), "bucket", o.Bucket, "key", o.Key, "version", o.Version, "etag", o.ETag, "err", err)
+	return nil, 0, "", status, nil
+}
+
+func (h *Handler) getKey(ctx context.Context, o Object, key string) (*s3.GetObjectOutput, error) {
+	in := &s3.GetObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(key)}
+	switch {
+	case o.Version != "":
+		in.VersionId = aws.String(o.Version)
+	case o.ETag != "":
+		in.IfMatch = aws.String(quoteETag(o.ETag))
+	}
+	return h.s3.GetObject(ctx, in)
+}
+
+func missing(err error) bool {
+	code, status := apiError(err)
+	return code == "NoSuchKey" || code == "NoSuchVersion" || status == http.StatusNotFound
+}
+
+func apiError(err error) (code string, status int) {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		code = ae.ErrorCode()
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		status = re.HTTPStatusCode()
+	}
+	return code, status
+}
+
+func quoteETag(e string) string {
+	if strings.HasPrefix(e, `"`) {
+		return e
+	}
+	return `"` + e + `"`
+}
+
+// objectRun is one invocation's work on one object.
+type objectRun struct {
+	h          *Handler
+	o          Object
+	id         string
+	route      *config.Route
+	prog       Progress // advances as batches are acknowledged
+	start      Progress // as loaded
+	stopAt     time.Time
+	ingestedAt time.Time
+
+	index int64 // index of the record being read
+	// unacked holds the records put since the last Flush, in Put order.
+	unacked []putRecord
+	acked   int64 // how many of unacked are acknowledged
+
+	dl      bytes.Buffer // pending dead-letter lines
+	dlFirst int64        // index of the first pending dead letter
+	dlCount int64
+
+	sent, failed int64
+	buf          []byte
+	slab         []byte // records handed to the Sink are carved from it
+}
+
+type putRecord struct{ index, offset int64 }
+
+// do reads the object to its end or the deadline. Records before the
+// checkpoint are read and skipped: they are already acknowledged.
+func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
+	h := r.h
+	src := &ioErrReader{r: body}
+	dr, err := decompress.Open(src, r.o.Size, decompress.Limits{MaxBytes: h.cfg.Limits.MaxDecompressedBytes, MaxRatio: h.cfg.Limits.MaxRatio})
+	if err != nil {
+		return r.fatal(ctx, src, err, 0, 0)
+	}
+	defer func() { h.metrics.Add("BytesRead", metrics.Bytes, float64(dr.CompressedRead())) }()
+	in := &touchReader{r: dr}
+	sc, err := h.openFormat(r.route.Format, in, format.Options(r.route.Options))
+	if err != nil {
+		if !in.touched {
+			// It failed without looking at the data: the route is wrong
+			// (an unknown format or option), not the object.
+			return r.abort(ctx, fmt.Errorf("splitter: route for s3://%s/%s: %w", r.o.Bucket, r.o.Key, err))
+		}
+		return r.fatal(ctx, src, err, 0, 0)
+	}
+	maxRecord := h.cfg.Limits.MaxRecordBytes
+	if maxRecord <= 0 || maxRecord > config.MaxFirehoseRecordBytes {
+		maxRecord = config.MaxFirehoseRecordBytes
+	}
+	var lastLine, lastOffset int64
+	var re *format.RecordError
+	for ; ; r.index++ {
+		// Skipping records before the checkpoint is cheap: look at the
+		// clock less often there.
+		mask := int64(63)
+		if r.index < r.start.Next {
+			mask = 4095
+		}
+		if r.index&mask == 0 && !r.stopAt.IsZero() && h.now().After(r.stopAt) {
+			return r.stop(ctx)
+		}
+		rec, err := sc.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if errors.As(err, &re) {
+			if r.index >= r.start.DeadLettered {
+				s := r.source(re.Line, re.Offset, nil)
+				if err := r.deadLetter(ctx, ClassParseError, re.Reason, re.Raw, &s); err != nil {
+					return r.abort(ctx, err)
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return r.fatal(ctx, src, err, lastLine, lastOffset)
+		}
+		lastLine, lastOffset = rec.Line, rec.Offset
+		if r.index < r.start.Next {
+			continue
+		}
+		env := envelope.Record{
+			ID:     envelope.RecordID(r.o.Bucket, r.o.Key, r.o.Version, r.o.ETag, r.index),
+			Schema: r.route.Schema,
+			Source: r.source(rec.Line, rec.Offset, rec.Flags),
+			Fields: rec.Fields,
+		}
+		r.buf = envelope.Append(r.buf[:0], &env)
+		if len(r.buf) > maxRecord {
+			if r.index >= r.start.DeadLettered {
+				reason := fmt.Sprintf("record of %d bytes is over the %d-byte record limit", len(r.buf), maxRecord)
+				s := env.Source // a copy: taking env's address would move every env to the heap
+				if err := r.deadLetter(ctx, ClassRecordTooLarge, reason, r.buf, &s); err != nil {
+					return r.abort(ctx, err)
+				}
+			}
+			continue
+		}
+		if err := r.put(ctx, r.own(r.buf), rec.Offset); err != nil {
+			return r.abort(ctx, err)
+		}
+	}
+	return r.finish(ctx)
+}
+
+func (r *objectRun) source(line, offset int64, flags []string) envelope.Source {
+	return envelope.Source{
+		Bucket: r.o.Bucket, Key: r.o.Key, Version: r.o.Version, ETag: r.o.ETag,
+		Format: r.route.Format, Line: line, Offset: offset, IngestedAt: r.ingestedAt, Flags: flags,
+	}
+}
+
+// own copies b into memory the Sink may keep: one allocation per slab of
+// records rather than one per record.
+func (r *objectRun) own(b []byte) []byte {
+	const slabBytes = 256 << 10
+	if cap(r.slab)-len(r.slab) < len(b) {
+		r.slab = make([]byte, 0, max(slabBytes, len(b)))
+	}
+	n := len(r.slab)
+	r.slab = append(r.slab, b...)
+	return r.slab[n : n+len(b) : n+len(b)]
+}
+
+// put sends one envelope and checkpoints when the acknowledged prefix grows.
+func (r *objectRun) put(ctx context.Context, data []byte, offset int64) error {
+	r.unacked = append(r.unacked, putRecord{index: r.index, offset: offset})
+	acked, err := r.h.sink.Put(ctx, r.route.Stream, data)
+	if err != nil {
+		return err
+	}
+	if err := r.ack(ctx, acked); err != nil {
+		return err
+	}
+	if len(r.unacked) >= r.h.flushEvery {
+		return r.flush(ctx)
+	}
+	return nil
+}
+
+// flush waits for every record put to be acknowledged.
+func (r *objectRun) flush(ctx context.Context) error {
+	acked, err := r.h.sink.Flush(ctx)
+	if ackErr := r.ack(ctx, acked); err == nil {
+		err = ackErr
+	}
+	// Flush starts a new run of the Sink: what was not acknowledged is
+	// abandoned and will be sent again from the checkpoint.
+	r.unacked, r.acked = r.unacked[:0], 0
+	return err
+}
+
+// ack moves the checkpoint to the end of the acknowledged prefix.
+func (r *objectRun) ack(ctx context.Context, acked int64) error {
+	if acked <= r.acked {
+		return nil
+	}
+	if acked > int64(len(r.unacked)) {
+		return fmt.Errorf("splitter: sink acknowledged %d records of %d put", acked, len(r.unacked))
+	}
+	r.sent += acked - r.acked
+	r.h.metrics.Add("Records", metrics.Count, float64(acked-r.acked))
+	r.acked = acked
+	last := r.unacked[acked-1]
+	r.prog.Next, r.prog.Offset = last.index+1, last.offset
+	r.prog.Sent = r.start.Sent + r.sent
+	return r.h.checkpoints.Save(ctx, r.id, r.prog)
+}
+
+// deadLetter queues one dead-letter line, writing a part when it is full.
+func (r *objectRun) deadLetter(ctx context.Context, class, reason string, raw []byte, src *envelope.Source) error {
+	now := r.h.now().UnixMilli()
+	line, err := deadletter.Marshal(&deadletter.Record{
+		ArrivalTimestamp:       r.ingestedAt.UnixMilli(),
+		AttemptEndingTimestamp: now,
+		ErrorCode:              "Splitter." + class,
+		ErrorMessage:           reason,
+		RawData:                raw,
+		Reason:                 reason,
+		Source:                 src,
+	})
+	if err != nil {
+		return fmt.Errorf("splitter: dead letter: %w", err)
+	}
+	if r.dl.Len() == 0 {
+		r.dlFirst = r.index
+	}
+	r.dl.Write(line)
+	r.dlCount++
+	r.h.metrics.Add("DeadLetters", metrics.Count, 1, metrics.Dim{Name: "Reason", Value: class})
+	if r.dl.Len() >= deadLetterPartBytes {
+		return r.writeDeadLetters(ctx, r.index+1)
+	}
+	return nil
+}
+
+// writeDeadLetters writes the pending part and records that every dead
+// letter of a record before upTo is safe.
+func (r *objectRun) writeDeadLetters(ctx context.Context, upTo int64) error {
+	if r.dl.Len() > 0 {
+		if err := r.h.deadLetters.WriteDeadLetters(ctx, deadLetterName(r.o, r.dlFirst), r.dl.Bytes()); err != nil {
+			return err
+		}
+		r.failed += r.dlCount
+		r.dl.Reset()
+		r.dlCount = 0
+	}
+	r.prog.DeadLettered = max(r.prog.DeadLettered, upTo)
+	r.prog.Failed = r.start.Failed + r.failed
+	return r.h.checkpoints.Save(ctx, r.id, r.prog)
+}
+
+// fatal handles a scan that cannot go on. A read error of the body is
+// systemic; bad data (a gzip bomb, corrupt gzip, a format that gives up)
+// dead-letters the rest of the object with its reason, and what was sent
+// stays sent.
+func (r *objectRun) fatal(ctx context.Context, src *ioErrReader, err error, line, offset int64) (Result, error) {
+	if src.err != nil {
+		return r.abort(ctx, fmt.Errorf("splitter: reading s3://%s/%s: %w", r.o.Bucket, r.o.Key, err))
+	}
+	class := ClassUnreadable
+	var le *decompress.LimitError
+	var ce *decompress.CorruptError
+	switch {
+	case errors.As(err, &le):
+		class = ClassDecompressionLimit
+	case errors.As(err, &ce):
+		class = ClassCorruptCompression
+	}
+	reason := fmt.Sprintf("%v; the rest of the object from record %d is not split", err, r.index)
+	s := r.source(line, offset, nil)
+	h := r.h
+	// A format's message may quote the data: log only its type.
+	h.log.Warn("object dead-lettered", "class", class, "bucket", r.o.Bucket, "key", r.o.Key, "record", r.index, "error_type", fmt.Sprintf("%T", err))
+	if r.index >= r.start.DeadLettered {
+		if err := r.deadLetter(ctx, class, reason, nil, &s); err != nil {
+			return r.abort(ctx, err)
+		}
+	}
+	return r.finish(ctx)
+}
+
+// finish flushes, writes the dead letters and marks the object done.
+func (r *objectRun) finish(ctx context.Context) (Result, error) {
+	if err := r.flush(ctx); err != nil {
+		return r.abort(ctx, err)
+	}
+	r.prog.Next = r.index
+	if err := r.writeDeadLetters(ctx, r.index); err != nil {
+		return r.result(StatusDone), err
+	}
+	if err := r.h.checkpoints.Finish(ctx, r.id); err != nil {
+		return r.result(StatusDone), err
+	}
+	r.h.log.Info("object split", "bucket", r.o.Bucket, "key", r.o.Key, "sent", r.sent, "dead_lettered", r.failed, "records", r.index, "invocations", r.prog.Invocations)
+	return r.result(StatusDone), nil
+}
+
+// stop ends the invocation's work at the deadline with a checkpoint.
+func (r *objectRun) stop(ctx context.Context) (Result, error) {
+	if err := r.flush(ctx); err != nil {
+		return r.abort(ctx, err)
+	}
+	if len(r.unacked) == 0 && r.index > r.prog.Next {
+		// Everything read is delivered or dead-lettered (after the write).
+		r.prog.Next = r.index
+	}
+	if err := r.writeDeadLetters(ctx, r.index); err != nil {
+		return r.result(StatusContinue), err
+	}
+	r.h.log.Info("deadline near, object continues later", "bucket", r.o.Bucket, "key", r.o.Key, "next", r.prog.Next, "offset", r.prog.Offset)
+	return r.result(StatusContinue), nil
+}
+
+// abort saves what is safe and returns a systemic error: the object is
+// retried and resumes from the checkpoint.
+func (r *objectRun) abort(ctx context.Context, cause error) (Result, error) {
+	acked, _ := r.h.sink.Flush(ctx)
+	_ = r.ack(ctx, acked)
+	r.unacked, r.acked = r.unacked[:0], 0
+	// The pending dead letters are not written: the retry reads them again.
+	return r.result(StatusContinue), cause
+}
+
+func (r *objectRun) result(s Status) Result {
+	return Result{Status: s, Sent: r.sent, DeadLettered: r.failed, Progress: r.prog}
+}
+
+// ioErrReader remembers the body's first read error other than EOF, so a
+// scan failure can be told apart: the network (retry) or the data (dead
+// letter).
+type ioErrReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *ioErrReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// touchReader records whether anything was read through it.
+type touchReader struct {
+	r       io.Reader
+	touched bool
+}
+
+func (t *touchReader) Read(p []byte) (int, error) {
+	t.touched = true
+	return t.r.Read(p)
+}
