@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -72,7 +74,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sluice replay: %v\n", err)
 		return exitUsage
 	}
-	sum, err := splitter.Replay(ctx, s3.NewFromConfig(awsCfg), h, bucket, prefix, since, until, func(o splitter.Object, r splitter.Result) {
+	sum, err := splitter.Replay(ctx, s3Lister(s3.NewFromConfig(awsCfg)), h, bucket, prefix, since, until, func(o splitter.Object, r splitter.Result) {
 		fmt.Fprintf(stdout, "%s\ts3://%s/%s\tsent=%d\tdead_lettered=%d\n", r.Status, o.Bucket, o.Key, r.Sent, r.DeadLettered)
 	})
 	fmt.Fprintf(stdout, "objects=%d sent=%d dead_lettered=%d unrouted=%d missing=%d\n", sum.Objects, sum.Sent, sum.DeadLettered, sum.Unrouted, sum.Missing)
@@ -102,4 +104,26 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 		return now.Add(-d), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time, a YYYY-MM-DD date or a duration such as 24h", s)
+}
+
+// s3Lister lists a prefix with ListObjectsV2, page by page. It lives in the
+// CLI: the splitter Lambda never lists, so its role need not allow it.
+func s3Lister(c *s3.Client) splitter.Lister {
+	return func(ctx context.Context, bucket, prefix string, fn func(splitter.Listed) error) error {
+		p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return err
+			}
+			for _, o := range page.Contents {
+				obj := splitter.Listed{Key: aws.ToString(o.Key), ETag: strings.Trim(aws.ToString(o.ETag), `"`),
+					Size: aws.ToInt64(o.Size), LastModified: aws.ToTime(o.LastModified)}
+				if err := fn(obj); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 }

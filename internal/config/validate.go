@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/format"
 )
 
 // Formats are the splitter's input formats.
@@ -49,6 +51,9 @@ func (c *Config) Validate() error {
 		}
 		if !contains(Formats, r.Format) {
 			return c.errf(key+".format", "unknown format %q (want one of %s)", r.Format, strings.Join(Formats, ", "))
+		}
+		if err := format.CheckOptions(r.Format, format.Options(r.Options)); err != nil {
+			return c.errf(key+".options", "%v", strings.TrimPrefix(err.Error(), "format: "))
 		}
 		if r.Schema == "" {
 			return c.errf(key+".schema", "is required")

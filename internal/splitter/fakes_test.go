@@ -134,7 +134,7 @@ func (f *fakeFirehose) PutRecordBatch(_ context.Context, in *firehose.PutRecordB
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
-	if len(in.Records) > maxBatchRecords {
+	if len(in.Records) > 500 {
 		return nil, fmt.Errorf("batch of %d records", len(in.Records))
 	}
 	if f.calls <= f.throttleCalls {
@@ -152,7 +152,9 @@ func (f *fakeFirehose) PutRecordBatch(_ context.Context, in *firehose.PutRecordB
 			out.RequestResponses = append(out.RequestResponses, fhtypes.PutRecordBatchResponseEntry{ErrorCode: aws.String("ServiceUnavailableException")})
 			continue
 		}
-		f.streams[stream] = append(f.streams[stream], r.Data)
+		// Like the SDK, keep nothing of the request after the call: the
+		// producer reuses its buffer.
+		f.streams[stream] = append(f.streams[stream], bytes.Clone(r.Data))
 		out.RequestResponses = append(out.RequestResponses, fhtypes.PutRecordBatchResponseEntry{RecordId: aws.String("id")})
 	}
 	return out, nil
@@ -242,8 +244,7 @@ func newRig(t *testing.T, store CheckpointStore, opts ...Option) *rig {
 	}
 	r.emf = &bytes.Buffer{}
 	r.metrics = metrics.New(r.emf)
-	r.sink = NewFirehoseSink(r.fh)
-	r.sink.attempt = func(ctx context.Context, _ time.Duration) error { return ctx.Err() } // no real waiting
+	r.sink = NewFirehoseSink(r.fh, WithSinkClock(instantClock{})) // no real waiting
 	base := []Option{
 		WithCheckpoints(r.store), WithFormats(splittertest.OpenFormat), WithMetrics(r.metrics),
 		WithLogger(slog.New(slog.NewJSONHandler(r.logs, nil))), WithInvoker(r.inv, "splitter-fn"),
@@ -290,4 +291,15 @@ func (r *rig) metric(name, reason string) float64 {
 		}
 	}
 	return sum
+}
+
+// instantClock lets backoff waits end at once.
+type instantClock struct{}
+
+func (instantClock) Now() time.Time { return time.Now() }
+
+func (instantClock) After(time.Duration) <-chan time.Time {
+	c := make(chan time.Time, 1)
+	c <- time.Now()
+	return c
 }

@@ -188,7 +188,7 @@ dead_letter:
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := Replay(ctx, s3c, replayer, "plain", fmt.Sprintf("in/%d/", run), time.Now().Add(-time.Hour), time.Time{}, nil)
+	sum, err := Replay(ctx, sdkLister(s3c), replayer, "plain", fmt.Sprintf("in/%d/", run), time.Now().Add(-time.Hour), time.Time{}, nil)
 	if err != nil || sum.Objects != 2 || sum.Sent != 700+1000 {
 		t.Fatalf("replay: %+v, %v", sum, err)
 	}

@@ -3,17 +3,20 @@ package splitter
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// ListObjectsAPI is the S3 call Replay lists a prefix with.
-type ListObjectsAPI interface {
-	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+// Listed is one object a Lister found.
+type Listed struct {
+	Key          string
+	ETag         string // without quotes
+	Size         int64
+	LastModified time.Time
 }
+
+// Lister calls fn for every object under bucket/prefix. The CLI lists S3
+// with ListObjectsV2; the Lambda never lists, so its role need not allow it.
+type Lister func(ctx context.Context, bucket, prefix string, fn func(Listed) error) error
 
 // ReplaySummary counts what Replay did.
 type ReplaySummary struct {
@@ -25,37 +28,39 @@ type ReplaySummary struct {
 // [since, until) (zero times: no bound) through the handler, one at a time,
 // reading each at the listed ETag. each, when not nil, sees every result.
 // It stops at the first systemic error.
-func Replay(ctx context.Context, list ListObjectsAPI, h *Handler, bucket, prefix string, since, until time.Time, each func(Object, Result)) (ReplaySummary, error) {
+func Replay(ctx context.Context, list Lister, h *Handler, bucket, prefix string, since, until time.Time, each func(Object, Result)) (ReplaySummary, error) {
 	var sum ReplaySummary
-	p := s3.NewListObjectsV2Paginator(list, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	errSplit := fmt.Errorf("splitter: replay")
+	var splitErr error
+	err := list(ctx, bucket, prefix, func(o Listed) error {
+		if (!since.IsZero() && o.LastModified.Before(since)) || (!until.IsZero() && !o.LastModified.Before(until)) {
+			return nil
+		}
+		obj := Object{Bucket: bucket, Key: o.Key, ETag: o.ETag, Size: o.Size}
+		res, err := h.Split(ctx, obj, nil)
 		if err != nil {
-			return sum, fmt.Errorf("splitter: listing s3://%s/%s: %w", bucket, prefix, err)
+			splitErr = err
+			return errSplit
 		}
-		for _, o := range page.Contents {
-			mod := aws.ToTime(o.LastModified)
-			if (!since.IsZero() && mod.Before(since)) || (!until.IsZero() && !mod.Before(until)) {
-				continue
-			}
-			obj := Object{Bucket: bucket, Key: aws.ToString(o.Key), ETag: strings.Trim(aws.ToString(o.ETag), `"`), Size: aws.ToInt64(o.Size)}
-			res, err := h.Split(ctx, obj, nil)
-			if err != nil {
-				return sum, err
-			}
-			sum.Objects++
-			switch res.Status {
-			case StatusUnrouted:
-				sum.Unrouted++
-			case StatusMissing, StatusChanged:
-				sum.Missing++
-			}
-			sum.Sent += res.Sent
-			sum.DeadLettered += res.DeadLettered
-			if each != nil {
-				each(obj, res)
-			}
+		sum.Objects++
+		switch res.Status {
+		case StatusUnrouted:
+			sum.Unrouted++
+		case StatusMissing, StatusChanged:
+			sum.Missing++
 		}
+		sum.Sent += res.Sent
+		sum.DeadLettered += res.DeadLettered
+		if each != nil {
+			each(obj, res)
+		}
+		return nil
+	})
+	if splitErr != nil {
+		return sum, splitErr
+	}
+	if err != nil {
+		return sum, fmt.Errorf("splitter: listing s3://%s/%s: %w", bucket, prefix, err)
 	}
 	return sum, nil
 }

@@ -43,6 +43,27 @@ func (l *lister) ListObjectsV2(_ context.Context, in *s3.ListObjectsV2Input, _ .
 	return out, nil
 }
 
+// sdkLister lists with any ListObjectsV2 client, as the CLI does.
+func sdkLister(c interface {
+	ListObjectsV2(context.Context, *s3.ListObjectsV2Input, ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+}) Lister {
+	return func(ctx context.Context, bucket, prefix string, fn func(Listed) error) error {
+		p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return err
+			}
+			for _, o := range page.Contents {
+				if err := fn(Listed{Key: aws.ToString(o.Key), ETag: strings.Trim(aws.ToString(o.ETag), `"`), Size: aws.ToInt64(o.Size), LastModified: aws.ToTime(o.LastModified)}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+}
+
 func TestReplay(t *testing.T) {
 	r := newRig(t, nil)
 	day := func(d int) time.Time { return time.Date(2026, 11, d, 12, 0, 0, 0, time.UTC) }
@@ -53,7 +74,7 @@ func TestReplay(t *testing.T) {
 	}
 	r.s3.add("b", "other/x.txt", numbered(5), "", "x")
 	var seen []string
-	sum, err := Replay(context.Background(), l, r.h, "b", "listings/", day(11), day(14), func(o Object, _ Result) { seen = append(seen, o.Key) })
+	sum, err := Replay(context.Background(), sdkLister(l), r.h, "b", "listings/", day(11), day(14), func(o Object, _ Result) { seen = append(seen, o.Key) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +86,7 @@ func TestReplay(t *testing.T) {
 		t.Fatalf("summary %+v, pages %d", sum, l.pages)
 	}
 	// Unbounded, with the unrouted .bin counted as such.
-	sum, err = Replay(context.Background(), l, r.h, "b", "listings/", time.Time{}, time.Time{}, nil)
+	sum, err = Replay(context.Background(), sdkLister(l), r.h, "b", "listings/", time.Time{}, time.Time{}, nil)
 	if err != nil || sum.Objects != 5 || sum.Unrouted != 1 {
 		t.Fatalf("summary %+v, %v", sum, err)
 	}

@@ -52,7 +52,7 @@ func NewAWS(cfg *config.Config, awsCfg aws.Config, opts ...Option) (*Handler, er
 	if cfg.DeadLetter.Bucket == "" && os.Getenv("DEAD_LETTER_BUCKET") == "" {
 		slog.Warn("no dead-letter bucket (dead_letter.bucket or DEAD_LETTER_BUCKET): an object with a bad line will fail until one is set")
 	}
-	h, err := New(cfg, s3c, NewFirehoseSink(firehose.NewFromConfig(awsCfg)), append(base, opts...)...)
+	h, err := New(cfg, s3c, NewFirehoseSink(firehose.NewFromConfig(awsCfg), WithStreams(cfg.Streams)), append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("splitter: %w", err)
 	}

@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
+	"github.com/sluicehq/sluice/internal/config"
+	sfirehose "github.com/sluicehq/sluice/internal/firehose"
+	"github.com/sluicehq/sluice/internal/metrics"
 )
 
 // Sink delivers records into Firehose delivery streams. The splitter
@@ -32,145 +31,103 @@ type Sink interface {
 }
 
 // PutRecordBatchAPI is the Firehose call FirehoseSink needs.
-type PutRecordBatchAPI interface {
-	PutRecordBatch(ctx context.Context, in *firehose.PutRecordBatchInput, opts ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error)
-}
+type PutRecordBatchAPI = sfirehose.PutRecordBatchAPI
 
-// Firehose's PutRecordBatch limits.
-const (
-	maxBatchRecords = 500
-	maxBatchBytes   = 4 << 20
-)
-
-// FirehoseSink is a plain PutRecordBatch Sink: batches of at most 500
-// records and 4 MiB in Put order, one stream at a time, resending only the
-// entries that failed, with exponential backoff and jitter bounded by ctx.
-// It does no rate limiting or packing.
+// FirehoseSink puts records into Firehose with internal/firehose's
+// Producer: batches of at most 500 records and 4 MiB, only refused entries
+// resent with jittered backoff bounded by ctx, each stream's rate limit and
+// packing from sluice.yaml. Records for one stream go through one Producer;
+// a record for another stream first flushes it, so acknowledgements stay a
+// prefix in Put order.
 type FirehoseSink struct {
-	client PutRecordBatchAPI
+	client  PutRecordBatchAPI
+	streams map[string]config.Stream
+	limits  map[string]*sfirehose.RateLimit
+	metrics *metrics.Set
+	clock   sfirehose.Clock
+
 	// MaxAttempts bounds the calls for one batch. Default: 8.
 	MaxAttempts int
 	// BaseDelay is the first backoff. Default: 100ms.
 	BaseDelay time.Duration
 
-	stream  string
-	batch   [][]byte
-	bytes   int
-	acked   int64
-	attempt func(ctx context.Context, d time.Duration) error
+	cur       *sfirehose.Producer
+	curStream string
+	done      int64 // records of this run acknowledged by earlier producers
 }
 
+// SinkOption configures a FirehoseSink.
+type SinkOption func(*FirehoseSink)
+
+// WithStreams applies each stream's rate limit and packing.
+func WithStreams(streams map[string]config.Stream) SinkOption {
+	return func(s *FirehoseSink) {
+		s.streams = streams
+		s.limits = sfirehose.NewRateLimits(streams)
+	}
+}
+
+// WithSinkMetrics counts what is put, by stream.
+func WithSinkMetrics(m *metrics.Set) SinkOption { return func(s *FirehoseSink) { s.metrics = m } }
+
+// WithSinkClock replaces the clock backoff waits on (tests).
+func WithSinkClock(c sfirehose.Clock) SinkOption { return func(s *FirehoseSink) { s.clock = c } }
+
 // NewFirehoseSink returns a Sink on client.
-func NewFirehoseSink(client PutRecordBatchAPI) *FirehoseSink {
-	return &FirehoseSink{client: client, MaxAttempts: 8, BaseDelay: 100 * time.Millisecond, attempt: wait}
+func NewFirehoseSink(client PutRecordBatchAPI, opts ...SinkOption) *FirehoseSink {
+	s := &FirehoseSink{client: client}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Put implements Sink.
 func (s *FirehoseSink) Put(ctx context.Context, stream string, data []byte) (int64, error) {
-	if len(s.batch) > 0 && (stream != s.stream || len(s.batch) == maxBatchRecords || s.bytes+len(data) > maxBatchBytes) {
-		if err := s.send(ctx); err != nil {
-			return s.acked, err
+	if s.cur != nil && stream != s.curStream {
+		if err := s.finish(ctx); err != nil {
+			return s.done, err
 		}
 	}
-	s.stream = stream
-	s.batch = append(s.batch, data)
-	s.bytes += len(data)
-	return s.acked, nil
+	if s.cur == nil {
+		opts := sfirehose.Options{Stream: stream, Pack: s.streams[stream].Pack, Limit: s.limits[stream], Metrics: s.metrics,
+			MaxAttempts: s.MaxAttempts, BaseDelay: s.BaseDelay}
+		var popts []sfirehose.Option
+		if s.clock != nil {
+			popts = append(popts, sfirehose.WithClock(s.clock))
+		}
+		p, err := sfirehose.New(s.client, opts, popts...)
+		if err != nil {
+			return s.done, fmt.Errorf("splitter: %w", err)
+		}
+		s.cur, s.curStream = p, stream
+	}
+	if err := s.cur.Add(ctx, data); err != nil {
+		return s.done + s.cur.Acked(), fmt.Errorf("splitter: %w", err)
+	}
+	return s.done + s.cur.Acked(), nil
 }
 
 // Flush implements Sink.
 func (s *FirehoseSink) Flush(ctx context.Context) (int64, error) {
 	var err error
-	if len(s.batch) > 0 {
-		err = s.send(ctx)
+	if s.cur != nil {
+		err = s.finish(ctx)
 	}
-	acked := s.acked
-	s.acked, s.batch, s.bytes = 0, s.batch[:0], 0
+	acked := s.done
+	s.done = 0
 	return acked, err
 }
 
-// PutBatchError is a batch Firehose did not take whole after every attempt.
-type PutBatchError struct {
-	Stream   string
-	Failed   int    // entries still failing
-	LastCode string // the last entry error code, e.g. ServiceUnavailableException
-	Err      error  // the last call error, if the call itself failed
-}
-
-func (e *PutBatchError) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("splitter: PutRecordBatch to %s: %v", e.Stream, e.Err)
+// finish flushes the current stream's producer into the run's count.
+func (s *FirehoseSink) finish(ctx context.Context) error {
+	err := s.cur.Flush(ctx)
+	s.done += s.cur.Acked()
+	s.cur = nil
+	if err != nil {
+		return fmt.Errorf("splitter: %w", err)
 	}
-	return fmt.Sprintf("splitter: PutRecordBatch to %s: %d records still failing (%s)", e.Stream, e.Failed, e.LastCode)
-}
-
-func (e *PutBatchError) Unwrap() error { return e.Err }
-
-// send puts the batch, resending only failed entries. acked advances only
-// over a fully acknowledged batch, so it stays a prefix; a batch that fails
-// is abandoned.
-func (s *FirehoseSink) send(ctx context.Context) error {
-	defer func() { s.batch, s.bytes = s.batch[:0], 0 }()
-	pending := make([]int, len(s.batch)) // indexes into s.batch still to send
-	for i := range pending {
-		pending[i] = i
-	}
-	var lastErr error
-	var lastCode string
-	for attempt := 0; attempt < s.MaxAttempts; attempt++ {
-		if attempt > 0 {
-			d := s.BaseDelay << (attempt - 1)
-			d = d/2 + rand.N(d/2+1) // jitter
-			if err := s.attempt(ctx, d); err != nil {
-				return &PutBatchError{Stream: s.stream, Failed: len(pending), LastCode: lastCode, Err: err}
-			}
-		}
-		in := &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String(s.stream), Records: make([]types.Record, len(pending))}
-		for i, p := range pending {
-			in.Records[i] = types.Record{Data: s.batch[p]}
-		}
-		out, err := s.client.PutRecordBatch(ctx, in)
-		if err != nil {
-			if ctx.Err() != nil {
-				return &PutBatchError{Stream: s.stream, Failed: len(pending), Err: err}
-			}
-			lastErr = err
-			continue
-		}
-		lastErr = nil
-		if aws.ToInt32(out.FailedPutCount) == 0 {
-			pending = pending[:0]
-			break
-		}
-		still := pending[:0]
-		for i, r := range out.RequestResponses {
-			if r.ErrorCode != nil {
-				still = append(still, pending[i])
-				lastCode = aws.ToString(r.ErrorCode)
-			}
-		}
-		pending = still
-		if len(pending) == 0 {
-			break
-		}
-	}
-	if len(pending) > 0 {
-		return &PutBatchError{Stream: s.stream, Failed: len(pending), LastCode: lastCode, Err: lastErr}
-	}
-	s.acked += int64(len(s.batch))
 	return nil
-}
-
-// wait waits d or until ctx ends.
-func wait(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("splitter: backoff: %w", ctx.Err())
-	}
 }
 
 // WriterSink writes each record as a line to W and acknowledges it at once

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -199,7 +200,7 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 	}
 	defer func() { h.metrics.Add("BytesRead", metrics.Bytes, float64(dr.CompressedRead())) }()
 	in := &touchReader{r: dr}
-	sc, err := h.openFormat(r.route.Format, in, format.Options(r.route.Options))
+	sc, err := h.openFormat(r.route.Format, in, h.formatOptions(r.route))
 	if err != nil {
 		if !in.touched {
 			// It failed without looking at the data: the route is wrong
@@ -476,4 +477,17 @@ type touchReader struct {
 func (t *touchReader) Read(p []byte) (int, error) {
 	t.touched = true
 	return t.r.Read(p)
+}
+
+// formatOptions are the route's options, with limits.max_record_bytes as
+// the format's record cap unless the route sets its own.
+func (h *Handler) formatOptions(r *config.Route) format.Options {
+	opts := format.Options{"max_record_bytes": strconv.Itoa(h.cfg.Limits.MaxRecordBytes)}
+	if h.cfg.Limits.MaxRecordBytes <= 0 {
+		delete(opts, "max_record_bytes")
+	}
+	for k, v := range r.Options {
+		opts[k] = v
+	}
+	return opts
 }
