@@ -25,6 +25,7 @@ type command struct {
 
 // commands lists every subcommand.
 var commands = map[string]command{
+	"run":       {"run the whole pipeline on local files (the shipped example by default)", runRun},
 	"transform": {"run the transform handler on a Firehose event file", runTransform},
 	"schema":    {"check schemas and config, compare versions, write Redshift/OpenSearch/Glue definitions", runSchema},
 	"redrive":   {"explain or put dead-lettered records back into a stream", runRedrive},

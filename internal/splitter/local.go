@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,13 +14,14 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// Files reads local files as objects: the key is the file's path and the
-// bucket is ignored. It lets the CLI run the same handler on a file.
+// Files reads local files as objects: the bucket is a folder (none: the
+// current one) and the key a path below it. It lets the CLI run the same
+// handler on local files.
 type Files struct{}
 
 // GetObject implements GetObjectAPI.
 func (Files) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
-	f, err := os.Open(aws.ToString(in.Key))
+	f, err := os.Open(filepath.Join(aws.ToString(in.Bucket), filepath.FromSlash(aws.ToString(in.Key))))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, &smithy.GenericAPIError{Code: "NoSuchKey", Message: "no such file: " + aws.ToString(in.Key), Fault: smithy.FaultClient}

@@ -186,6 +186,9 @@ type Outcome struct {
 	Class  string
 	Field  string
 	Reason string
+	// Parts is how many records the Firehose record held (more than one
+	// when packed); DroppedParts how many of them a drop rule dropped.
+	Parts, DroppedParts int
 }
 
 // Process is Handle that also returns each record's Outcome, in input order.
@@ -388,8 +391,13 @@ func outcomes(items []item, results []result) []Outcome {
 		}
 	}
 	for _, it := range items {
-		if it.dropped != "" && out[it.rec].Result == firehose.Dropped && out[it.rec].Reason == "" {
-			out[it.rec].Class, out[it.rec].Reason = "drop_rule", "dropped by rule "+it.dropped
+		o := &out[it.rec]
+		o.Parts++
+		if it.dropped != "" {
+			o.DroppedParts++
+			if o.Result == firehose.Dropped && o.Reason == "" {
+				o.Class, o.Reason = "drop_rule", "dropped by rule "+it.dropped
+			}
 		}
 	}
 	return out

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/enrich"
+	"github.com/sluicehq/sluice/internal/app"
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/localrun"
+	"github.com/sluicehq/sluice/internal/metrics"
+)
+
+// exampleInput is what `sluice run` runs with no arguments.
+const exampleInput = "examples/input"
+
+func runRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", config.PathFromEnv(), "the sluice.yaml to read (env SLUICE_CONFIG)")
+	out := fs.String("out", "sluice-out", "output folder, laid out like Firehose's S3 destination")
+	progress := fs.String("progress", "auto", "progress bar on stderr: auto (on a terminal), always or never")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: sluice run [-config sluice.yaml] [-out DIR] [-progress auto|always|never] [PATH...]")
+		fmt.Fprintln(stderr, "\nRuns the whole pipeline on local files: route, split, an in-process Firehose, transform,")
+		fmt.Fprintln(stderr, "and delivery into -out. A folder's files are keyed by their path below it, so routes")
+		fmt.Fprintln(stderr, "match as they would in the bucket. With no PATH it runs the shipped example ("+exampleInput+").")
+		fmt.Fprintln(stderr, "With REDIS_URL set, enrichment caches in Redis; otherwise in memory.")
+		fmt.Fprintln(stderr, "Exit status: 0 every record delivered or dropped by a rule, 1 some dead-lettered, 2 usage or config error.")
+		fs.PrintDefaults()
+	}
+	paths, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitUsageOrHelp(err)
+	}
+	if *progress != "auto" && *progress != "always" && *progress != "never" {
+		fmt.Fprintf(stderr, "sluice run: -progress must be auto, always or never, not %q\n", *progress)
+		return exitUsage
+	}
+	if len(paths) == 0 {
+		if _, err := os.Stat(exampleInput); err != nil {
+			fmt.Fprintf(stderr, "sluice run: name the files or folders to run (the shipped example %s is not here: run from the repository's root)\n", exampleInput)
+			return exitUsage
+		}
+		paths = []string{exampleInput}
+	}
+	cfg, reg, err := app.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice run: %v\n", err)
+		return exitUsage
+	}
+	ctx := context.Background()
+	enrichers, err := app.Enrichers(ctx, cfg, reg, enrich.WithMetrics(metrics.New(io.Discard)))
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice run: %v\n", err)
+		return exitUsage
+	}
+	opts := localrun.Options{Config: cfg, Registry: reg, Inputs: paths, Out: *out, Enrichers: enrichers}
+	if *progress == "always" || (*progress == "auto" && isTerminal(stderr)) {
+		opts.Progress = func(p localrun.Progress) { drawProgress(stderr, p) }
+	}
+	sum, err := localrun.Run(ctx, opts)
+	if opts.Progress != nil {
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice run: %v\n", err)
+		if strings.Contains(err.Error(), "no such file") {
+			return exitUsage
+		}
+		return exitDeadLetter
+	}
+	printSummary(stdout, sum, *out)
+	if !sum.Conserved() {
+		fmt.Fprintln(stderr, "sluice run: records are unaccounted for (a bug: please report it with the input)")
+		return exitDeadLetter
+	}
+	if sum.Failed > 0 || sum.DeadLettered > 0 {
+		return exitDeadLetter
+	}
+	return exitOK
+}
+
+func printSummary(w io.Writer, s localrun.Summary, out string) {
+	secs := s.Elapsed.Seconds()
+	if secs <= 0 {
+		secs = 1e-9
+	}
+	fmt.Fprintf(w, "objects        %d (%d unrouted, %d missing)\n", s.Objects, s.Unrouted, s.Missing)
+	fmt.Fprintf(w, "records in     %d\n", s.RecordsIn)
+	fmt.Fprintf(w, "  ok           %d\n", s.Ok)
+	fmt.Fprintf(w, "  dropped      %d%s\n", s.Dropped, breakdown(s.DroppedByRule))
+	fmt.Fprintf(w, "  failed       %d%s\n", s.Failed, breakdown(s.FailedByReason))
+	fmt.Fprintf(w, "  dead letters %d (lines the splitter could not parse)\n", s.DeadLettered)
+	verdict := "every record is accounted for"
+	if !s.Conserved() {
+		verdict = "RECORDS UNACCOUNTED FOR"
+	}
+	fmt.Fprintf(w, "in = ok + dropped + failed + dead letters: %d = %d + %d + %d + %d: %s\n",
+		s.RecordsIn, s.Ok, s.Dropped, s.Failed, s.DeadLettered, verdict)
+	fmt.Fprintf(w, "files written  %d delivered, %d processing-failed, in %s\n", s.Files, s.ErrorFiles, out)
+	fmt.Fprintf(w, "throughput     %.0f records/s, %.1f MB/s (%s)\n", float64(s.RecordsIn)/secs, float64(s.BytesIn)/1e6/secs, s.Elapsed.Round(time.Millisecond))
+}
+
+func breakdown(m map[string]int64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// drawProgress redraws one line: a bar, bytes, records and speed.
+func drawProgress(w io.Writer, p localrun.Progress) {
+	frac := 1.0
+	if p.BytesTotal > 0 {
+		frac = float64(p.BytesRead) / float64(p.BytesTotal)
+	}
+	if frac > 1 {
+		frac = 1
+	}
+	const width = 30
+	filled := int(frac * width)
+	secs := p.Elapsed.Seconds()
+	if secs <= 0 {
+		secs = 1e-9
+	}
+	fmt.Fprintf(w, "\r[%s%s] %3.0f%%  %d/%d objects  %d records  %.1f MB/s ",
+		strings.Repeat("#", filled), strings.Repeat(".", width-filled), frac*100,
+		p.Objects, p.ObjectsTotal, p.Records, float64(p.BytesRead)/1e6/secs)
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
