@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRunCommand(t *testing.T) {
+	cfg := "../../sluice.yaml"
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"shipped example", []string{"run", "-config", cfg, "-progress", "never", "../../examples/input"}, exitOK,
+			"in = ok + dropped + failed + dead letters: 14 = 13 + 1 + 0 + 0: every record is accounted for", ""},
+		{"dead letters", []string{"run", "-config", cfg, "-progress", "never", "../../examples/broken"}, exitDeadLetter,
+			"failed       3 (coerce 2, required 1)", ""},
+		{"missing input", []string{"run", "-config", cfg, "no/such/dir"}, exitUsage, "", "no such file"},
+		{"bad config", []string{"run", "-config", "nope.yaml", "../../examples/input"}, exitUsage, "", "SLUICE_CONFIG"},
+		{"bad flag", []string{"run", "-progress", "sometimes"}, exitUsage, "", "-progress must be"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			args := append(tt.args[:1:1], append([]string{"-out", t.TempDir()}, tt.args[1:]...)...)
+			code := realMain(args, &out, &errb)
+			if code != tt.code || !strings.Contains(out.String(), tt.stdout) || !strings.Contains(errb.String(), tt.stderr) {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out.String(), errb.String())
+			}
+		})
+	}
+}
+
+func TestRunDefaultsToTheShippedExample(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chdir("../.."); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir("cmd/sluice")
+	var out, errb bytes.Buffer
+	if code := realMain([]string{"run", "-progress", "never", "-out", filepath.Join(dir, "out")}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s %s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), "records in     14") {
+		t.Fatalf("did not run the example:\n%s", out.String())
+	}
+}
