@@ -218,3 +218,23 @@ func AppendResponseRecord(dst []byte, r *ResponseRecord) []byte {
 	dst = append(dst, '}')
 	return dst
 }
+
+// ResponseSize is len(AppendResponse(nil, resp)), computed without writing
+// the response.
+func ResponseSize(resp *Response) int {
+	n := len(`{"records":[]}`)
+	var buf [128]byte
+	for i := range resp.Records {
+		r := &resp.Records[i]
+		if i > 0 {
+			n++
+		}
+		n += len(`{"recordId":,"result":,"data":""}`) + len(schema.AppendString(buf[:0], r.RecordID)) +
+			len(schema.AppendString(buf[:0], r.Result)) + base64.StdEncoding.EncodedLen(len(r.Data))
+		if r.Metadata != nil {
+			meta, _ := json.Marshal(r.Metadata)
+			n += len(`,"metadata":`) + len(meta)
+		}
+	}
+	return n
+}

@@ -72,6 +72,9 @@ func TestAppendResponseMatchesEncodingJSON(t *testing.T) {
 	if got := AppendResponse(nil, &resp); string(got) != string(want) {
 		t.Fatalf("AppendResponse wrote\n%s\nencoding/json writes\n%s", got, want)
 	}
+	if n := ResponseSize(&resp); n != len(want) {
+		t.Fatalf("ResponseSize = %d, the response is %d bytes", n, len(want))
+	}
 }
 
 func FuzzDecodeEvent(f *testing.F) {

@@ -3,9 +3,7 @@ package localfirehose
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"time"
 
@@ -127,20 +125,7 @@ func judge(batch []buffered, resp firehose.Response, err error) ([]verdict, *fai
 }
 
 // responseSize is the response's size as the Lambda runtime would send it.
-func responseSize(resp firehose.Response) int {
-	var c countingWriter
-	_ = json.NewEncoder(&c).Encode(resp)
-	return int(c) - 1 // Encode adds a newline
-}
-
-type countingWriter int
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	*c += countingWriter(len(p))
-	return len(p), nil
-}
-
-var _ io.Writer = (*countingWriter)(nil)
+func responseSize(resp firehose.Response) int { return firehose.ResponseSize(&resp) }
 
 // object is one S3 object being assembled.
 type object struct {
