@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluicehq/sluice/internal/config"
@@ -53,12 +54,19 @@ func (g generated) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Op
 	return &s3.GetObjectOutput{Body: io.NopCloser(&repeatReader{chunk: g.chunk, left: g.size}), ContentLength: aws.Int64(g.size)}, nil
 }
 
-// discardFirehose takes every batch whole and keeps nothing.
-type discardFirehose struct{ calls int }
+// discardFirehose takes every batch whole and keeps nothing. It answers one
+// entry per record, as Firehose does.
+type discardFirehose struct {
+	calls   int
+	entries []fhtypes.PutRecordBatchResponseEntry
+}
 
-func (d *discardFirehose) PutRecordBatch(context.Context, *firehose.PutRecordBatchInput, ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
+func (d *discardFirehose) PutRecordBatch(_ context.Context, in *firehose.PutRecordBatchInput, _ ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
 	d.calls++
-	return &firehose.PutRecordBatchOutput{FailedPutCount: aws.Int32(0)}, nil
+	for len(d.entries) < len(in.Records) {
+		d.entries = append(d.entries, fhtypes.PutRecordBatchResponseEntry{RecordId: aws.String("id")})
+	}
+	return &firehose.PutRecordBatchOutput{FailedPutCount: aws.Int32(0), RequestResponses: d.entries[:len(in.Records)]}, nil
 }
 
 // csvLikeChunk is about 1 MiB of ~120-byte lines that end where the chunk

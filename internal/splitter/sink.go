@@ -19,8 +19,8 @@ import (
 //     creation). Put and Flush return acked: records 0..acked-1 of that run
 //     are acknowledged by Firehose (a prefix, even if later records were
 //     acknowledged out of order).
-//   - Put may send and wait (a full batch, a rate limit). It owns data
-//     after the call; the splitter does not reuse it.
+//   - Put may send and wait (a full batch, a rate limit). It must not keep
+//     data after it returns (copy it): the splitter reuses the buffer.
 //   - Flush sends every queued record, waits, and starts a new run. On
 //     error, the records past acked are abandoned: never sent later.
 //   - An error from either is systemic (the API is unreachable after
@@ -51,8 +51,11 @@ type FirehoseSink struct {
 	// BaseDelay is the first backoff. Default: 100ms.
 	BaseDelay time.Duration
 
+	// One producer per stream, kept between runs so its buffers are reused.
+	producers map[string]*sfirehose.Producer
 	cur       *sfirehose.Producer
 	curStream string
+	curBase   int64 // cur.Acked() when it joined this run
 	done      int64 // records of this run acknowledged by earlier producers
 }
 
@@ -75,11 +78,29 @@ func WithSinkClock(c sfirehose.Clock) SinkOption { return func(s *FirehoseSink) 
 
 // NewFirehoseSink returns a Sink on client.
 func NewFirehoseSink(client PutRecordBatchAPI, opts ...SinkOption) *FirehoseSink {
-	s := &FirehoseSink{client: client}
+	s := &FirehoseSink{client: client, producers: map[string]*sfirehose.Producer{}}
 	for _, o := range opts {
 		o(s)
 	}
 	return s
+}
+
+func (s *FirehoseSink) producer(stream string) (*sfirehose.Producer, error) {
+	if p := s.producers[stream]; p != nil {
+		return p, nil
+	}
+	opts := sfirehose.Options{Stream: stream, Pack: s.streams[stream].Pack, Limit: s.limits[stream], Metrics: s.metrics,
+		MaxAttempts: s.MaxAttempts, BaseDelay: s.BaseDelay}
+	var popts []sfirehose.Option
+	if s.clock != nil {
+		popts = append(popts, sfirehose.WithClock(s.clock))
+	}
+	p, err := sfirehose.New(s.client, opts, popts...)
+	if err != nil {
+		return nil, fmt.Errorf("splitter: %w", err)
+	}
+	s.producers[stream] = p
+	return p, nil
 }
 
 // Put implements Sink.
@@ -90,22 +111,18 @@ func (s *FirehoseSink) Put(ctx context.Context, stream string, data []byte) (int
 		}
 	}
 	if s.cur == nil {
-		opts := sfirehose.Options{Stream: stream, Pack: s.streams[stream].Pack, Limit: s.limits[stream], Metrics: s.metrics,
-			MaxAttempts: s.MaxAttempts, BaseDelay: s.BaseDelay}
-		var popts []sfirehose.Option
-		if s.clock != nil {
-			popts = append(popts, sfirehose.WithClock(s.clock))
-		}
-		p, err := sfirehose.New(s.client, opts, popts...)
+		p, err := s.producer(stream)
 		if err != nil {
-			return s.done, fmt.Errorf("splitter: %w", err)
+			return s.done, err
 		}
-		s.cur, s.curStream = p, stream
+		s.cur, s.curStream, s.curBase = p, stream, p.Acked()
 	}
 	if err := s.cur.Add(ctx, data); err != nil {
-		return s.done + s.cur.Acked(), fmt.Errorf("splitter: %w", err)
+		acked := s.done + s.cur.Acked() - s.curBase
+		s.drop()
+		return acked, fmt.Errorf("splitter: %w", err)
 	}
-	return s.done + s.cur.Acked(), nil
+	return s.done + s.cur.Acked() - s.curBase, nil
 }
 
 // Flush implements Sink.
@@ -122,12 +139,20 @@ func (s *FirehoseSink) Flush(ctx context.Context) (int64, error) {
 // finish flushes the current stream's producer into the run's count.
 func (s *FirehoseSink) finish(ctx context.Context) error {
 	err := s.cur.Flush(ctx)
-	s.done += s.cur.Acked()
-	s.cur = nil
+	s.done += s.cur.Acked() - s.curBase
 	if err != nil {
+		s.drop()
 		return fmt.Errorf("splitter: %w", err)
 	}
+	s.cur = nil
 	return nil
+}
+
+// drop forgets the current producer after an error: it has stopped, and
+// the records past the acknowledged prefix are abandoned.
+func (s *FirehoseSink) drop() {
+	delete(s.producers, s.curStream)
+	s.cur = nil
 }
 
 // WriterSink writes each record as a line to W and acknowledges it at once

@@ -262,7 +262,7 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 			}
 			continue
 		}
-		if err := r.put(ctx, r.own(r.buf), rec.Offset); err != nil {
+		if err := r.put(ctx, r.buf, rec.Offset); err != nil {
 			return r.abort(ctx, err)
 		}
 	}
@@ -274,18 +274,6 @@ func (r *objectRun) source(line, offset int64, flags []string) envelope.Source {
 		Bucket: r.o.Bucket, Key: r.o.Key, Version: r.o.Version, ETag: r.o.ETag,
 		Format: r.route.Format, Line: line, Offset: offset, IngestedAt: r.ingestedAt, Flags: flags,
 	}
-}
-
-// own copies b into memory the Sink may keep: one allocation per slab of
-// records rather than one per record.
-func (r *objectRun) own(b []byte) []byte {
-	const slabBytes = 256 << 10
-	if cap(r.slab)-len(r.slab) < len(b) {
-		r.slab = make([]byte, 0, max(slabBytes, len(b)))
-	}
-	n := len(r.slab)
-	r.slab = append(r.slab, b...)
-	return r.slab[n : n+len(b) : n+len(b)]
 }
 
 // put sends one envelope and checkpoints when the acknowledged prefix grows.
