@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -61,6 +62,8 @@ func BatchOf(ev events.KinesisFirehoseEvent) *Batch {
 }
 
 // DecodeBatch parses a transformation event without decoding its data.
+// The batch's strings and data alias payload, which must not change while
+// the batch is in use.
 // Input the fast path does not expect (escaped strings, keys it does not
 // know exactly) is parsed with encoding/json instead, with the same result.
 func DecodeBatch(payload []byte) (*Batch, error) {
@@ -84,14 +87,15 @@ func DecodeEvent(payload []byte, ev *events.KinesisFirehoseEvent) error {
 		// encoding/json read it, metadata included: read it again whole.
 		return json.Unmarshal(payload, ev)
 	}
-	*ev = events.KinesisFirehoseEvent{InvocationID: b.InvocationID, DeliveryStreamArn: b.DeliveryStreamArn, Region: b.Region,
-		Records: make([]events.KinesisFirehoseEventRecord, b.Len())}
+	// The event may outlive payload: copy what the batch aliases.
+	*ev = events.KinesisFirehoseEvent{InvocationID: strings.Clone(b.InvocationID), DeliveryStreamArn: strings.Clone(b.DeliveryStreamArn),
+		Region: strings.Clone(b.Region), Records: make([]events.KinesisFirehoseEventRecord, b.Len())}
 	for i := range ev.Records {
 		data, err := b.Data(i, nil)
 		if err != nil {
 			return err
 		}
-		ev.Records[i] = events.KinesisFirehoseEventRecord{RecordID: b.IDs[i],
+		ev.Records[i] = events.KinesisFirehoseEventRecord{RecordID: strings.Clone(b.IDs[i]),
 			ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: b.Arrivals[i]}, Data: data}
 	}
 	return nil
@@ -111,8 +115,8 @@ func decodeFast(payload []byte) (*Batch, error) {
 				return "", errSlowPath
 			}
 		}
-		// A copy: the batch may outlive the payload buffer.
-		return string(val), nil
+		// No copy: the batch's strings alias the payload (see DecodeBatch).
+		return val, nil
 	}
 	err := p.Members(func(key string) error {
 		var err error
