@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestEncoderNamesTheFailingField(t *testing.T) {
@@ -61,6 +62,30 @@ func TestAppendStringEveryByte(t *testing.T) {
 			if back != want {
 				t.Fatalf("byte %#x: round trip %q, want %q", c, back, want)
 			}
+		}
+	}
+}
+
+func TestTimeFormatsMatchTheLayouts(t *testing.T) {
+	date := &Type{Kind: Int, Logical: Date}
+	millis := &Type{Kind: Long, Logical: TimestampMillis}
+	micros := &Type{Kind: Long, Logical: TimestampMicros}
+	for _, tm := range []time.Time{
+		time.Date(2024, 2, 29, 23, 59, 59, 999999999, time.UTC), time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 1000, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 123456000, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 500000000, time.UTC), time.Date(2038, 1, 19, 3, 14, 8, 42000, time.UTC),
+	} {
+		v := Value{Kind: Int, Int: DaysOf(tm)}
+		if got, want := string(AppendJSON(nil, date, &v)), `"`+tm.Format(time.DateOnly)+`"`; got != want {
+			t.Errorf("date %v: %s, want %s", tm, got, want)
+		}
+		v = Value{Kind: Long, Int: tm.UnixMilli()}
+		if got, want := string(AppendJSON(nil, millis, &v)), `"`+time.UnixMilli(tm.UnixMilli()).UTC().Format("2006-01-02T15:04:05.000Z07:00")+`"`; got != want {
+			t.Errorf("millis %v: %s, want %s", tm, got, want)
+		}
+		v = Value{Kind: Long, Int: tm.UnixMicro()}
+		if got, want := string(AppendJSON(nil, micros, &v)), `"`+time.UnixMicro(tm.UnixMicro()).UTC().Format("2006-01-02T15:04:05.000000Z07:00")+`"`; got != want {
+			t.Errorf("micros %v: %s, want %s", tm, got, want)
 		}
 	}
 }

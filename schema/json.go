@@ -40,16 +40,12 @@ func AppendJSON(dst []byte, t *Type, v *Value) []byte {
 		switch t.Logical {
 		case Date:
 			dst = append(dst, '"')
-			dst = time.Unix(v.Int*86400, 0).UTC().AppendFormat(dst, time.DateOnly)
+			dst = appendDate(dst, time.Unix(v.Int*86400, 0).UTC())
 			return append(dst, '"')
 		case TimestampMillis:
-			dst = append(dst, '"')
-			dst = time.UnixMilli(v.Int).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z07:00")
-			return append(dst, '"')
+			return appendTimestamp(dst, time.UnixMilli(v.Int).UTC(), 3)
 		case TimestampMicros:
-			dst = append(dst, '"')
-			dst = time.UnixMicro(v.Int).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000000Z07:00")
-			return append(dst, '"')
+			return appendTimestamp(dst, time.UnixMicro(v.Int).UTC(), 6)
 		}
 		return strconv.AppendInt(dst, v.Int, 10)
 	case Float, Double:
@@ -252,4 +248,61 @@ func (s *Schema) DecodeAvroValue(b []byte) (Value, error) {
 		return Value{}, fmt.Errorf("schema: %s: %w", s.Name, err)
 	}
 	return v, nil
+}
+
+// appendDate writes YYYY-MM-DD; years outside 0-9999 use time's layout.
+func appendDate(dst []byte, tm time.Time) []byte {
+	y, m, d := tm.Date()
+	if y < 0 || y > 9999 {
+		return tm.AppendFormat(dst, time.DateOnly)
+	}
+	dst = appendDigits(dst, y, 4)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, int(m), 2)
+	dst = append(dst, '-')
+	return appendDigits(dst, d, 2)
+}
+
+// appendTimestamp writes "YYYY-MM-DDTHH:MM:SS.fffZ" with frac digits of
+// fraction (3 or 6), quoted: what time.AppendFormat writes, without parsing
+// a layout on every call.
+func appendTimestamp(dst []byte, tm time.Time, frac int) []byte {
+	if y := tm.Year(); y < 0 || y > 9999 {
+		layout := "2006-01-02T15:04:05.000Z07:00"
+		if frac == 6 {
+			layout = "2006-01-02T15:04:05.000000Z07:00"
+		}
+		dst = append(dst, '"')
+		return append(tm.AppendFormat(dst, layout), '"')
+	}
+	dst = append(dst, '"')
+	dst = appendDate(dst, tm)
+	h, mi, sec := tm.Clock()
+	dst = append(dst, 'T')
+	dst = appendDigits(dst, h, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, mi, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, sec, 2)
+	dst = append(dst, '.')
+	ns := tm.Nanosecond()
+	if frac == 3 {
+		dst = appendDigits(dst, ns/1e6, 3)
+	} else {
+		dst = appendDigits(dst, ns/1e3, 6)
+	}
+	return append(dst, 'Z', '"')
+}
+
+// appendDigits writes n (>= 0) with at least width digits.
+func appendDigits(dst []byte, n, width int) []byte {
+	var buf [20]byte
+	i := len(buf)
+	for n > 0 || width > 0 {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+		width--
+	}
+	return append(dst, buf[i:]...)
 }

@@ -16,7 +16,7 @@ CGO_ENABLED=0 go test -c -o "$bin" ./internal/transform/
 cd internal/transform
 count() { # benchmark N
 	# Async preemption signals confuse callgrind; one P keeps the count stable.
-	GOGC=off GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file="$bin.cg" \
+	GOGC=${BENCH_GOGC:-off} GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file="$bin.cg" \
 		"$bin" -test.run XXX -test.bench "^$1\$" -test.benchtime "$2x" -test.cpu 1 >/dev/null 2>"$bin.err"
 	grep -o 'Collected : [0-9]*' "$bin.err" | grep -o '[0-9]*$'
 }

@@ -212,7 +212,7 @@ func AppendResponseRecord(dst []byte, r *ResponseRecord) []byte {
 	dst = append(dst, `,"result":`...)
 	dst = schema.AppendString(dst, r.Result)
 	dst = append(dst, `,"data":"`...)
-	dst = base64.StdEncoding.AppendEncode(dst, r.Data)
+	dst = appendBase64(dst, r.Data)
 	dst = append(dst, '"')
 	if r.Metadata != nil {
 		meta, _ := json.Marshal(r.Metadata)

@@ -90,3 +90,26 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 	})
 }
+
+func FuzzAppendBase64(f *testing.F) {
+	f.Add([]byte(""), []byte("x"))
+	f.Add([]byte("prefix"), []byte("a longer record of data, {\"json\":true}\n"))
+	f.Fuzz(func(t *testing.T, prefix, src []byte) {
+		want := append(append([]byte(nil), prefix...), base64.StdEncoding.EncodeToString(src)...)
+		if got := appendBase64(append([]byte(nil), prefix...), src); string(got) != string(want) {
+			t.Fatalf("appendBase64(%q) = %q, want %q", src, got, want)
+		}
+	})
+}
+
+func TestAppendBase64EveryLength(t *testing.T) {
+	src := make([]byte, 300)
+	for i := range src {
+		src[i] = byte(i * 37)
+	}
+	for n := 0; n <= len(src); n++ {
+		if got, want := string(appendBase64(nil, src[:n])), base64.StdEncoding.EncodeToString(src[:n]); got != want {
+			t.Fatalf("length %d: %q, want %q", n, got, want)
+		}
+	}
+}

@@ -1,8 +1,8 @@
 package jsonx
 
 import (
-	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"errors"
 	"fmt"
 	"unicode/utf16"
@@ -255,42 +255,49 @@ func (p *Scanner) skipNested() error {
 func (p *Scanner) Str() (string, error) {
 	p.I++ // opening quote
 	start := p.I
-	// Most strings (keys, short values) end within a few bytes: a plain
-	// loop finds their end fastest.
-	end := min(len(p.Data), start+16)
-	for i := start; i < end; i++ {
-		switch c := p.Data[i]; {
-		case c == '"':
-			p.I = i + 1
-			return Alias(p.Data[start:i]), nil
-		case c == '\\':
-			p.I = i
-			return p.strEscaped(start)
-		case c < 0x20:
-			p.I = i
-			return "", p.Fail("control character in a string")
+	i := start
+	// Eight bytes at a time: the first quote, backslash or control
+	// character is found without looking at bytes one by one.
+	for ; i+8 <= len(p.Data); i += 8 {
+		if m := specialMask(binary.LittleEndian.Uint64(p.Data[i:])); m != 0 {
+			i += bits.TrailingZeros64(m) / 8
+			return p.strAt(start, i)
 		}
 	}
-	// Longer ones: find the closing quote with a vectorised search, then
-	// check the span eight bytes at a time.
-	q := bytes.IndexByte(p.Data[end:], '"')
-	if q < 0 {
-		p.I = len(p.Data)
-		return "", p.Fail("unterminated string")
-	}
-	span := p.Data[start : end+q]
-	for i := (end - start) + plainPrefix(span[end-start:]); i < len(span); i++ {
-		switch c := span[i]; {
-		case c == '\\':
-			p.I = start + i
-			return p.strEscaped(start)
-		case c < 0x20:
-			p.I = start + i
-			return "", p.Fail("control character in a string")
+	for ; i < len(p.Data); i++ {
+		if c := p.Data[i]; c == '"' || c == '\\' || c < 0x20 {
+			return p.strAt(start, i)
 		}
 	}
-	p.I = end + q + 1
-	return Alias(span), nil
+	p.I = len(p.Data)
+	return "", p.Fail("unterminated string")
+}
+
+// strAt finishes a string whose first special byte is at i.
+func (p *Scanner) strAt(start, i int) (string, error) {
+	switch c := p.Data[i]; {
+	case c == '"':
+		p.I = i + 1
+		return Alias(p.Data[start:i]), nil
+	case c == '\\':
+		p.I = i
+		return p.strEscaped(start)
+	default:
+		p.I = i
+		return "", p.Fail("control character in a string")
+	}
+}
+
+// specialMask has the high bit of each byte of x that is a quote, a
+// backslash or below 0x20 set, and no other bit.
+func specialMask(x uint64) uint64 {
+	return zeroBytes(x^(ones*'"')) | zeroBytes(x^(ones*'\\')) | zeroBytes(x&(ones*0xe0))
+}
+
+// zeroBytes has the high bit of each zero byte of x set, exactly.
+func zeroBytes(x uint64) uint64 {
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	return ^((x&low7 + low7) | x | low7)
 }
 
 func (p *Scanner) strEscaped(start int) (string, error) {
