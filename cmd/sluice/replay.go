@@ -30,7 +30,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	}
 	pos, err := parseInterspersed(fl, args)
 	if err != nil {
-		return exitUsage
+		return exitUsageOrHelp(err)
 	}
 	if len(pos) != 1 {
 		fl.Usage()

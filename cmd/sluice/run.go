@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -95,8 +94,8 @@ func printSummary(w io.Writer, s localrun.Summary, out string) {
 	fmt.Fprintf(w, "objects        %d (%d unrouted, %d missing)\n", s.Objects, s.Unrouted, s.Missing)
 	fmt.Fprintf(w, "records in     %d\n", s.RecordsIn)
 	fmt.Fprintf(w, "  ok           %d\n", s.Ok)
-	fmt.Fprintf(w, "  dropped      %d%s\n", s.Dropped, breakdown(s.DroppedByRule))
-	fmt.Fprintf(w, "  failed       %d%s\n", s.Failed, breakdown(s.FailedByReason))
+	fmt.Fprintf(w, "  dropped      %d%s\n", s.Dropped, byCode(s.DroppedByRule))
+	fmt.Fprintf(w, "  failed       %d%s\n", s.Failed, byCode(s.FailedByReason))
 	fmt.Fprintf(w, "  dead letters %d (lines the splitter could not parse)\n", s.DeadLettered)
 	verdict := "every record is accounted for"
 	if !s.Conserved() {
@@ -108,21 +107,6 @@ func printSummary(w io.Writer, s localrun.Summary, out string) {
 	fmt.Fprintf(w, "throughput     %.0f records/s, %.1f MB/s (%s)\n", float64(s.RecordsIn)/secs, float64(s.BytesIn)/1e6/secs, s.Elapsed.Round(time.Millisecond))
 }
 
-func breakdown(m map[string]int64) string {
-	if len(m) == 0 {
-		return ""
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
-	}
-	return " (" + strings.Join(parts, ", ") + ")"
-}
 
 // drawProgress redraws one line: a bar, bytes, records and speed.
 func drawProgress(w io.Writer, p localrun.Progress) {

@@ -35,7 +35,7 @@ func runSplit(args []string, stdout, stderr io.Writer) int {
 	}
 	pos, err := parseInterspersed(fl, args)
 	if err != nil {
-		return exitUsage
+		return exitUsageOrHelp(err)
 	}
 	if len(pos) != 1 {
 		fl.Usage()
