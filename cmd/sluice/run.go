@@ -107,7 +107,6 @@ func printSummary(w io.Writer, s localrun.Summary, out string) {
 	fmt.Fprintf(w, "throughput     %.0f records/s, %.1f MB/s (%s)\n", float64(s.RecordsIn)/secs, float64(s.BytesIn)/1e6/secs, s.Elapsed.Round(time.Millisecond))
 }
 
-
 // drawProgress redraws one line: a bar, bytes, records and speed.
 func drawProgress(w io.Writer, p localrun.Progress) {
 	frac := 1.0
