@@ -74,6 +74,7 @@ func runRedrive(args []string, stdout, stderr io.Writer) int {
 	explain := fs.Bool("explain", false, "re-run the transform on each record and print why it fails now; send nothing")
 	stream := fs.String("stream", "", "the delivery stream to put records into (and whose schema -explain uses); default: the config's only stream, else the stream that starts each Firehose object's name")
 	maxAttempts := fs.Int64("max-attempts", 10, "park records whose attemptsMade is at least this instead of sending them")
+	maxRedrives := fs.Int("max-redrives", 3, "park envelopes that redrive has already put back this many times")
 	parked := fs.String("parked", "", "where parked records go, a folder or s3://bucket/prefix; default: parked/ beside SRC")
 	local := fs.String("local", "", "put records into a local run writing to this folder instead of Firehose")
 	if err := fs.Parse(args); err != nil {
@@ -153,7 +154,7 @@ func runRedrive(args []string, stdout, stderr io.Writer) int {
 		}
 		client = emu
 	}
-	res, err := redrive.Redrive(ctx, source, pick, redrive.NewRedriver(client, parkedW, redrive.Options{MaxAttempts: *maxAttempts}))
+	res, err := redrive.Redrive(ctx, source, pick, redrive.NewRedriver(client, parkedW, redrive.Options{MaxAttempts: *maxAttempts, MaxRedrives: *maxRedrives}))
 	if emu != nil {
 		err = errors.Join(err, emu.Close(ctx))
 	}

@@ -118,3 +118,24 @@ func TestFieldKindsMatchScanner(t *testing.T) {
 		t.Fatal("envelope.FieldKind and jsonx.Kind disagree; Decode converts one into the other")
 	}
 }
+
+func TestRedrives(t *testing.T) {
+	env := Append(nil, &Record{ID: "a", Schema: "s", Fields: []Field{{Name: "x", Value: "1"}}})
+	if n, ok := Redrives(env); !ok || n != 0 {
+		t.Fatalf("fresh envelope: %d %v", n, ok)
+	}
+	once := WithRedrives(env, 1)
+	twice := WithRedrives(once, 2)
+	if n, ok := Redrives(twice); !ok || n != 2 {
+		t.Fatalf("after two redrives: %d %v (%s)", n, ok, twice)
+	}
+	var d Decoded
+	if err := Decode(twice, &d); err != nil || d.Bare || d.ID != "a" || d.Fields[0].Value != "1" {
+		t.Fatalf("a redriven envelope must decode as the same envelope: %v %+v", err, d)
+	}
+	for _, bare := range []string{`{"shop":"x"}`, `{"redrives":"x","v":1}`, `[1]`, `{"redrives":1}`} {
+		if _, ok := Redrives([]byte(bare)); ok {
+			t.Errorf("%s taken for an envelope", bare)
+		}
+	}
+}

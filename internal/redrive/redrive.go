@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/sluicehq/sluice/internal/deadletter"
+	"github.com/sluicehq/sluice/internal/envelope"
 )
 
 // PutRecordBatchAPI is the Firehose call redrive puts records back with:
@@ -40,6 +41,11 @@ type Options struct {
 	// MaxAttempts parks a record whose attemptsMade is at least this
 	// instead of sending it. Default: 10.
 	MaxAttempts int64
+	// MaxRedrives parks an envelope that redrive has already put back this
+	// many times (Firehose's attemptsMade starts again at every delivery, so
+	// only this count stops a record that always fails from looping). Bare
+	// records carry no count. Default: 3.
+	MaxRedrives int
 	// Retries is how many times entries that failed (throttled) are resent,
 	// and a failed call retried. Default: 5.
 	Retries int
@@ -85,6 +91,9 @@ type batch struct {
 
 // NewRedriver returns a Redriver through client, parking into parked.
 func NewRedriver(client PutRecordBatchAPI, parked ObjectWriter, opt Options) *Redriver {
+	if opt.MaxRedrives == 0 {
+		opt.MaxRedrives = 3
+	}
 	if opt.MaxAttempts == 0 {
 		opt.MaxAttempts = 10
 	}
@@ -132,8 +141,17 @@ func (r *Redriver) Add(ctx context.Context, stream string, rec *deadletter.Recor
 		r.result.Skipped++
 		return nil
 	case rec.AttemptsMade >= r.opt.MaxAttempts:
-		return r.park(ctx, rec)
-	case len(rec.RawData) > maxRecordBytes:
+		return r.park(ctx, rec, fmt.Sprintf("parked by redrive: attemptsMade %d reached the cap of %d", rec.AttemptsMade, r.opt.MaxAttempts))
+	}
+	data := rec.RawData
+	if n, ok := envelope.Redrives(data); ok {
+		if n >= r.opt.MaxRedrives {
+			return r.park(ctx, rec, fmt.Sprintf("parked by redrive: redriven %d times, the cap is %d", n, r.opt.MaxRedrives))
+		}
+		data = envelope.WithRedrives(data, n+1)
+	}
+	switch {
+	case len(data) > maxRecordBytes:
 		// Firehose would refuse the whole batch; it stays in the source.
 		r.result.Failed++
 		r.result.FailedByCode["RecordTooLarge"]++
@@ -144,13 +162,13 @@ func (r *Redriver) Add(ctx context.Context, stream string, rec *deadletter.Recor
 		b = &batch{}
 		r.batches[stream] = b
 	}
-	if len(b.records) == maxBatchRecords || b.bytes+len(rec.RawData) > maxBatchBytes {
+	if len(b.records) == maxBatchRecords || b.bytes+len(data) > maxBatchBytes {
 		if err := r.send(ctx, stream, b); err != nil {
 			return err
 		}
 	}
-	b.records = append(b.records, types.Record{Data: rec.RawData})
-	b.bytes += len(rec.RawData)
+	b.records = append(b.records, types.Record{Data: data})
+	b.bytes += len(data)
 	return nil
 }
 
@@ -169,10 +187,10 @@ func (r *Redriver) Close(ctx context.Context) (Result, error) {
 	return r.result, errors.Join(errs...)
 }
 
-func (r *Redriver) park(ctx context.Context, rec *deadletter.Record) error {
+func (r *Redriver) park(ctx context.Context, rec *deadletter.Record, why string) error {
 	parked := *rec
 	if parked.Reason == "" {
-		parked.Reason = fmt.Sprintf("parked by redrive: attemptsMade %d reached the cap of %d", rec.AttemptsMade, r.opt.MaxAttempts)
+		parked.Reason = why
 	}
 	line, err := deadletter.Marshal(&parked)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/sluicehq/sluice/internal/deadletter"
+	"github.com/sluicehq/sluice/internal/envelope"
 	"github.com/sluicehq/sluice/internal/firehose"
 	"github.com/sluicehq/sluice/internal/localfirehose"
 )
@@ -406,5 +407,42 @@ func TestRedriveRoutesByStream(t *testing.T) {
 	}
 	if !reflect.DeepEqual(f.calls, []int{1, 2}) || res.RedrivenByStream["a"] != 1 || res.RedrivenByStream["b"] != 2 {
 		t.Fatalf("calls %v result %+v", f.calls, res)
+	}
+}
+
+// A record that fails every time comes back from Firehose with a fresh
+// attemptsMade; the envelope's redrive count is what parks it.
+func TestRedriveCountParksAPoisonEnvelope(t *testing.T) {
+	env := envelope.Append(nil, &envelope.Record{ID: "poison", Schema: "listing", Fields: []envelope.Field{{Name: "price", Value: "call us"}}})
+	client := &fakeStream{}
+	parked := &localfirehose.Memory{}
+	data := env
+	for round := 1; round <= 4; round++ {
+		r := NewRedriver(client, parked, Options{MaxRedrives: 3, Backoff: noWait})
+		if err := r.Add(context.Background(), "listings", &deadletter.Record{AttemptsMade: 1, RawData: data}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.Close(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if round <= 3 {
+			if res.Redriven != 1 || res.Parked != 0 {
+				t.Fatalf("round %d: %+v, want it redriven", round, res)
+			}
+			data = client.accepted[len(client.accepted)-1] // Firehose fails it again and writes what it got
+			if n, _ := envelope.Redrives(data); n != round {
+				t.Fatalf("round %d: count %d", round, n)
+			}
+		} else if res.Parked != 1 || res.Redriven != 0 {
+			t.Fatalf("round %d: %+v, want it parked", round, res)
+		}
+	}
+	var all []byte
+	for _, k := range parked.Keys() {
+		all = append(all, parked.Objects[k]...)
+	}
+	if !bytes.Contains(all, []byte("redriven 3 times")) {
+		t.Fatalf("parked record lacks its reason: %s", all)
 	}
 }
