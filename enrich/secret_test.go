@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -71,9 +72,12 @@ func TestLoadSecret(t *testing.T) {
 }
 
 func TestSecretIsLoadedOnceAndSentInHeaders(t *testing.T) {
+	var mu sync.Mutex
 	var got []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		got = append(got, r.Header.Get("Authorization"))
+		mu.Unlock()
 		writeJSON(w, map[string]any{"name": "x"})
 	}))
 	defer srv.Close()
