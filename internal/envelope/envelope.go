@@ -58,24 +58,35 @@ type Record struct {
 }
 
 // RecordID is the deterministic id of the index-th record (0-based) of an
-// object: the same object, redelivered, yields the same ids. The version id
-// identifies the object when the bucket is versioned, else the ETag.
+// object: 20 hex digits identifying the object (a SHA-256 of bucket, key
+// and version, or ETag when the bucket is unversioned), a dash, and the
+// index. The same object, redelivered, yields the same ids.
 func RecordID(bucket, key, version, etag string, index int64) string {
+	return string(appendID(nil, objectID(bucket, key, version, etag), index))
+}
+
+// objectID is the object part of a record id.
+func objectID(bucket, key, version, etag string) [20]byte {
 	ident := version
 	if ident == "" {
 		ident = etag
 	}
-	// One buffer, hashed once: this runs for every record.
 	var stack [256]byte
 	b := append(stack[:0], bucket...)
 	b = append(b, 0)
 	b = append(b, key...)
 	b = append(b, 0)
 	b = append(b, ident...)
-	b = append(b, 0)
-	b = strconv.AppendInt(b, index, 10)
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16])
+	var id [20]byte
+	hex.Encode(id[:], sum[:10])
+	return id
+}
+
+func appendID(dst []byte, object [20]byte, index int64) []byte {
+	dst = append(dst, object[:]...)
+	dst = append(dst, '-')
+	return strconv.AppendInt(dst, index, 10)
 }
 
 // Append writes r as one envelope JSON object (no trailing newline).

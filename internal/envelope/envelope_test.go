@@ -12,8 +12,8 @@ import (
 
 func TestRecordIDIsDeterministic(t *testing.T) {
 	a := RecordID("b", "k", "v1", "", 7)
-	if a != RecordID("b", "k", "v1", "", 7) || len(a) != 32 {
-		t.Fatalf("id %q not stable or not 32 hex chars", a)
+	if a != RecordID("b", "k", "v1", "", 7) || len(a) != 22 || a[20:] != "-7" {
+		t.Fatalf("id %q not stable or not 20 hex digits, a dash and the index", a)
 	}
 	for _, other := range []string{
 		RecordID("b", "k", "v2", "", 7), RecordID("b", "k", "v1", "", 8),
@@ -136,6 +136,34 @@ func TestRedrives(t *testing.T) {
 	for _, bare := range []string{`{"shop":"x"}`, `{"redrives":"x","v":1}`, `[1]`, `{"redrives":1}`} {
 		if _, ok := Redrives([]byte(bare)); ok {
 			t.Errorf("%s taken for an envelope", bare)
+		}
+	}
+}
+
+// The Encoder writes exactly what Append writes.
+func TestEncoderMatchesAppend(t *testing.T) {
+	for _, src := range []Source{
+		{Bucket: "in", Key: "listings/ä b=c.csv", Version: "v1", ETag: `"e"`, Format: "csv", IngestedAt: time.Date(2024, 5, 6, 7, 8, 9, 123e6, time.UTC)},
+		{Bucket: "b", Key: "k", Format: "alb"},
+		{Bucket: "b", Key: "k", ETag: "etag", Format: "jsonl", IngestedAt: time.UnixMilli(1)},
+	} {
+		enc := NewEncoder("listing", src)
+		rows := [][]Field{
+			{{Name: "Shop Name", Value: "A \"q\""}, {Name: "price", Value: "1", Kind: Raw}, {Name: "n", Kind: Null}},
+			{{Name: "Shop Name", Value: "B"}, {Name: "other", Value: "\x01"}},
+			{{Name: "x", Value: "y"}},
+			{},
+		}
+		for i, fields := range rows {
+			for _, flags := range [][]string{nil, {"ragged"}} {
+				s := src
+				s.Line, s.Offset, s.Flags = int64(i+2), int64(i*40), flags
+				want := Append(nil, &Record{ID: RecordID(src.Bucket, src.Key, src.Version, src.ETag, int64(i)), Schema: "listing", Source: s, Fields: fields})
+				got := enc.Append(nil, int64(i), s.Line, s.Offset, flags, fields)
+				if string(got) != string(want) {
+					t.Fatalf("Encoder wrote\n%s\nAppend writes\n%s", got, want)
+				}
+			}
 		}
 	}
 }

@@ -215,6 +215,7 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 	}
 	var lastLine, lastOffset int64
 	var re *format.RecordError
+	var enc *envelope.Encoder // made at the first record: the object's constant parts
 	for ; ; r.index++ {
 		// Skipping records before the checkpoint is cheap: look at the
 		// clock less often there.
@@ -245,17 +246,14 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 		if r.index < r.start.Next {
 			continue
 		}
-		env := envelope.Record{
-			ID:     envelope.RecordID(r.o.Bucket, r.o.Key, r.o.Version, r.o.ETag, r.index),
-			Schema: r.route.Schema,
-			Source: r.source(rec.Line, rec.Offset, rec.Flags),
-			Fields: rec.Fields,
+		if enc == nil {
+			enc = envelope.NewEncoder(r.route.Schema, r.source(0, 0, nil))
 		}
-		r.buf = envelope.Append(r.buf[:0], &env)
+		r.buf = enc.Append(r.buf[:0], r.index, rec.Line, rec.Offset, rec.Flags, rec.Fields)
 		if len(r.buf) > maxRecord {
 			if r.index >= r.start.DeadLettered {
 				reason := fmt.Sprintf("record of %d bytes is over the %d-byte record limit", len(r.buf), maxRecord)
-				s := env.Source // a copy: taking env's address would move every env to the heap
+				s := r.source(rec.Line, rec.Offset, rec.Flags)
 				if err := r.deadLetter(ctx, ClassRecordTooLarge, reason, r.buf, &s); err != nil {
 					return r.abort(ctx, err)
 				}
