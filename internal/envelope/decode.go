@@ -161,7 +161,7 @@ func decodeSource(raw []byte, s *Source) error {
 			})
 		case "ingested_at":
 			if kind == jsonx.String {
-				t, err := time.Parse(time.RFC3339Nano, val)
+				t, err := parseIngested(val)
 				if err != nil {
 					return &DecodeError{Reason: "source.ingested_at must be an RFC 3339 time"}
 				}
@@ -170,4 +170,30 @@ func decodeSource(raw []byte, s *Source) error {
 		}
 		return nil
 	}))
+}
+
+// parseIngested reads ingested_at. The splitter writes it as
+// 2006-01-02T15:04:05.000Z; that form is read without a layout, anything
+// else with time.Parse.
+func parseIngested(s string) (time.Time, error) {
+	if len(s) == 24 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == '.' && s[23] == 'Z' {
+		n := func(a, b int) int {
+			v := 0
+			for _, c := range s[a:b] {
+				if c < '0' || c > '9' {
+					return -1
+				}
+				v = v*10 + int(c-'0')
+			}
+			return v
+		}
+		y, mo, d, h, mi, sec, ms := n(0, 4), n(5, 7), n(8, 10), n(11, 13), n(14, 16), n(17, 19), n(20, 23)
+		if y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h < 24 && mi >= 0 && mi < 60 && sec >= 0 && sec < 60 && ms >= 0 {
+			t := time.Date(y, time.Month(mo), d, h, mi, sec, ms*1e6, time.UTC)
+			if t.Day() == d { // 2024-02-30 is not a date
+				return t, nil
+			}
+		}
+	}
+	return time.Parse(time.RFC3339Nano, s)
 }

@@ -167,3 +167,14 @@ func TestEncoderMatchesAppend(t *testing.T) {
 		}
 	}
 }
+
+func TestParseIngestedMatchesTimeParse(t *testing.T) {
+	for _, s := range []string{"2024-05-01T10:00:00.000Z", "2024-02-29T23:59:59.999Z", "2024-02-30T00:00:00.000Z",
+		"2024-13-01T00:00:00.000Z", "2024-05-01T10:00:00.123456Z", "2024-05-01T10:00:00+02:00", "0001-01-01T00:00:00.000Z", "garbage"} {
+		got, err := parseIngested(s)
+		want, werr := time.Parse(time.RFC3339Nano, s)
+		if (err == nil) != (werr == nil) || (err == nil && !got.Equal(want)) {
+			t.Errorf("parseIngested(%q) = %v, %v; time.Parse: %v, %v", s, got, err, want, werr)
+		}
+	}
+}
