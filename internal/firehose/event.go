@@ -44,7 +44,7 @@ func (b *Batch) Data(i int, buf []byte) ([]byte, error) {
 	if n := base64.StdEncoding.DecodedLen(len(src)); cap(buf) < n {
 		buf = make([]byte, n)
 	}
-	n, err := base64.StdEncoding.Decode(buf[:cap(buf)], src)
+	n, err := decodeBase64(buf[:cap(buf)], src)
 	if err != nil {
 		return nil, fmt.Errorf("firehose: record %s: data is not base64: %w", b.IDs[i], err)
 	}

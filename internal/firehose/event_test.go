@@ -113,3 +113,21 @@ func TestAppendBase64EveryLength(t *testing.T) {
 		}
 	}
 }
+
+func FuzzDecodeBase64(f *testing.F) {
+	f.Add([]byte(base64.StdEncoding.EncodeToString([]byte("a record of data, long enough for a few groups"))))
+	f.Add([]byte("aGk="))
+	f.Add([]byte("aGVsbG8gd29ybGQh!!!!"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		want := make([]byte, base64.StdEncoding.DecodedLen(len(src)))
+		wn, werr := base64.StdEncoding.Decode(want, src)
+		got := make([]byte, base64.StdEncoding.DecodedLen(len(src)))
+		gn, gerr := decodeBase64(got, src)
+		if (werr == nil) != (gerr == nil) || (werr == nil && string(got[:gn]) != string(want[:wn])) {
+			t.Fatalf("decodeBase64(%q) = %q, %v; encoding/base64: %q, %v", src, got[:gn], gerr, want[:wn], werr)
+		}
+		if werr != nil && werr.Error() != gerr.Error() {
+			t.Fatalf("decodeBase64(%q) error %v; encoding/base64: %v", src, gerr, werr)
+		}
+	})
+}
