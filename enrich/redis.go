@@ -67,9 +67,6 @@ func NewRedisCache(rawURL string) (*RedisCache, error) {
 	return &RedisCache{client: redis.NewClient(opt)}, nil
 }
 
-// NewRedisCacheClient wraps an existing client (tests, custom options).
-func NewRedisCacheClient(c redis.UniversalClient) *RedisCache { return &RedisCache{client: c} }
-
 // Client returns the underlying client (the shared limiter uses it too).
 func (c *RedisCache) Client() redis.UniversalClient { return c.client }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/splitter"
 )
 
@@ -65,7 +66,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	}
 	// A replay re-sends on purpose: done markers of earlier runs must not
 	// skip objects, so checkpoints live in this process only.
-	h, err := splitter.NewAWS(cfg, awsCfg,
+	h, err := splitter.NewAWS(cfg, awsCfg, metrics.New(io.Discard),
 		splitter.WithCheckpoints(splitter.NewMemoryStore()),
 		splitter.WithInvoker(nil, ""),
 		splitter.WithFormats(openFormat),

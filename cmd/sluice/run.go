@@ -49,7 +49,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		}
 		paths = []string{exampleInput}
 	}
-	cfg, reg, err := app.Load(*cfgPath)
+	cfg, reg, err := config.LoadAll(*cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice run: %v\n", err)
 		return exitUsage

@@ -114,7 +114,7 @@ func exitUsageOrHelp(err error) int {
 // localTransform builds the transform handler for the CLI: the command
 // reports each outcome itself, so metrics and failure logs are discarded.
 func localTransform(cfg *config.Config, opts ...transform.Option) (*transform.Handler, error) {
-	reg, err := app.Schemas(cfg)
+	reg, err := cfg.Registry()
 	if err != nil {
 		return nil, err
 	}

@@ -18,13 +18,9 @@ import (
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	cfg, err := config.Load(config.PathFromEnv())
+	cfg, _, err := config.LoadAll(config.PathFromEnv())
 	if err != nil {
 		log.Error("config", "err", err)
-		os.Exit(1)
-	}
-	if err := splitter.CheckSchemas(cfg); err != nil {
-		log.Error("schemas", "err", err)
 		os.Exit(1)
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
@@ -32,9 +28,8 @@ func main() {
 		log.Error("aws config", "err", err)
 		os.Exit(1)
 	}
-	h, err := splitter.NewAWS(cfg, awsCfg,
-		splitter.WithLogger(log),
-		splitter.WithMetrics(metrics.New(os.Stdout, metrics.Dim{Name: "Function", Value: "splitter"})))
+	h, err := splitter.NewAWS(cfg, awsCfg, metrics.New(os.Stdout, metrics.Dim{Name: "Function", Value: "splitter"}),
+		splitter.WithLogger(log))
 	if err != nil {
 		log.Error("splitter", "err", err)
 		os.Exit(1)

@@ -30,37 +30,6 @@ func FromEnv() Settings {
 	return Settings{ConfigPath: config.PathFromEnv(), RedisURL: os.Getenv("REDIS_URL")}
 }
 
-// Load reads the config and its schemas and checks that every schema the
-// config names exists.
-func Load(path string) (*config.Config, *schema.Registry, error) {
-	cfg, err := config.Load(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	reg, err := Schemas(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := cfg.CheckSchemas(reg.Has); err != nil {
-		return nil, nil, err
-	}
-	return cfg, reg, nil
-}
-
-// Schemas loads the registry the config points at: schemas.dir, or the
-// schemas built into sluice.
-func Schemas(cfg *config.Config) (*schema.Registry, error) {
-	if cfg.Schemas.Dir == "" {
-		return schema.Shipped()
-	}
-	dir := cfg.Resolve(cfg.Schemas.Dir)
-	reg, err := schema.Load(os.DirFS(dir), ".")
-	if err != nil {
-		return nil, fmt.Errorf("%s: schemas.dir: %w", cfg.Path, err)
-	}
-	return reg, nil
-}
-
 // EnvEnrichSecret names the secret the deployed stack created for lookups;
 // an enricher with no secret of its own uses it.
 const EnvEnrichSecret = "SLUICE_ENRICH_SECRET_ARN"
@@ -99,7 +68,7 @@ func Enrichers(ctx context.Context, cfg *config.Config, reg *schema.Registry, op
 // local runs it also builds the Firehose client that re-ingests response
 // overflow.
 func NewTransform(ctx context.Context, s Settings, opts ...transform.Option) (*transform.Handler, error) {
-	cfg, reg, err := Load(s.ConfigPath)
+	cfg, reg, err := config.LoadAll(s.ConfigPath)
 	if err != nil {
 		return nil, err
 	}

@@ -103,16 +103,8 @@ func WithAccount(region, account string) Option {
 	return func(e *Emulator) { e.region, e.account = region, account }
 }
 
-// WithFunction names the transform Lambda in error records' lambdaArn.
-// Default: sluice-transform.
-func WithFunction(name string) Option { return func(e *Emulator) { e.function = name } }
-
 // WithRetries sets the processor's NumberOfRetries. Default: 3.
 func WithRetries(n int) Option { return func(e *Emulator) { e.retries = n } }
-
-// WithInvocationTimeout bounds one processor call (the context deadline
-// the handler sees). Default: 5 minutes.
-func WithInvocationTimeout(d time.Duration) Option { return func(e *Emulator) { e.invocation = d } }
 
 // New returns an Emulator for every stream in cfg.Streams, invoking process
 // and delivering to out. A stream's prefixes that Firehose would reject

@@ -20,11 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden output folders")
 
 func shipped(t testing.TB) (*config.Config, *schema.Registry) {
 	t.Helper()
-	cfg, err := config.Load("../../sluice.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := schema.Shipped()
+	cfg, reg, err := config.LoadAll("../../sluice.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,10 +91,6 @@ func WithFormats(f OpenFormat) Option { return func(h *Handler) { h.openFormat =
 // WithClock sets the clock (deadline checks, ingested_at). Default: time.Now.
 func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
 
-// WithDeadlineMargin sets the time kept before the deadline. Default:
-// DefaultDeadlineMargin.
-func WithDeadlineMargin(d time.Duration) Option { return func(h *Handler) { h.margin = d } }
-
 // New returns a Handler reading objects with s3 and putting records into sink.
 func New(cfg *config.Config, s3c GetObjectAPI, sink Sink, opts ...Option) (*Handler, error) {
 	r, err := newRouter(cfg.Routes)

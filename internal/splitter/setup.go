@@ -11,35 +11,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluicehq/sluice/internal/config"
-	"github.com/sluicehq/sluice/schema"
+	"github.com/sluicehq/sluice/internal/metrics"
 )
 
 // EnvRedisURL names the checkpoint Redis (redis://host:port/db). Unset:
 // checkpoints live in the process only.
 const EnvRedisURL = "REDIS_URL"
 
-// CheckSchemas checks that every schema the config names exists: in
-// schemas.dir when set, else among the shipped ones.
-func CheckSchemas(cfg *config.Config) error {
-	var reg *schema.Registry
-	var err error
-	if cfg.Schemas.Dir != "" {
-		reg, err = schema.Load(os.DirFS(cfg.Resolve(cfg.Schemas.Dir)), ".")
-	} else {
-		reg, err = schema.Shipped()
-	}
-	if err != nil {
-		return err
-	}
-	return cfg.CheckSchemas(reg.Has)
-}
-
 // NewAWS builds a Handler on AWS clients made from awsCfg: S3 (objects and
 // dead letters), Firehose, Lambda (continuations) and, when REDIS_URL is
-// set, Redis checkpoints. opts come last and override.
-func NewAWS(cfg *config.Config, awsCfg aws.Config, opts ...Option) (*Handler, error) {
+// set, Redis checkpoints. The handler and its Firehose producers count into
+// m. opts come last and override.
+func NewAWS(cfg *config.Config, awsCfg aws.Config, m *metrics.Set, opts ...Option) (*Handler, error) {
 	s3c := s3.NewFromConfig(awsCfg)
-	base := []Option{WithInvoker(lambda.NewFromConfig(awsCfg), "")}
+	base := []Option{WithInvoker(lambda.NewFromConfig(awsCfg), ""), WithMetrics(m)}
 	if url := os.Getenv(EnvRedisURL); url != "" {
 		store, err := NewRedisStore(url, 0)
 		if err != nil {
@@ -52,7 +37,7 @@ func NewAWS(cfg *config.Config, awsCfg aws.Config, opts ...Option) (*Handler, er
 	if cfg.DeadLetter.Bucket == "" && os.Getenv("DEAD_LETTER_BUCKET") == "" {
 		slog.Warn("no dead-letter bucket (dead_letter.bucket or DEAD_LETTER_BUCKET): an object with a bad line will fail until one is set")
 	}
-	h, err := New(cfg, s3c, NewFirehoseSink(firehose.NewFromConfig(awsCfg), WithStreams(cfg.Streams)), append(base, opts...)...)
+	h, err := New(cfg, s3c, NewFirehoseSink(firehose.NewFromConfig(awsCfg), WithStreams(cfg.Streams), WithSinkMetrics(m)), append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("splitter: %w", err)
 	}

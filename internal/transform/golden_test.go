@@ -37,11 +37,7 @@ type goldenRecord struct {
 
 func loadShipped(t testing.TB) (*config.Config, *schema.Registry) {
 	t.Helper()
-	cfg, err := config.Load("../../sluice.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := schema.Shipped()
+	cfg, reg, err := config.LoadAll("../../sluice.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
