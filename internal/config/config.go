@@ -87,6 +87,11 @@ type Stream struct {
 	// Default: false.
 	Pack bool `yaml:"pack"`
 
+	// PartitionKeys makes the transform return each Ok record's schema as
+	// the partition key "schema" (metadata.partitionKeys), for a stream with
+	// dynamic partitioning. Default: false.
+	PartitionKeys bool `yaml:"partition_keys"`
+
 	// BufferSizeMB and BufferInterval mirror the processor buffer hints of
 	// the real stream for the local emulator. Defaults: 1 MB and 60s.
 	BufferSizeMB   float64       `yaml:"buffer_size_mb"`

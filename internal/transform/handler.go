@@ -41,8 +41,10 @@ type Handler struct {
 	reingest  Reingester
 	enrichers []Enricher
 	metrics   *metrics.Set
-	log       *slog.Logger
-	now       func() time.Time
+	// partitions holds, per schema, the partition keys of its records.
+	partitions map[string]map[string]string
+	log        *slog.Logger
+	now        func() time.Time
 	// workers keeps reusable memory between invocations. Not a sync.Pool:
 	// a batch's own garbage collections would empty it every time.
 	workers chan *worker
@@ -95,6 +97,10 @@ func New(cfg *config.Config, reg *schema.Registry, opts ...Option) (*Handler, er
 			return nil, err
 		}
 		h.plans[name] = p
+	}
+	h.partitions = map[string]map[string]string{}
+	for name := range h.plans {
+		h.partitions[name] = map[string]string{"schema": name}
 	}
 	for _, d := range cfg.Drop {
 		h.drops = append(h.drops, dropRule{name: d.Name, schema: d.Schema, field: normalize.Canonical(d.Field), match: regexp.MustCompile(d.Match)})
@@ -249,7 +255,7 @@ func (h *Handler) run(ctx context.Context, b *firehose.Batch, out sink) ([]item,
 	w := h.getWorker()
 	defer h.putWorker(w)
 
-	stream, _, _ := h.cfg.StreamFor(b.DeliveryStreamArn)
+	stream, streamCfg, _ := h.cfg.StreamFor(b.DeliveryStreamArn)
 	cutoff, hasDeadline := ctx.Deadline()
 	cutoff = cutoff.Add(-h.cfg.Transform.DeadlineMargin)
 
@@ -299,6 +305,9 @@ func (h *Handler) run(ctx context.Context, b *firehose.Batch, out sink) ([]item,
 			h.applyEnrichment(w, w.items[first:], found)
 			w.out = w.out[:0]
 			r = h.encodeRecord(w, w.items[first:])
+			if r.status == firehose.Ok && streamCfg.PartitionKeys {
+				r.keys = h.partitions[w.items[first].plan.Schema.Name]
+			}
 			for k := first; k < len(w.items); k++ {
 				w.items[k].val = schema.Value{}
 			}

@@ -330,3 +330,38 @@ func conformsToSome(reg *schema.Registry, doc []byte) bool {
 	}
 	return false
 }
+
+func TestPartitionKeysWhenTheStreamAsksForThem(t *testing.T) {
+	_, reg := loadShipped(t)
+	for _, on := range []bool{false, true} {
+		cfg := configWith(t, "")
+		s := cfg.Streams["listings"]
+		s.PartitionKeys = on
+		cfg.Streams["listings"] = s
+		h := quietHandler(t, cfg, reg)
+		ev := eventOf("listings", append(listingRecords(2), "not json"))
+		resp, err := h.Handle(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range resp.Records {
+			switch {
+			case r.Result != firehose.Ok && r.Metadata != nil:
+				t.Fatalf("record %d (%s) has metadata", i, r.Result)
+			case r.Result == firehose.Ok && on && (r.Metadata == nil || r.Metadata.PartitionKeys["schema"] != "listing"):
+				t.Fatalf("record %d: metadata %+v, want partition key schema=listing", i, r.Metadata)
+			case r.Result == firehose.Ok && !on && r.Metadata != nil:
+				t.Fatalf("record %d: metadata without partition_keys", i)
+			}
+		}
+		payload, _ := json.Marshal(ev)
+		out, err := h.Invoke(context.Background(), payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(resp)
+		if string(out) != string(want) {
+			t.Fatalf("Invoke and Handle differ:\n%s\n%s", out, want)
+		}
+	}
+}
