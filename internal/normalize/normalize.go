@@ -10,6 +10,11 @@ import (
 // Scratch holds reusable memory for one goroutine's normalising. Values
 // produced with a Scratch stay valid until Reset.
 type Scratch struct {
+	// Discarded counts input fields with a value that matched no schema
+	// field and had nowhere to go, because the record has no "extra" map.
+	// Normalize adds to it; the caller reads and resets it.
+	Discarded int
+
 	vals []schema.Value
 	strs []string
 	seen []bool
@@ -99,6 +104,9 @@ func (p *Plan) normalizeRecord(sc *Scratch, rp *recordPlan, fields []envelope.Fi
 		idx, ok := rp.byName[string(sc.key)]
 		if !ok || seen[idx] {
 			unmatched++
+			if rp.extra < 0 && f.Kind != envelope.Null {
+				sc.Discarded++
+			}
 			continue
 		}
 		fp := &rp.fields[idx]

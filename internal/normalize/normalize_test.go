@@ -238,3 +238,31 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+func TestDiscardedFieldsAreCounted(t *testing.T) {
+	s, err := schema.Parse("bare", 1, []byte(`{"type":"record","name":"bare","fields":[{"name":"a","type":"string"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc Scratch
+	var v schema.Value
+	fields := []envelope.Field{str("a", "x"), str("b", "lost"), {Name: "c", Kind: envelope.Null}, str("A", "repeat")}
+	if f := p.Normalize(&sc, fields, &Meta{}, &v); f != nil {
+		t.Fatal(f)
+	}
+	if sc.Discarded != 2 {
+		t.Fatalf("Discarded = %d, want 2 (b and the repeated a; a null carries nothing)", sc.Discarded)
+	}
+	// With an extra map nothing is discarded.
+	sc.Discarded = 0
+	if f := compile(t, Options{}).Normalize(&sc, append([]envelope.Field{str("shop_name", "s")}, fields...), &Meta{}, &v); f != nil {
+		t.Fatal(f)
+	}
+	if sc.Discarded != 0 {
+		t.Fatalf("Discarded = %d with an extra field, want 0", sc.Discarded)
+	}
+}

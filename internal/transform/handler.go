@@ -148,6 +148,8 @@ type item struct {
 	val     schema.Value
 	fail    *normalize.Failure
 	dropped string // the drop rule's name
+	// discarded counts input fields lost for want of an "extra" field.
+	discarded int
 }
 
 // result is the outcome for one Firehose record.
@@ -471,7 +473,9 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 	if !d.Bare {
 		w.meta.Source = &d.Source
 	}
+	w.sc.Discarded = 0
 	it.fail = plan.Normalize(&w.sc, d.Fields, &w.meta, &it.val)
+	it.discarded = w.sc.Discarded
 }
 
 func (h *Handler) dropRule(w *worker, schemaName string, fields []envelope.Field) string {
@@ -545,6 +549,9 @@ func (h *Handler) account(b *firehose.Batch, items []item, results []result, sta
 			schemaName = it.plan.Schema.Name
 		}
 		counts[group{"RecordsIn", schemaName, "", ""}]++
+		if it.discarded > 0 {
+			counts[group{"FieldsDiscarded", schemaName, "", ""}] += it.discarded
+		}
 		r := results[it.rec]
 		switch {
 		case it.fail != nil:
