@@ -1,10 +1,6 @@
 package envelope
 
-import (
-	"strconv"
-
-	"github.com/sluicehq/sluice/schema"
-)
+import "github.com/sluicehq/sluice/schema"
 
 // Encoder writes the envelopes of one object. What is the same for every
 // record (schema, bucket, key, version, format, ingest time, the quoted
@@ -22,31 +18,11 @@ type Encoder struct {
 // NewEncoder returns an Encoder for records of schema from src (its Line,
 // Offset and Flags are per record and ignored here).
 func NewEncoder(schemaName string, src Source) *Encoder {
-	e := &Encoder{}
-	e.object = objectID(src.Bucket, src.Key, src.Version, src.ETag)
-	m := append([]byte(nil), `,"schema":`...)
-	m = schema.AppendString(m, schemaName)
-	m = append(m, `,"source":{"bucket":`...)
-	m = schema.AppendString(m, src.Bucket)
-	m = append(m, `,"key":`...)
-	m = schema.AppendString(m, src.Key)
-	if src.Version != "" {
-		m = append(m, `,"version":`...)
-		m = schema.AppendString(m, src.Version)
+	return &Encoder{
+		object: objectID(src.Bucket, src.Key, src.Version, src.ETag),
+		mid:    appendHead(nil, schemaName, &src),
+		tail:   appendIngested(nil, src.IngestedAt),
 	}
-	if src.ETag != "" {
-		m = append(m, `,"etag":`...)
-		m = schema.AppendString(m, src.ETag)
-	}
-	m = append(m, `,"format":`...)
-	m = schema.AppendString(m, src.Format)
-	e.mid = append(m, `,"line":`...)
-	if !src.IngestedAt.IsZero() {
-		e.tail = append(e.tail, `,"ingested_at":"`...)
-		e.tail = appendMillisUTC(e.tail, src.IngestedAt)
-		e.tail = append(e.tail, '"')
-	}
-	return e
 }
 
 // Append writes the envelope of the index-th record: the same bytes as
@@ -56,37 +32,7 @@ func (e *Encoder) Append(dst []byte, index, line, offset int64, flags []string, 
 	dst = appendID(dst, e.object, index)
 	dst = append(dst, '"')
 	dst = append(dst, e.mid...)
-	dst = strconv.AppendInt(dst, line, 10)
-	dst = append(dst, `,"offset":`...)
-	dst = strconv.AppendInt(dst, offset, 10)
-	dst = append(dst, e.tail...)
-	if len(flags) > 0 {
-		dst = append(dst, `,"flags":[`...)
-		for i, f := range flags {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = schema.AppendString(dst, f)
-		}
-		dst = append(dst, ']')
-	}
-	dst = append(dst, `},"fields":{`...)
-	for i := range fields {
-		f := &fields[i]
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, e.name(i, f.Name)...)
-		switch f.Kind {
-		case Raw:
-			dst = append(dst, f.Value...)
-		case Null:
-			dst = append(dst, "null"...)
-		default:
-			dst = schema.AppendString(dst, f.Value)
-		}
-	}
-	return append(dst, "}}"...)
+	return appendBody(dst, line, offset, e.tail, flags, fields, e.name)
 }
 
 // name returns the JSON key (with its colon) for the i-th field's name.

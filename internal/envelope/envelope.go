@@ -93,9 +93,15 @@ func appendID(dst []byte, object [20]byte, index int64) []byte {
 func Append(dst []byte, r *Record) []byte {
 	dst = append(dst, `{"v":1,"id":`...)
 	dst = schema.AppendString(dst, r.ID)
+	dst = appendHead(dst, r.Schema, &r.Source)
+	return appendBody(dst, r.Source.Line, r.Source.Offset, appendIngested(nil, r.Source.IngestedAt), r.Source.Flags, r.Fields, nil)
+}
+
+// appendHead writes what follows the id up to the line number: the same
+// for every record of an object.
+func appendHead(dst []byte, schemaName string, s *Source) []byte {
 	dst = append(dst, `,"schema":`...)
-	dst = schema.AppendString(dst, r.Schema)
-	s := &r.Source
+	dst = schema.AppendString(dst, schemaName)
 	dst = append(dst, `,"source":{"bucket":`...)
 	dst = schema.AppendString(dst, s.Bucket)
 	dst = append(dst, `,"key":`...)
@@ -110,18 +116,29 @@ func Append(dst []byte, r *Record) []byte {
 	}
 	dst = append(dst, `,"format":`...)
 	dst = schema.AppendString(dst, s.Format)
-	dst = append(dst, `,"line":`...)
-	dst = strconv.AppendInt(dst, s.Line, 10)
-	dst = append(dst, `,"offset":`...)
-	dst = strconv.AppendInt(dst, s.Offset, 10)
-	if !s.IngestedAt.IsZero() {
-		dst = append(dst, `,"ingested_at":"`...)
-		dst = appendMillisUTC(dst, s.IngestedAt)
-		dst = append(dst, '"')
+	return append(dst, `,"line":`...)
+}
+
+// appendIngested writes the ingested_at member, or nothing for a zero time.
+func appendIngested(dst []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return dst
 	}
-	if len(s.Flags) > 0 {
+	dst = append(dst, `,"ingested_at":"`...)
+	dst = appendMillisUTC(dst, t)
+	return append(dst, '"')
+}
+
+// appendBody writes the rest of an envelope from the line number on.
+// name, when set, returns the JSON key (with its colon) of the i-th field.
+func appendBody(dst []byte, line, offset int64, ingested []byte, flags []string, fields []Field, name func(i int, name string) []byte) []byte {
+	dst = strconv.AppendInt(dst, line, 10)
+	dst = append(dst, `,"offset":`...)
+	dst = strconv.AppendInt(dst, offset, 10)
+	dst = append(dst, ingested...)
+	if len(flags) > 0 {
 		dst = append(dst, `,"flags":[`...)
-		for i, f := range s.Flags {
+		for i, f := range flags {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -130,12 +147,17 @@ func Append(dst []byte, r *Record) []byte {
 		dst = append(dst, ']')
 	}
 	dst = append(dst, `},"fields":{`...)
-	for i, f := range r.Fields {
+	for i := range fields {
+		f := &fields[i]
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = schema.AppendString(dst, f.Name)
-		dst = append(dst, ':')
+		if name != nil {
+			dst = append(dst, name(i, f.Name)...)
+		} else {
+			dst = schema.AppendString(dst, f.Name)
+			dst = append(dst, ':')
+		}
 		switch f.Kind {
 		case Raw:
 			dst = append(dst, f.Value...)
