@@ -123,38 +123,15 @@ func (p *Scanner) Object(fn func(key string, kind Kind, val string) error) error
 	})
 }
 
-// array parses an array at p.I, calling fn for each element.
+// Array parses an array at p.I, calling fn for each element.
 func (p *Scanner) Array(fn func(kind Kind, val string)) error {
-	p.WS()
-	if p.I >= len(p.Data) || p.Data[p.I] != '[' {
-		return p.Fail("expected an array")
-	}
-	p.I++
-	p.WS()
-	if p.I < len(p.Data) && p.Data[p.I] == ']' {
-		p.I++
-		return nil
-	}
-	for {
+	return p.Elements(func() error {
 		kind, val, _, err := p.Value()
-		if err != nil {
-			return err
+		if err == nil {
+			fn(kind, val)
 		}
-		fn(kind, val)
-		p.WS()
-		if p.I >= len(p.Data) {
-			return p.Fail("unterminated array")
-		}
-		switch p.Data[p.I] {
-		case ',':
-			p.I++
-		case ']':
-			p.I++
-			return nil
-		default:
-			return p.Fail("expected ',' or ']' in an array")
-		}
-	}
+		return err
+	})
 }
 
 func (p *Scanner) Value() (Kind, string, []byte, error) {

@@ -8,7 +8,7 @@ import (
 )
 
 // Scratch holds reusable memory for one goroutine's normalising. Values
-// produced with a Scratch stay valid until Reset.
+// produced with a Scratch stay valid until Rewind.
 type Scratch struct {
 	// Discarded counts input fields with a value that matched no schema
 	// field and had nowhere to go, because the record has no "extra" map.
@@ -23,21 +23,8 @@ type Scratch struct {
 	num  []byte
 }
 
-// Reset releases every Value produced since the last Reset.
-func (s *Scratch) Reset() {
-	// Earlier chunks may still be referenced by Values the caller holds
-	// until now; dropping them (rather than reusing) keeps that safe.
-	if cap(s.vals)-len(s.vals) < 1024 {
-		s.vals = nil
-	}
-	if cap(s.strs)-len(s.strs) < 256 {
-		s.strs = nil
-	}
-	s.vals, s.strs = s.vals[len(s.vals):], s.strs[len(s.strs):]
-}
-
-// Rewind reuses the memory of every Value produced since the last Reset or
-// Rewind. Call it only when none of those Values is in use any more.
+// Rewind reuses the memory of every Value produced since the last Rewind.
+// Call it only when none of those Values is in use any more.
 func (s *Scratch) Rewind() {
 	s.vals, s.strs = s.vals[:0], s.strs[:0]
 }

@@ -119,7 +119,7 @@ func (h *Handler) getWorker() *worker {
 }
 
 func (h *Handler) putWorker(w *worker) {
-	w.sc.Reset()
+	w.sc.Rewind()
 	select {
 	case h.workers <- w:
 	default:
