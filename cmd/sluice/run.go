@@ -75,6 +75,9 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitDeadLetter
 	}
+	for _, k := range sum.UnroutedKeys {
+		fmt.Fprintf(stderr, "sluice run: no route in %s matches %s: not read (add a route)\n", *cfgPath, k)
+	}
 	printSummary(stdout, sum, *out)
 	if !sum.Conserved() {
 		fmt.Fprintln(stderr, "sluice run: records are unaccounted for (a bug: please report it with the input)")

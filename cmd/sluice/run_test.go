@@ -22,6 +22,8 @@ func TestRunCommand(t *testing.T) {
 		{"dead letters", []string{"run", "-config", cfg, "-progress", "never", "../../examples/broken"}, exitDeadLetter,
 			"failed       3 (coerce 2, required 1)", ""},
 		{"missing input", []string{"run", "-config", cfg, "no/such/dir"}, exitUsage, "", "no such file"},
+		{"unrouted object", []string{"run", "-config", cfg, "-progress", "never", "../../testdata/events"}, exitOK,
+			"objects        2 (2 unrouted, 0 missing)", "no route in ../../sluice.yaml matches events/firehose-listings.json"},
 		{"bad config", []string{"run", "-config", "nope.yaml", "../../examples/input"}, exitUsage, "", "SLUICE_CONFIG"},
 		{"bad flag", []string{"run", "-progress", "sometimes"}, exitUsage, "", "-progress must be"},
 	}

@@ -63,6 +63,8 @@ type Progress struct {
 // Summary is what a run did to every record.
 type Summary struct {
 	Objects, Unrouted, Missing int
+	// UnroutedKeys names the objects no route matched (they were not read).
+	UnroutedKeys []string
 	// RecordsIn counts the records the splitter read: sent to Firehose or
 	// dead-lettered because they could not be parsed.
 	RecordsIn int64
@@ -189,7 +191,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 			switch res.Status {
 			case splitter.StatusUnrouted:
 				sum.Unrouted++
-				log.Warn("no route matches", "key", o.key)
+				sum.UnroutedKeys = append(sum.UnroutedKeys, o.bucket+"/"+o.key)
 			case splitter.StatusMissing, splitter.StatusChanged:
 				sum.Missing++
 			}
