@@ -90,3 +90,16 @@ type entryFailure struct {
 func (e *entryFailure) Error() string {
 	return fmt.Sprintf("firehose: %d records failed (last %s: %s)", e.failed, e.code, e.msg)
 }
+
+// Retryable reports whether the records might be accepted if sent again
+// later: Firehose refused them (throttling, internal errors) until the
+// attempts ran out. It is false when the request itself is wrong, the
+// stream is missing, or the context ended.
+func (e *PutError) Retryable() bool {
+	// A wait cut short by ctx wraps the last refusal too: ctx decides.
+	if errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded) {
+		return false
+	}
+	var refused *entryFailure
+	return errors.As(e.Err, &refused) || retryable(e.Err)
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/smithy-go"
@@ -660,5 +662,24 @@ func TestRateLimitFailureOnRetryKeepsTheLastFailure(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "ServiceUnavailableException") {
 		t.Errorf("the last failure is missing: %v", err)
+	}
+}
+
+func TestPutErrorRetryable(t *testing.T) {
+	refused := &entryFailure{failed: 1, code: "ServiceUnavailableException"}
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{refused, true},
+		{&smithy.GenericAPIError{Code: "ServiceUnavailableException", Fault: smithy.FaultServer}, true},
+		{&types.ResourceNotFoundException{Message: aws.String("no stream")}, false},
+		{fmt.Errorf("%w (last failure: %w)", context.Canceled, refused), false},
+		{ErrDeadline, false},
+	}
+	for _, tt := range tests {
+		if got := (&PutError{Err: tt.err}).Retryable(); got != tt.want {
+			t.Errorf("Retryable(%v) = %v, want %v", tt.err, got, tt.want)
+		}
 	}
 }

@@ -9,32 +9,24 @@ import (
 	"sort"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsfirehose "github.com/aws/aws-sdk-go-v2/service/firehose"
-	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/sluicehq/sluice/internal/deadletter"
 	"github.com/sluicehq/sluice/internal/envelope"
+	sfirehose "github.com/sluicehq/sluice/internal/firehose"
 )
 
 // PutRecordBatchAPI is the Firehose call redrive puts records back with:
-// the AWS SDK client, the local emulator, or the firehose package's producer.
-type PutRecordBatchAPI interface {
-	PutRecordBatch(ctx context.Context, in *awsfirehose.PutRecordBatchInput, opts ...func(*awsfirehose.Options)) (*awsfirehose.PutRecordBatchOutput, error)
-}
+// the AWS SDK client or the local emulator.
+type PutRecordBatchAPI = sfirehose.PutRecordBatchAPI
 
 // ObjectWriter stores an object under a key (a folder or an S3 bucket).
 type ObjectWriter interface {
 	WriteObject(ctx context.Context, key string, body []byte) error
 }
 
-// Firehose's PutRecordBatch limits.
-const (
-	maxBatchRecords = 500
-	maxBatchBytes   = 4 << 20
-	maxRecordBytes  = 1000 * 1024
-)
+// maxRecordBytes is Firehose's record limit.
+const maxRecordBytes = sfirehose.MaxRecordBytes
 
 // Options tune a Redriver. Zero values take the defaults.
 type Options struct {
@@ -47,11 +39,11 @@ type Options struct {
 	// records carry no count. Default: 3.
 	MaxRedrives int
 	// Retries is how many times entries that failed (throttled) are resent,
-	// and a failed call retried. Default: 5.
+	// and a failed call retried, with internal/firehose's jittered
+	// backoff. Default: 5.
 	Retries int
-	// Backoff is the wait before retry n (1-based). Default: 100ms doubling,
-	// capped at 5s.
-	Backoff func(n int) time.Duration
+	// Clock is what the backoff waits on. Default: the real clock.
+	Clock sfirehose.Clock
 	// Now stamps parked objects' names. Default: time.Now.
 	Now func() time.Time
 }
@@ -71,22 +63,16 @@ type Result struct {
 	RedrivenByStream map[string]int64
 }
 
-// Redriver puts dead-letter records back into a delivery stream in
-// batches of at most 500 records and 4 MiB, resending only the entries
-// Firehose refused, and parks records that reached the attempts cap.
+// Redriver puts dead-letter records back into delivery streams with
+// internal/firehose's producer (batches of at most 500 records and 4 MiB,
+// only refused entries resent) and parks records that reached a cap.
 type Redriver struct {
-	client PutRecordBatchAPI
-	parked ObjectWriter
-	opt    Options
-
-	batches   map[string]*batch // by stream
+	client    PutRecordBatchAPI
+	parked    ObjectWriter
+	opt       Options
+	producers map[string]*sfirehose.Producer // by stream
 	parkedBuf bytes.Buffer
 	result    Result
-}
-
-type batch struct {
-	records []types.Record
-	bytes   int
 }
 
 // NewRedriver returns a Redriver through client, parking into parked.
@@ -100,19 +86,10 @@ func NewRedriver(client PutRecordBatchAPI, parked ObjectWriter, opt Options) *Re
 	if opt.Retries == 0 {
 		opt.Retries = 5
 	}
-	if opt.Backoff == nil {
-		opt.Backoff = func(n int) time.Duration {
-			d := 100 * time.Millisecond << (n - 1)
-			if d > 5*time.Second || d <= 0 {
-				d = 5 * time.Second
-			}
-			return d
-		}
-	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Redriver{client: client, parked: parked, opt: opt, batches: map[string]*batch{},
+	return &Redriver{client: client, parked: parked, opt: opt, producers: map[string]*sfirehose.Producer{},
 		result: Result{FailedByCode: map[string]int64{}, RedrivenByStream: map[string]int64{}}}
 }
 
@@ -157,31 +134,80 @@ func (r *Redriver) Add(ctx context.Context, stream string, rec *deadletter.Recor
 		r.result.FailedByCode["RecordTooLarge"]++
 		return nil
 	}
-	b := r.batches[stream]
-	if b == nil {
-		b = &batch{}
-		r.batches[stream] = b
-	}
-	if len(b.records) == maxBatchRecords || b.bytes+len(data) > maxBatchBytes {
-		if err := r.send(ctx, stream, b); err != nil {
+	// A fresh producer sends nothing on Add, so the second try succeeds.
+	for {
+		p, err := r.producer(stream)
+		if err != nil {
+			return err
+		}
+		if err := p.Add(ctx, data); err == nil {
+			return nil
+		} else if err := r.failed(stream, err); err != nil {
 			return err
 		}
 	}
-	b.records = append(b.records, types.Record{Data: data})
-	b.bytes += len(data)
+}
+
+func (r *Redriver) producer(stream string) (*sfirehose.Producer, error) {
+	if p := r.producers[stream]; p != nil {
+		return p, nil
+	}
+	var opts []sfirehose.Option
+	if r.opt.Clock != nil {
+		opts = append(opts, sfirehose.WithClock(r.opt.Clock))
+	}
+	p, err := sfirehose.New(r.client, sfirehose.Options{Stream: stream, MaxAttempts: r.opt.Retries + 1}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("redrive: %w", err)
+	}
+	r.producers[stream] = p
+	return p, nil
+}
+
+// failed accounts for a batch the producer gave up on and retires the
+// producer. Records it refused on every try are counted as failed (they
+// stay in the source); an error is returned only when going on is
+// pointless: the request is wrong, the stream missing, or ctx ended.
+func (r *Redriver) failed(stream string, err error) error {
+	delete(r.producers, stream)
+	var pe *sfirehose.PutError
+	if !errors.As(err, &pe) {
+		return fmt.Errorf("redrive: put into %s: %w", stream, err)
+	}
+	// Every record before Sent was sent; those not listed were acknowledged.
+	acked := pe.Sent - int64(len(pe.Unacked))
+	r.result.Redriven += acked
+	r.result.RedrivenByStream[stream] += acked
+	for _, u := range pe.Unacked {
+		code := u.ErrorCode
+		if code == "" {
+			code = errorCode(pe.Err)
+		}
+		r.result.Failed++
+		r.result.FailedByCode[code]++
+	}
+	if !pe.Retryable() {
+		return fmt.Errorf("redrive: put into %s: %w", stream, err)
+	}
 	return nil
 }
 
 // Close sends what is batched and writes the parked records.
 func (r *Redriver) Close(ctx context.Context) (Result, error) {
-	streams := make([]string, 0, len(r.batches))
-	for s := range r.batches {
+	streams := make([]string, 0, len(r.producers))
+	for s := range r.producers {
 		streams = append(streams, s)
 	}
 	sort.Strings(streams)
 	var errs []error
 	for _, s := range streams {
-		errs = append(errs, r.send(ctx, s, r.batches[s]))
+		p := r.producers[s]
+		if err := p.Flush(ctx); err != nil {
+			errs = append(errs, r.failed(s, err))
+			continue
+		}
+		r.result.Redriven += p.Added()
+		r.result.RedrivenByStream[s] += p.Added()
 	}
 	errs = append(errs, r.flushParked(ctx))
 	return r.result, errors.Join(errs...)
@@ -222,97 +248,12 @@ func (r *Redriver) flushParked(ctx context.Context) error {
 	return nil
 }
 
-// send puts the stream's batch, resending only refused entries, with
-// backoff.
-func (r *Redriver) send(ctx context.Context, stream string, b *batch) error {
-	pending := b.records
-	b.records, b.bytes = nil, 0
-	var lastCodes []string
-	for attempt := 0; len(pending) > 0; attempt++ {
-		if attempt > 0 {
-			if attempt > r.opt.Retries {
-				r.result.Failed += int64(len(pending))
-				for _, c := range lastCodes {
-					r.result.FailedByCode[c]++
-				}
-				return nil
-			}
-			if err := wait(ctx, r.opt.Backoff(attempt)); err != nil {
-				return err
-			}
-		}
-		out, err := r.client.PutRecordBatch(ctx, &awsfirehose.PutRecordBatchInput{
-			DeliveryStreamName: aws.String(stream), Records: pending})
-		if err != nil {
-			if !retryable(err) {
-				r.result.Failed += int64(len(pending))
-				r.result.FailedByCode[errorCode(err)] += int64(len(pending))
-				return fmt.Errorf("redrive: put into %s: %w", stream, err)
-			}
-			lastCodes = repeat(errorCode(err), len(pending))
-			continue
-		}
-		if len(out.RequestResponses) != len(pending) {
-			return fmt.Errorf("redrive: put into %s: %d answers for %d records", stream, len(out.RequestResponses), len(pending))
-		}
-		var again []types.Record
-		lastCodes = lastCodes[:0]
-		for i, entry := range out.RequestResponses {
-			if entry.ErrorCode == nil || *entry.ErrorCode == "" {
-				r.result.Redriven++
-				r.result.RedrivenByStream[stream]++
-				continue
-			}
-			again = append(again, pending[i])
-			lastCodes = append(lastCodes, *entry.ErrorCode)
-		}
-		pending = again
-	}
-	return nil
-}
-
-func repeat(s string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = s
-	}
-	return out
-}
-
 func errorCode(err error) string {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		return ae.ErrorCode()
 	}
 	return "RequestError"
-}
-
-// retryable: throttling and service faults are worth another try; a
-// request Firehose refuses as invalid, or an unknown stream, is not.
-func retryable(err error) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
-	}
-	switch ae.ErrorCode() {
-	case "ServiceUnavailableException", "ThrottlingException", "InternalFailure", "InternalServerError":
-		return true
-	}
-	return ae.ErrorFault() == smithy.FaultServer
-}
-
-func wait(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func randomUUID() string {

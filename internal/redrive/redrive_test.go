@@ -253,12 +253,29 @@ func (f *fakeStream) PutRecordBatch(_ context.Context, in *awsfirehose.PutRecord
 	return out, nil
 }
 
-func noWait(int) time.Duration { return 0 }
+// noWait is a clock whose waits end at once.
+type noWaitClock struct{}
+
+func (noWaitClock) Now() time.Time { return time.Now() }
+
+func (noWaitClock) After(time.Duration) <-chan time.Time {
+	c := make(chan time.Time, 1)
+	c <- time.Now()
+	return c
+}
+
+var noWait noWaitClock
+
+// neverClock is a clock whose waits never end.
+type neverClock struct{}
+
+func (neverClock) Now() time.Time                       { return time.Now() }
+func (neverClock) After(time.Duration) <-chan time.Time { return nil }
 
 func TestRedriveResendsOnlyRefusedEntries(t *testing.T) {
 	f := &fakeStream{refuse: func(call, i int, data []byte) bool { return call == 0 && i%2 == 1 }}
 	parked := &localfirehose.Memory{}
-	r := NewRedriver(f, parked, Options{MaxAttempts: 4, Backoff: noWait,
+	r := NewRedriver(f, parked, Options{MaxAttempts: 4, Clock: noWait,
 		Now: func() time.Time { return time.Date(2024, 11, 22, 10, 0, 0, 0, time.UTC) }})
 	ctx := context.Background()
 	for i := range 6 {
@@ -302,7 +319,7 @@ func readRecords(t *testing.T, b []byte) []*deadletter.Record {
 
 func TestRedriveBatchesWithinLimits(t *testing.T) {
 	f := &fakeStream{}
-	r := NewRedriver(f, nil, Options{Backoff: noWait})
+	r := NewRedriver(f, nil, Options{Clock: noWait})
 	ctx := context.Background()
 	for range 1001 {
 		r.Add(ctx, "s", &deadletter.Record{RawData: []byte("x")})
@@ -326,7 +343,7 @@ func TestRedriveBatchesWithinLimits(t *testing.T) {
 
 func TestRedriveGivesUpAfterRetries(t *testing.T) {
 	f := &fakeStream{refuse: func(call, i int, _ []byte) bool { return i == 0 }}
-	r := NewRedriver(f, nil, Options{Retries: 2, Backoff: noWait})
+	r := NewRedriver(f, nil, Options{Retries: 2, Clock: noWait})
 	ctx := context.Background()
 	r.Add(ctx, "s", &deadletter.Record{RawData: []byte("stuck")})
 	r.Add(ctx, "s", &deadletter.Record{RawData: []byte("fine")})
@@ -342,14 +359,14 @@ func TestRedriveGivesUpAfterRetries(t *testing.T) {
 func TestRedriveCallErrors(t *testing.T) {
 	ctx := context.Background()
 	throttled := &fakeStream{err: &smithy.GenericAPIError{Code: "ServiceUnavailableException", Fault: smithy.FaultServer}}
-	r := NewRedriver(throttled, nil, Options{Retries: 1, Backoff: noWait})
+	r := NewRedriver(throttled, nil, Options{Retries: 1, Clock: noWait})
 	r.Add(ctx, "s", &deadletter.Record{RawData: []byte("x")})
 	res, err := r.Close(ctx)
 	if err != nil || len(throttled.calls) != 2 || res.Failed != 1 {
 		t.Fatalf("throttled: %v calls %v result %+v", err, throttled.calls, res)
 	}
 	missing := &fakeStream{err: &types.ResourceNotFoundException{Message: aws.String("Firehose s not found")}}
-	r = NewRedriver(missing, nil, Options{Backoff: noWait})
+	r = NewRedriver(missing, nil, Options{Clock: noWait})
 	r.Add(ctx, "s", &deadletter.Record{RawData: []byte("x")})
 	res, err = r.Close(ctx)
 	if err == nil || len(missing.calls) != 1 || res.Failed != 1 {
@@ -359,7 +376,7 @@ func TestRedriveCallErrors(t *testing.T) {
 
 func TestRedriveWaitsOnContext(t *testing.T) {
 	f := &fakeStream{refuse: func(int, int, []byte) bool { return true }}
-	r := NewRedriver(f, nil, Options{Backoff: func(int) time.Duration { return time.Hour }})
+	r := NewRedriver(f, nil, Options{Clock: neverClock{}})
 	ctx, cancel := context.WithCancel(context.Background())
 	r.Add(ctx, "s", &deadletter.Record{RawData: []byte("x")})
 	cancel()
@@ -396,7 +413,7 @@ func TestStreamFromObjectName(t *testing.T) {
 
 func TestRedriveRoutesByStream(t *testing.T) {
 	f := &fakeStream{}
-	r := NewRedriver(f, nil, Options{Backoff: noWait})
+	r := NewRedriver(f, nil, Options{Clock: noWait})
 	ctx := context.Background()
 	r.Add(ctx, "b", &deadletter.Record{RawData: []byte("1")})
 	r.Add(ctx, "a", &deadletter.Record{RawData: []byte("2")})
@@ -418,7 +435,7 @@ func TestRedriveCountParksAPoisonEnvelope(t *testing.T) {
 	parked := &localfirehose.Memory{}
 	data := env
 	for round := 1; round <= 4; round++ {
-		r := NewRedriver(client, parked, Options{MaxRedrives: 3, Backoff: noWait})
+		r := NewRedriver(client, parked, Options{MaxRedrives: 3, Clock: noWait})
 		if err := r.Add(context.Background(), "listings", &deadletter.Record{AttemptsMade: 1, RawData: data}); err != nil {
 			t.Fatal(err)
 		}
