@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -75,30 +74,6 @@ func DecodeBatch(payload []byte) (*Batch, error) {
 		return nil, fmt.Errorf("firehose: not a transformation event: %w", err)
 	}
 	return BatchOf(ev), nil
-}
-
-// DecodeEvent parses a transformation event into aws-lambda-go's type.
-func DecodeEvent(payload []byte, ev *events.KinesisFirehoseEvent) error {
-	b, err := DecodeBatch(payload)
-	if err != nil {
-		return err
-	}
-	if b.b64 == nil {
-		// encoding/json read it, metadata included: read it again whole.
-		return json.Unmarshal(payload, ev)
-	}
-	// The event may outlive payload: copy what the batch aliases.
-	*ev = events.KinesisFirehoseEvent{InvocationID: strings.Clone(b.InvocationID), DeliveryStreamArn: strings.Clone(b.DeliveryStreamArn),
-		Region: strings.Clone(b.Region), Records: make([]events.KinesisFirehoseEventRecord, b.Len())}
-	for i := range ev.Records {
-		data, err := b.Data(i, nil)
-		if err != nil {
-			return err
-		}
-		ev.Records[i] = events.KinesisFirehoseEventRecord{RecordID: strings.Clone(b.IDs[i]),
-			ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: b.Arrivals[i]}, Data: data}
-	}
-	return nil
 }
 
 func decodeFast(payload []byte) (*Batch, error) {

@@ -3,6 +3,7 @@ package firehose
 import (
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,4 +131,29 @@ func FuzzDecodeBase64(f *testing.F) {
 			t.Fatalf("decodeBase64(%q) error %v; encoding/base64: %v", src, gerr, werr)
 		}
 	})
+}
+
+// DecodeEvent reads a transformation event through DecodeBatch into
+// aws-lambda-go's type, so tests can compare it with encoding/json.
+func DecodeEvent(payload []byte, ev *events.KinesisFirehoseEvent) error {
+	b, err := DecodeBatch(payload)
+	if err != nil {
+		return err
+	}
+	if b.b64 == nil {
+		// encoding/json read it, metadata included: read it again whole.
+		return json.Unmarshal(payload, ev)
+	}
+	// The event may outlive payload: copy what the batch aliases.
+	*ev = events.KinesisFirehoseEvent{InvocationID: strings.Clone(b.InvocationID), DeliveryStreamArn: strings.Clone(b.DeliveryStreamArn),
+		Region: strings.Clone(b.Region), Records: make([]events.KinesisFirehoseEventRecord, b.Len())}
+	for i := range ev.Records {
+		data, err := b.Data(i, nil)
+		if err != nil {
+			return err
+		}
+		ev.Records[i] = events.KinesisFirehoseEventRecord{RecordID: strings.Clone(b.IDs[i]),
+			ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: b.Arrivals[i]}, Data: data}
+	}
+	return nil
 }
