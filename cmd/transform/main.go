@@ -11,10 +11,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/sluicehq/sluice/internal/app"
+	"github.com/sluicehq/sluice/internal/config"
 )
 
 func main() {
-	h, err := app.NewTransform(context.Background(), app.FromEnv())
+	h, err := app.NewTransform(context.Background(), config.PathFromEnv())
 	if err != nil {
 		// A broken config is a systemic fault: fail the init so it shows.
 		fmt.Fprintln(os.Stderr, err)

@@ -15,21 +15,6 @@ import (
 	"github.com/sluicehq/sluice/schema"
 )
 
-// Settings are what the environment tells a process.
-type Settings struct {
-	// ConfigPath is the sluice.yaml to read.
-	ConfigPath string
-	// RedisURL, when set, is the Redis for caches and checkpoints.
-	RedisURL string
-	// Local is true for CLI runs: no AWS clients are built unless asked for.
-	Local bool
-}
-
-// FromEnv reads Settings from SLUICE_CONFIG and REDIS_URL.
-func FromEnv() Settings {
-	return Settings{ConfigPath: config.PathFromEnv(), RedisURL: os.Getenv("REDIS_URL")}
-}
-
 // EnvEnrichSecret names the secret the deployed stack created for lookups;
 // an enricher with no secret of its own uses it.
 const EnvEnrichSecret = "SLUICE_ENRICH_SECRET_ARN"
@@ -64,11 +49,11 @@ func Enrichers(ctx context.Context, cfg *config.Config, reg *schema.Registry, op
 	return out, nil
 }
 
-// NewTransform builds the transform handler and its enrichers. Outside
-// local runs it also builds the Firehose client that re-ingests response
-// overflow.
-func NewTransform(ctx context.Context, s Settings, opts ...transform.Option) (*transform.Handler, error) {
-	cfg, reg, err := config.LoadAll(s.ConfigPath)
+// NewTransform builds the transform Lambda's handler from the config at
+// configPath: its schemas, enrichers and the Firehose client that
+// re-ingests response overflow.
+func NewTransform(ctx context.Context, configPath string, opts ...transform.Option) (*transform.Handler, error) {
+	cfg, reg, err := config.LoadAll(configPath)
 	if err != nil {
 		return nil, err
 	}
@@ -76,14 +61,11 @@ func NewTransform(ctx context.Context, s Settings, opts ...transform.Option) (*t
 	if err != nil {
 		return nil, err
 	}
-	opts = append([]transform.Option{transform.WithEnrichers(enrichers...)}, opts...)
-	if !s.Local {
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("app: AWS configuration: %w", err)
-		}
-		re := &sfirehose.Reingester{Client: firehose.NewFromConfig(awsCfg), Limits: sfirehose.NewRateLimits(cfg.Streams)}
-		opts = append([]transform.Option{transform.WithReingester(re)}, opts...)
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("app: AWS configuration: %w", err)
 	}
+	re := &sfirehose.Reingester{Client: firehose.NewFromConfig(awsCfg), Limits: sfirehose.NewRateLimits(cfg.Streams)}
+	opts = append([]transform.Option{transform.WithEnrichers(enrichers...), transform.WithReingester(re)}, opts...)
 	return transform.New(cfg, reg, opts...)
 }
