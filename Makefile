@@ -16,7 +16,7 @@ DIST     := dist
 ZIPTIME  := 198001010000
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: help build package deploy deploy-collector deploy-webhook lint test test-full bench-deploy clean
+.PHONY: help build package deploy deploy-collector deploy-webhook lint test test-full bench bench-deploy clean
 
 help:
 	@echo "make package                  build dist/splitter.zip and dist/transform.zip (arm64, with CONFIG and the schemas)"
@@ -24,6 +24,7 @@ help:
 	@echo "make deploy-collector STACK=.. PIPELINE=.. PARAMS='VpcId=.. PublicSubnetIds=..'"
 	@echo "make deploy-webhook STACK=.. PIPELINE=.."
 	@echo "make lint                     cfn-lint on every template"
+	@echo "make bench                    sluice run side by side with naive Go (scripts/bench-peers.sh)"
 	@echo "make test | test-full | bench-deploy"
 
 build: $(LAMBDAS:%=$(DIST)/%/bootstrap)
@@ -89,6 +90,9 @@ test:
 
 test-full:
 	SLUICE_FULL=1 $(GO) test -race ./...
+
+bench:
+	bash scripts/bench-peers.sh
 
 bench-deploy:
 	$(GO) test -run '^$$' -bench ZipSize -benchtime 1x ./cloudformation

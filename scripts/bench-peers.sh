@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The side-by-side benchmark: `sluice run` and a naive Go program
+# (bench/naive: encoding/json into a map, the same renames and coercions, no
+# schema) on the same job, 200,000 scraped listings as JSON lines (about
+# 69 MB in 8 objects, written by bench/gen, the same bytes every time), JSON
+# lines out. Runs alternate (naive, sluice, naive, sluice, ...) so that a
+# busy machine slows both alike; medians are printed.
+#
+#   bash scripts/bench-peers.sh           # or: make bench
+#
+# Environment: ROUNDS (default 5), RECORDS (200000), CPU1 (the core for the
+# one-core case, default 0), CPU2 (the two cores, default 0,1), BIG_BYTES
+# (the memory case's input, default 1 GiB; 0 skips it), WORK (scratch
+# folder, default a temporary one).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-5}
+RECORDS=${RECORDS:-200000}
+CPU1=${CPU1:-0}
+CPU2=${CPU2:-0,1}
+BIG_BYTES=${BIG_BYTES:-1073741824}
+for tool in taskset /usr/bin/time; do
+	command -v "$tool" >/dev/null || { echo "bench-peers: needs $tool" >&2; exit 2; }
+done
+if [ -n "${WORK:-}" ]; then
+	work=$WORK
+	mkdir -p "$work"
+else
+	work=$(mktemp -d)
+	trap 'rm -rf "$work"' EXIT
+fi
+
+go build -o "$work/sluice" ./cmd/sluice
+go build -o "$work/naive" ./bench/naive
+go build -o "$work/gen" ./bench/gen
+rm -rf "$work/in"
+"$work/gen" -records "$RECORDS" -files 8 -out "$work/in"
+bytes=$(cat "$work"/in/listings/* | wc -c)
+
+# run CPUS NAME: runs one program once on CPUS, prints "seconds peak_rss_kb".
+run() {
+	local cpus=$1 name=$2 out="$work/out-$2" t0 t1
+	rm -rf "$out"
+	local cmd=("$work/naive" -out "$out" "$work/in")
+	if [ "$name" = sluice ]; then
+		cmd=("$work/sluice" run -config bench/peers.yaml -out "$out" -progress never "$work/in")
+	fi
+	t0=$(date +%s%N)
+	/usr/bin/time -f %M -o "$work/rss" taskset -c "$cpus" "${cmd[@]}" >"$work/log-$name" 2>&1 ||
+		{ echo "bench-peers: $name failed:" >&2; cat "$work/log-$name" >&2; exit 1; }
+	t1=$(date +%s%N)
+	if [ "$name" = sluice ] && ! grep -q "ok           $RECORDS\$" "$work/log-$name"; then
+		echo "bench-peers: sluice run did not deliver every record:" >&2
+		cat "$work/log-$name" >&2
+		exit 1
+	fi
+	echo "$(( (t1 - t0) / 1000000 )) $(cat "$work/rss")"
+}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+mbs() { awk -v b="$bytes" -v ms="$1" 'BEGIN { printf "%.1f", b / 1e6 / (ms / 1000) }'; }
+
+declare -A times
+for cpus in "$CPU1" "$CPU2"; do
+	for ((i = 0; i < ROUNDS; i++)); do
+		for name in naive sluice; do
+			read -r ms _ < <(run "$cpus" "$name")
+			times[$cpus/$name]+="$ms "
+		done
+	done
+done
+for key in "${!times[@]}"; do
+	times[$key]=$(tr ' ' '\n' <<<"${times[$key]}" | grep . | median)
+done
+
+cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+echo "machine    $cpu, $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC'); $(go env GOVERSION)"
+echo "workload   $RECORDS listings, $bytes bytes of JSON lines in 8 objects; medians of $ROUNDS interleaved runs"
+echo
+printf '%-28s %8s %8s %s\n' "" "seconds" "MB/s" ""
+n1=${times[$CPU1/naive]} s1=${times[$CPU1/sluice]} n2=${times[$CPU2/naive]} s2=${times[$CPU2/sluice]}
+printf '%-28s %8.2f %8s\n' "naive Go, core $CPU1" "$(awk -v m="$n1" 'BEGIN{print m/1000}')" "$(mbs "$n1")"
+printf '%-28s %8.2f %8s %s\n' "sluice run, core $CPU1" "$(awk -v m="$s1" 'BEGIN{print m/1000}')" "$(mbs "$s1")" \
+	"$(awk -v n="$n1" -v s="$s1" 'BEGIN { printf "%.2fx naive Go (target 2x)", n / s }')"
+printf '%-28s %8.2f %8s\n' "naive Go, cores $CPU2" "$(awk -v m="$n2" 'BEGIN{print m/1000}')" "$(mbs "$n2")"
+printf '%-28s %8.2f %8s %s\n' "sluice run, cores $CPU2" "$(awk -v m="$s2" 'BEGIN{print m/1000}')" "$(mbs "$s2")" \
+	"$(awk -v a="$s1" -v b="$s2" -v n="$n2" 'BEGIN { printf "%.2fx its one-core speed (target 1.7x), %.2fx naive Go", a / b, n / b }')"
+
+if [ "$BIG_BYTES" != 0 ]; then
+	rm -rf "$work/in" "$work"/out-*
+	"$work/gen" -bytes "$BIG_BYTES" -files 16 -out "$work/in"
+	bytes=$(cat "$work"/in/listings/* | wc -c)
+	echo
+	for cpus in "$CPU1" "$CPU2"; do
+		RECORDS=$(cat "$work"/in/listings/* | wc -l)
+		read -r ms rss < <(run "$cpus" sluice)
+		printf 'sluice run, %s bytes, cores %s: %.1f MB/s, peak RSS %d MiB (target < 64 MiB)\n' \
+			"$bytes" "$cpus" "$(mbs "$ms")" $((rss / 1024))
+		rm -rf "$work/out-sluice"
+	done
+fi
