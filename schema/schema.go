@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -180,9 +182,12 @@ func Parse(name string, version int, src []byte) (_ *Schema, err error) {
 			err = fmt.Errorf("schema: %s v%d: not a valid Avro schema (%v)", name, version, r)
 		}
 	}()
+	if err := checkJSON(src); err != nil {
+		return nil, fmt.Errorf("schema: %s v%d: %w", name, version, err)
+	}
 	as, err := avro.ParseBytesWithCache(src, "", &avro.SchemaCache{})
 	if err != nil {
-		return nil, fmt.Errorf("schema: %s v%d: %w", name, version, err)
+		return nil, fmt.Errorf("schema: %s v%d: %w", name, version, explainDefault(src, err))
 	}
 	rec, ok := as.(*avro.RecordSchema)
 	if !ok {
@@ -318,20 +323,29 @@ type Registry struct {
 
 var fileName = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)\.v([0-9]+)\.avsc$`)
 
+// LoadDir reads every <name>.v<N>.avsc file in the directory dir; errors
+// name the file (dir/listing.v2.avsc:4:28: ...).
+func LoadDir(dir string) (*Registry, error) {
+	return load(os.DirFS(dir), ".", dir)
+}
+
 // Load reads every <name>.v<N>.avsc file in dir of fsys.
-func Load(fsys fs.FS, dir string) (*Registry, error) {
+func Load(fsys fs.FS, dir string) (*Registry, error) { return load(fsys, dir, dir) }
+
+func load(fsys fs.FS, dir, shown string) (*Registry, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
-		return nil, fmt.Errorf("schema: %w", err)
+		return nil, fmt.Errorf("schema: %s: %w", shown, err)
 	}
 	r := &Registry{versions: map[string][]*Schema{}}
 	for _, e := range entries {
 		if e.IsDir() || path.Ext(e.Name()) != ".avsc" {
 			continue
 		}
+		file := filepath.Join(shown, e.Name())
 		m := fileName.FindStringSubmatch(e.Name())
 		if m == nil {
-			return nil, fmt.Errorf("schema: %s: name must be <schema>.v<N>.avsc", path.Join(dir, e.Name()))
+			return nil, fmt.Errorf("schema: %s: name must be <schema>.v<N>.avsc", file)
 		}
 		src, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
@@ -339,13 +353,17 @@ func Load(fsys fs.FS, dir string) (*Registry, error) {
 		}
 		v, _ := strconv.Atoi(m[2])
 		s, err := Parse(m[1], v, src)
+		var se *SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("schema: %s:%w", file, se)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("%w (in %s)", err, path.Join(dir, e.Name()))
+			return nil, fmt.Errorf("%w (in %s)", err, file)
 		}
 		r.versions[s.Name] = append(r.versions[s.Name], s)
 	}
 	if len(r.versions) == 0 {
-		return nil, fmt.Errorf("schema: no <schema>.v<N>.avsc files in %s", dir)
+		return nil, fmt.Errorf("schema: no <schema>.v<N>.avsc files in %s", shown)
 	}
 	for _, vs := range r.versions {
 		sort.Slice(vs, func(i, j int) bool { return vs[i].Version < vs[j].Version })

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -58,18 +57,13 @@ func awsClients(ctx context.Context) (*s3.Client, *awsfirehose.Client, error) {
 }
 
 func runRedrive(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("redrive", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: sluice redrive [flags] SRC")
-		fmt.Fprintln(stderr, "\nReads dead-letter records (Firehose processing-failed objects, the splitter's dead letters)")
-		fmt.Fprintln(stderr, "from SRC, a folder (read recursively) or s3://bucket/prefix, gzip or not.")
-		fmt.Fprintln(stderr, "With -explain it re-runs the transform on each record and prints one JSON line per record;")
-		fmt.Fprintln(stderr, "otherwise it puts the records back into the stream (or a local run with -local).")
-		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
-		fmt.Fprintln(stderr, "\nExit status: 0 all records redriven (or Ok now), 1 some parked, failed or still failing, 2 usage or config error.")
-	}
+	fs := newFlags("redrive", "redrive [flags] SRC", `
+Reads dead-letter records (Firehose processing-failed objects, the splitter's dead letters)
+from SRC, a folder (read recursively) or s3://bucket/prefix, gzip or not.
+With -explain it re-runs the transform on each record and prints one JSON line per record:
+its source object and line, the field, the offending value and why it fails now.
+Otherwise it puts the records back into the stream (or a local run with -local).
+Exit 0 when all records were redriven (or are Ok now), 1 when some were parked, failed or still fail.`, stderr)
 	configPath := fs.String("config", config.PathFromEnv(), "the sluice.yaml to read")
 	explain := fs.Bool("explain", false, "re-run the transform on each record and print why it fails now; send nothing")
 	stream := fs.String("stream", "", "the delivery stream to put records into (and whose schema -explain uses); default: the config's only stream, else the stream that starts each Firehose object's name")
@@ -77,17 +71,15 @@ func runRedrive(args []string, stdout, stderr io.Writer) int {
 	maxRedrives := fs.Int("max-redrives", 3, "park envelopes that redrive has already put back this many times")
 	parked := fs.String("parked", "", "where parked records go, a folder or s3://bucket/prefix; default: parked/ beside SRC")
 	local := fs.String("local", "", "put records into a local run writing to this folder instead of Firehose")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		fmt.Fprintln(stderr, "sluice redrive: name one SRC: a folder or s3://bucket/prefix (see sluice redrive -h)")
 		return exitUsage
 	}
-	src := fs.Arg(0)
+	src := pos[0]
 	if *maxAttempts < 1 {
 		fmt.Fprintln(stderr, "sluice redrive: -max-attempts must be at least 1")
 		return exitUsage

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,19 +18,14 @@ import (
 )
 
 func runReplay(args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("replay", "replay [-since T] [-until T] [-config FILE] s3://bucket/prefix",
+		"Runs every object under the prefix through the splitter into its configured stream.", stderr)
 	cfgPath := fl.String("config", config.PathFromEnv(), "config file (routes, streams, dead letters)")
 	sinceFlag := fl.String("since", "", "only objects last modified at or after this time (RFC 3339, YYYY-MM-DD, or a duration ago such as 24h)")
 	untilFlag := fl.String("until", "", "only objects last modified before this time (same forms as -since)")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: sluice replay [-since T] [-until T] [-config FILE] s3://bucket/prefix")
-		fmt.Fprintln(stderr, "Runs every object under the prefix through the splitter into its configured stream.")
-		fl.PrintDefaults()
-	}
-	pos, err := parseInterspersed(fl, args)
-	if err != nil {
-		return exitUsageOrHelp(err)
+	pos, code, ok := parseFlags(fl, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
 		fl.Usage()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,23 +19,18 @@ import (
 const exampleInput = "examples/input"
 
 func runRun(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("run", "run [-config sluice.yaml] [-out DIR] [-progress auto|always|never] [PATH...]", `
+Runs the whole pipeline on local files: route, split, an in-process Firehose, transform,
+and delivery into -out. A folder's files are keyed by their path below it, so routes
+match as they would in the bucket. With no PATH it runs the shipped example (`+exampleInput+`).
+With REDIS_URL set, enrichment caches in Redis; otherwise in memory.
+A run that reads no record (every object unrouted, or nothing to read) is an error.`, stderr)
 	cfgPath := fs.String("config", config.PathFromEnv(), "the sluice.yaml to read (env SLUICE_CONFIG)")
 	out := fs.String("out", "sluice-out", "output folder, laid out like Firehose's S3 destination")
 	progress := fs.String("progress", "auto", "progress bar on stderr: auto (on a terminal), always or never")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: sluice run [-config sluice.yaml] [-out DIR] [-progress auto|always|never] [PATH...]")
-		fmt.Fprintln(stderr, "\nRuns the whole pipeline on local files: route, split, an in-process Firehose, transform,")
-		fmt.Fprintln(stderr, "and delivery into -out. A folder's files are keyed by their path below it, so routes")
-		fmt.Fprintln(stderr, "match as they would in the bucket. With no PATH it runs the shipped example ("+exampleInput+").")
-		fmt.Fprintln(stderr, "With REDIS_URL set, enrichment caches in Redis; otherwise in memory.")
-		fmt.Fprintln(stderr, "Exit status: 0 every record delivered or dropped by a rule, 1 some dead-lettered, 2 usage or config error.")
-		fs.PrintDefaults()
-	}
-	paths, err := parseInterspersed(fs, args)
-	if err != nil {
-		return exitUsageOrHelp(err)
+	paths, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
 	}
 	if *progress != "auto" && *progress != "always" && *progress != "never" {
 		fmt.Fprintf(stderr, "sluice run: -progress must be auto, always or never, not %q\n", *progress)
@@ -79,6 +73,11 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sluice run: no route in %s matches %s: not read (add a route)\n", *cfgPath, k)
 	}
 	printSummary(stdout, sum, *out)
+	if sum.RecordsIn == 0 {
+		fmt.Fprintf(stderr, "sluice run: no record was read from %s (%d objects, %d unrouted): check the paths and the routes' key globs in %s\n",
+			strings.Join(paths, ", "), sum.Objects, sum.Unrouted, *cfgPath)
+		return exitUsage
+	}
 	if !sum.Conserved() {
 		fmt.Fprintln(stderr, "sluice run: records are unaccounted for (a bug: please report it with the input)")
 		return exitDeadLetter

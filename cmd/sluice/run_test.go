@@ -22,8 +22,12 @@ func TestRunCommand(t *testing.T) {
 		{"dead letters", []string{"run", "-config", cfg, "-progress", "never", "../../examples/broken"}, exitDeadLetter,
 			"failed       3 (coerce 2, required 1)", ""},
 		{"missing input", []string{"run", "-config", cfg, "no/such/dir"}, exitUsage, "", "no such file"},
-		{"unrouted object", []string{"run", "-config", cfg, "-progress", "never", "../../testdata/events"}, exitOK,
+		{"unrouted object", []string{"run", "-config", cfg, "-progress", "never", "../../testdata/events"}, exitUsage,
 			"objects        2 (2 unrouted, 0 missing)", "no route in ../../sluice.yaml matches events/firehose-listings.json"},
+		{"nothing read", []string{"run", "-config", cfg, "-progress", "never", "../../testdata/events"}, exitUsage,
+			"", "sluice run: no record was read from ../../testdata/events (2 objects, 2 unrouted): check the paths and the routes' key globs"},
+		{"flags after paths", []string{"run", "../../examples/input", "-config", cfg, "-progress", "never"}, exitOK,
+			"every record is accounted for", ""},
 		{"bad config", []string{"run", "-config", "nope.yaml", "../../examples/input"}, exitUsage, "", "SLUICE_CONFIG"},
 		{"bad flag", []string{"run", "-progress", "sometimes"}, exitUsage, "", "-progress must be"},
 	}

@@ -62,12 +62,9 @@ func runSchema(args []string, stdout, stderr io.Writer) int {
 	for _, c := range schemaCommands {
 		if c.name == args[0] {
 			fs, opts := c.cmd.flags(stderr)
-			rest, err := parseInterleaved(fs, args[1:])
-			if errors.Is(err, flag.ErrHelp) {
-				return exitOK
-			}
-			if err != nil {
-				return exitUsage // the flag package has printed the problem and the usage
+			rest, code, ok := parseFlags(fs, args[1:])
+			if !ok {
+				return code
 			}
 			return c.cmd.run(fs, opts, rest, stdout, stderr)
 		}
@@ -88,23 +85,6 @@ func schemaUsage(w io.Writer) {
 	fmt.Fprintln(w, "\nExit status: 0 ok, 1 incompatible versions (compat), 2 usage, schema or config error.")
 }
 
-// parseInterleaved parses flags that may come before or after positional
-// arguments ("ddl listing -target glue" as well as "ddl -target glue listing").
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var rest []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return rest, nil
-		}
-		rest = append(rest, args[0])
-		args = args[1:]
-	}
-}
-
 // sourceFlags are the flags every schema subcommand takes.
 type sourceFlags struct {
 	config string
@@ -117,13 +97,7 @@ func (s *sourceFlags) register(fs *flag.FlagSet) {
 }
 
 func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("sluice schema "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: sluice schema %s\n", usage)
-		fs.PrintDefaults()
-	}
-	return fs
+	return newFlags("schema "+name, "schema "+usage, "", stderr)
 }
 
 // loadConfig loads the config named by -config. When required is false, a
@@ -153,9 +127,9 @@ func loadRegistry(dir string, c *config.Config) (*schema.Registry, string, error
 		r, err := schema.Shipped()
 		return r, "the schemas built into sluice", err
 	}
-	r, err := schema.Load(os.DirFS(dir), ".")
+	r, err := schema.LoadDir(dir)
 	if err != nil {
-		return nil, dir, fmt.Errorf("%w (in %s)", err, dir)
+		return nil, dir, err
 	}
 	return r, "dir " + dir, nil
 }
@@ -179,6 +153,10 @@ func runSchemaCheck(flags *flag.FlagSet, opts any, args []string, stdout, stderr
 		problems = append(problems, err.Error()+"; or pass -config \"\" to check only the schemas")
 	} else if err != nil {
 		problems = append(problems, err.Error())
+	} else if cfg != nil {
+		if err := cfg.CheckStreams(); err != nil {
+			problems = append(problems, err.Error())
+		}
 	}
 	reg, where, err := loadRegistry(src.dir, cfg)
 	if err != nil {
@@ -303,13 +281,28 @@ func runSchemaCompat(flags *flag.FlagSet, opts any, args []string, stdout, stder
 		if len(args) == 2 {
 			head = fmt.Sprintf("%s -> %s", args[0], args[1])
 		}
+		changes := ddl.Changes(p.older, p.newer)
 		if err := schema.CheckCompatible(p.older, p.newer); err != nil {
 			status = exitDeadLetter
-			fmt.Fprintf(stdout, "%s: INCOMPATIBLE: %s\n", head, strings.TrimPrefix(err.Error(), schema.ErrIncompatible.Error()+": "))
+			var breaking []ddl.Change
+			for _, c := range changes {
+				if c.Breaking != "" {
+					breaking = append(breaking, c)
+				}
+			}
+			switch len(breaking) {
+			case 0:
+				// A change sluice does not describe: say it in Avro's words.
+				fmt.Fprintf(stdout, "%s: INCOMPATIBLE: %s\n", head, strings.TrimPrefix(err.Error(), schema.ErrIncompatible.Error()+": "))
+			case 1:
+				fmt.Fprintf(stdout, "%s: INCOMPATIBLE: 1 breaking change\n", head)
+			default:
+				fmt.Fprintf(stdout, "%s: INCOMPATIBLE: %d breaking changes\n", head, len(breaking))
+			}
 		} else {
 			fmt.Fprintf(stdout, "%s: compatible\n", head)
 		}
-		for _, c := range ddl.Changes(p.older, p.newer) {
+		for _, c := range changes {
 			fmt.Fprintf(stdout, "  %s\n", c)
 		}
 	}

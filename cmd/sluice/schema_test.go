@@ -93,8 +93,35 @@ func TestSchemaCheck(t *testing.T) {
 	t.Run("config names a missing schema", func(t *testing.T) {
 		dir := writeFiles(t, map[string]string{"sluice.yaml": "streams:\n  things:\n    schema: thingz\n", "thing.v1.avsc": thingV1})
 		code, _, errOut := sluice(t, "schema", "check", "-config", filepath.Join(dir, "sluice.yaml"), "-dir", dir)
-		if code != exitUsage || !strings.Contains(errOut, `sluice.yaml: streams.things.schema: unknown schema "thingz"`) {
+		if code != exitUsage || !strings.Contains(errOut, `sluice.yaml:3:5: streams.things.schema: unknown schema "thingz"`) {
 			t.Errorf("exit %d, stderr:\n%s", code, errOut)
+		}
+	})
+	t.Run("route to a missing stream", func(t *testing.T) {
+		dir := writeFiles(t, map[string]string{"sluice.yaml": "streams:\n  things:\n    schema: thing\nroutes:\n  - key: \"a/**\"\n    format: csv\n    schema: thing\n    stream: thingz\n", "thing.v1.avsc": thingV1})
+		code, _, errOut := sluice(t, "schema", "check", "-config", filepath.Join(dir, "sluice.yaml"), "-dir", dir)
+		if code != exitUsage || !strings.Contains(errOut, `sluice.yaml:8:5: routes[0].stream: unknown stream "thingz" (streams: things)`) {
+			t.Errorf("exit %d, stderr:\n%s", code, errOut)
+		}
+		code, _, errOut = sluice(t, "run", "-config", filepath.Join(dir, "sluice.yaml"), "-out", t.TempDir(), dir)
+		if code != exitUsage || !strings.Contains(errOut, `routes[0].stream: unknown stream "thingz"`) {
+			t.Errorf("run: exit %d, stderr:\n%s", code, errOut)
+		}
+	})
+	t.Run("avsc syntax error", func(t *testing.T) {
+		dir := writeFiles(t, map[string]string{"thing.v1.avsc": "{\"type\":\"record\",\"name\":\"thing\",\n \"fields\":[\n  {\"name\":\"id\",\"type\":\"string\" \"default\": \"\"}]}\n"})
+		code, _, errOut := sluice(t, "schema", "check", "-config", "", "-dir", dir)
+		want := filepath.Join(dir, "thing.v1.avsc") + ":3:32: JSON syntax: invalid character"
+		if code != exitUsage || !strings.Contains(errOut, want) {
+			t.Errorf("exit %d, want %q in stderr:\n%s", code, want, errOut)
+		}
+	})
+	t.Run("bad default", func(t *testing.T) {
+		dir := writeFiles(t, map[string]string{"thing.v1.avsc": `{"type":"record","name":"thing","fields":[{"name":"size","type":["int","null"],"default":null}]}`})
+		code, _, errOut := sluice(t, "schema", "check", "-config", "", "-dir", dir)
+		want := `field size: default null is not a value of its type ["int","null"] (a union's default must be a value of its first type, "int"`
+		if code != exitUsage || !strings.Contains(errOut, want) {
+			t.Errorf("exit %d, want %q in stderr:\n%s", code, want, errOut)
 		}
 	})
 	t.Run("config schemas.dir is used", func(t *testing.T) {
@@ -118,7 +145,7 @@ func TestSchemaCompat(t *testing.T) {
 	if code != exitDeadLetter {
 		t.Errorf("incompatible pair: exit %d, want 1", code)
 	}
-	for _, w := range []string{"thing v1 -> v2: INCOMPATIBLE", "reader field size is missing in writer schema and has no default", "size: added, int with no default"} {
+	for _, w := range []string{"thing v1 -> v2: INCOMPATIBLE: 1 breaking change", "size: added, int with no default: BREAKING: records written with the older version have no value for it"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("output lacks %q:\n%s", w, out)
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -23,19 +22,14 @@ import (
 var openFormat splitter.OpenFormat = format.New
 
 func runSplit(args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("split", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("split", "split [-format F] [-schema S] [-config FILE] FILE|s3://bucket/key",
+		"Prints one envelope per line on stdout; dead-lettered lines go to stderr as JSON lines with a reason.", stderr)
 	cfgPath := fl.String("config", config.PathFromEnv(), "config file (routes, limits)")
 	formatName := fl.String("format", "", "input format ("+strings.Join(config.Formats, ", ")+"); default: the config's route for the path")
 	schemaName := fl.String("schema", "", "schema name written into the envelopes (with -format)")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: sluice split [-format F] [-schema S] [-config FILE] FILE|s3://bucket/key")
-		fmt.Fprintln(stderr, "Prints one envelope per line on stdout; dead-lettered lines go to stderr as JSON lines with a reason.")
-		fl.PrintDefaults()
-	}
-	pos, err := parseInterspersed(fl, args)
-	if err != nil {
-		return exitUsageOrHelp(err)
+	pos, code, ok := parseFlags(fl, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
 		fl.Usage()
@@ -106,21 +100,4 @@ func loadSplitConfig(path string, haveFormat bool) (*config.Config, error) {
 		return config.Parse("(defaults)", nil)
 	}
 	return cfg, err
-}
-
-// parseInterspersed parses flags that may come before or after the
-// positional arguments (sluice split FILE -format csv).
-func parseInterspersed(fl *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fl.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fl.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }

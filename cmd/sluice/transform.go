@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,21 +19,17 @@ import (
 )
 
 func runTransform(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("transform", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("transform", "transform -event FILE [-documents] [-config sluice.yaml]", `
+Runs the transform Lambda's handler on a Firehose event and prints its response.
+Failed records are explained on stderr. Exit 1 if any record is ProcessingFailed.`, stderr)
 	cfgPath := fs.String("config", config.PathFromEnv(), "the sluice.yaml to read (env SLUICE_CONFIG)")
 	eventPath := fs.String("event", "", "a Firehose transformation event JSON file (required; - for stdin)")
 	docs := fs.Bool("documents", false, "print the decoded output documents instead of the Firehose response")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: sluice transform -event FILE [-documents] [-config sluice.yaml]")
-		fmt.Fprintln(stderr, "\nRuns the transform Lambda's handler on a Firehose event and prints its response.")
-		fmt.Fprintln(stderr, "Failed records are explained on stderr. Exit 1 if any record is ProcessingFailed.")
-		fs.PrintDefaults()
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsageOrHelp(err)
-	}
-	if *eventPath == "" || fs.NArg() > 0 {
+	if *eventPath == "" || len(pos) > 0 {
 		fs.Usage()
 		return exitUsage
 	}
@@ -101,14 +96,6 @@ func readInput(path string) ([]byte, error) {
 		return io.ReadAll(os.Stdin)
 	}
 	return os.ReadFile(path)
-}
-
-// exitUsageOrHelp maps a flag parse error: -h is a request, not a mistake.
-func exitUsageOrHelp(err error) int {
-	if err == flag.ErrHelp {
-		return exitOK
-	}
-	return exitUsage
 }
 
 // localTransform builds the transform handler for the CLI: the command

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,6 +65,7 @@ type Config struct {
 	Transform Transform `yaml:"transform"`
 
 	location *time.Location
+	doc      *yaml.Node // the file's YAML tree, for error positions
 }
 
 // Schemas locates the .avsc files.
@@ -285,18 +288,25 @@ type Transform struct {
 	DayFirst bool `yaml:"day_first"`
 }
 
-// Error is a configuration problem: the file, the key and what is wrong.
+// Error is a configuration problem: the file, the key and what is wrong,
+// with the key's line and column when the file has it
+// (sluice.yaml:12:3: routes[1].stream: ...).
 type Error struct {
-	Path    string
-	Key     string
-	Problem string
+	Path         string
+	Line, Column int
+	Key          string
+	Problem      string
 }
 
 func (e *Error) Error() string {
-	if e.Key == "" {
-		return fmt.Sprintf("%s: %s", e.Path, e.Problem)
+	at := e.Path
+	if e.Line > 0 {
+		at = fmt.Sprintf("%s:%d:%d", e.Path, e.Line, e.Column)
 	}
-	return fmt.Sprintf("%s: %s: %s", e.Path, e.Key, e.Problem)
+	if e.Key == "" {
+		return fmt.Sprintf("%s: %s", at, e.Problem)
+	}
+	return fmt.Sprintf("%s: %s: %s", at, e.Key, e.Problem)
 }
 
 // Location is the zone for naive times (valid after Validate).
@@ -335,12 +345,24 @@ func Load(path string) (*Config, error) {
 // Parse decodes and validates src, reporting errors against path.
 func Parse(path string, src []byte) (*Config, error) {
 	c := &Config{Path: path, Dir: filepath.Dir(path)}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, syntaxError(path, err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, &Error{Path: path, Problem: yamlProblem(err)}
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			var errs []error
+			for _, e := range typeProblems(path, &doc, te.Errors) {
+				errs = append(errs, e)
+			}
+			return nil, errors.Join(errs...)
+		}
+		return nil, syntaxError(path, err)
 	}
-	c.Path, c.Dir = path, filepath.Dir(path)
+	c.Path, c.Dir, c.doc = path, filepath.Dir(path), &doc
 	c.applyDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -348,14 +370,16 @@ func Parse(path string, src []byte) (*Config, error) {
 	return c, nil
 }
 
-// yamlProblem turns yaml.v3's "yaml: unmarshal errors:\n  line 3: ..." into
-// one line per problem.
-func yamlProblem(err error) string {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		return strings.Join(te.Errors, "; ")
+var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// syntaxError reports a YAML syntax error as file:line: problem.
+func syntaxError(path string, err error) error {
+	msg := err.Error()
+	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Error{Path: path, Line: line, Column: 1, Problem: "YAML syntax: " + msg[len(m[0]):]}
 	}
-	return strings.TrimPrefix(err.Error(), "yaml: ")
+	return &Error{Path: path, Problem: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
 }
 
 func (c *Config) applyDefaults() {

@@ -24,21 +24,28 @@ func TestErrorsNameFileKeyAndProblem(t *testing.T) {
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"unknown key", "timezon: UTC\n", `cfg.yaml: line 1: field timezon not found`},
-		{"bad zone", "timezone: Mars/Olympus\n", `cfg.yaml: timezone: unknown zone "Mars/Olympus"`},
-		{"bad format", "routes:\n  - key: a/*\n    format: xml\n    schema: s\n    stream: t\n", `cfg.yaml: routes[0].format: unknown format "xml"`},
+		{"unknown key", "timezon: UTC\n", `cfg.yaml:1:1: timezon: unknown key "timezon" (known keys here: dead_letter, default_schema,`},
+		{"unknown nested key", "streams:\n  s:\n    bufer_size_mb: 1\n", `cfg.yaml:3:5: streams.s.bufer_size_mb: unknown key "bufer_size_mb" (known keys here: buffer_interval, buffer_size_mb,`},
+		{"bad zone", "timezone: Mars/Olympus\n", `cfg.yaml:1:1: timezone: unknown zone "Mars/Olympus"`},
+		{"bad format", "routes:\n  - key: a/*\n    format: xml\n    schema: s\n    stream: t\n", `cfg.yaml:3:5: routes[0].format: unknown format "xml"`},
 		{"route without key", "routes:\n  - format: csv\n", `cfg.yaml: routes[0].key: is required`},
-		{"bad drop regexp", "drop:\n  - name: d\n    field: f\n    match: \"(\"\n", `cfg.yaml: drop[0].match: needs a valid regular expression`},
-		{"host placeholder", "enrichers:\n  - name: g\n    schema: s\n    url: \"https://{host}/x\"\n", `cfg.yaml: enrichers[0].url: placeholders may appear only in the path and query`},
-		{"on_error", "enrichers:\n  - name: g\n    schema: s\n    on_error: retry\n", `cfg.yaml: enrichers[0].on_error: must be fail or pass`},
-		{"buffer", "streams:\n  s:\n    buffer_size_mb: 5\n", `cfg.yaml: streams.s.buffer_size_mb: 5 is outside`},
-		{"duration", "transform:\n  deadline_margin: soon\n", `cfg.yaml: line 2: cannot unmarshal`},
-		{"record limit", "limits:\n  max_record_bytes: 2000000\n", `cfg.yaml: limits.max_record_bytes: 2000000 is over`},
+		{"bad drop regexp", "drop:\n  - name: d\n    field: f\n    match: \"(\"\n", `cfg.yaml:4:5: drop[0].match: needs a valid regular expression`},
+		{"host placeholder", "enrichers:\n  - name: g\n    schema: s\n    url: \"https://{host}/x\"\n", `cfg.yaml:4:5: enrichers[0].url: placeholders may appear only in the path and query`},
+		{"on_error", "enrichers:\n  - name: g\n    schema: s\n    on_error: retry\n", `cfg.yaml:4:5: enrichers[0].on_error: must be fail or pass`},
+		{"buffer", "streams:\n  s:\n    buffer_size_mb: 5\n", `cfg.yaml:3:5: streams.s.buffer_size_mb: 5 is outside`},
+		{"duration word", "transform:\n  deadline_margin: soon\n", `cfg.yaml:2:20: transform.deadline_margin: want a duration with a unit, such as 30s, 500ms or 2m, got "soon"`},
+		{"duration number", "streams:\n  s:\n    buffer_interval: 3\n", `cfg.yaml:3:22: streams.s.buffer_interval: want a duration with a unit, such as 30s, 500ms or 2m, got the number 3`},
+		{"list for a string", "routes:\n  - key: [a, b]\n", `cfg.yaml:2:10: routes[0].key: want a string, got a list`},
+		{"string for a list", "enrichers:\n  - key: address\n", `cfg.yaml:2:10: enrichers[0].key: want a list of strings, such as [a, b], got "address"`},
+		{"number for routes", "routes: 3\n", `cfg.yaml:1:9: routes: want a list of entries (- key: value ...), got the number 3`},
+		{"word for a bool", "transform:\n  day_first: maybe\n", `cfg.yaml:2:14: transform.day_first: want true or false, got "maybe"`},
+		{"syntax", "routes: [\n", `cfg.yaml:1:1: YAML syntax: did not find expected node content`},
+		{"record limit", "limits:\n  max_record_bytes: 2000000\n", `cfg.yaml:2:3: limits.max_record_bytes: 2000000 is over`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("cfg.yaml", []byte(tt.yaml))
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "unmarshal") || strings.Contains(err.Error(), "!!") {
 				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
 			}
 		})
@@ -51,8 +58,35 @@ func TestCheckSchemasNamesTheKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = c.CheckSchemas(func(string) bool { return false })
-	if err == nil || err.Error() != `cfg.yaml: streams.s.schema: unknown schema "nope"` {
+	if err == nil || err.Error() != `cfg.yaml:3:5: streams.s.schema: unknown schema "nope"` {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestCheckStreamsNamesTheRoute(t *testing.T) {
+	tests := []struct{ name, yaml, want string }{
+		{"typo", "streams:\n  page_views: {}\n  listings: {}\nroutes:\n  - key: a/*\n    format: csv\n    schema: s\n    stream: listings\n  - key: b/*\n    format: csv\n    schema: s\n    stream: pageviews\n",
+			`cfg.yaml:12:5: routes[1].stream: unknown stream "pageviews" (streams: listings, page_views)`},
+		{"no streams", "routes:\n  - key: a/*\n    format: csv\n    schema: s\n    stream: listings\n",
+			`cfg.yaml:5:5: routes[0].stream: unknown stream "listings" (streams: has none; add listings: under streams:)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("cfg.yaml", []byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.CheckStreams(); err == nil || err.Error() != tt.want {
+				t.Fatalf("got %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+	c, err := Load("../../sluice.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CheckStreams(); err != nil {
+		t.Errorf("the shipped config: %v", err)
 	}
 }
 

@@ -68,7 +68,7 @@ func TestEnricherValidation(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), "cfg.yaml: "+tt.want) {
+			if err == nil || !strings.HasPrefix(err.Error(), "cfg.yaml:") || !strings.Contains(err.Error(), ": "+tt.want) {
 				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
 			}
 		})

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/sluicehq/sluice/schema"
 )
@@ -13,7 +12,7 @@ func (c *Config) Registry() (*schema.Registry, error) {
 	if c.Schemas.Dir == "" {
 		return schema.Shipped()
 	}
-	reg, err := schema.Load(os.DirFS(c.Resolve(c.Schemas.Dir)), ".")
+	reg, err := schema.LoadDir(c.Resolve(c.Schemas.Dir))
 	if err != nil {
 		return nil, fmt.Errorf("%s: schemas.dir: %w", c.Path, err)
 	}
@@ -21,10 +20,14 @@ func (c *Config) Registry() (*schema.Registry, error) {
 }
 
 // LoadAll reads the config at path and its schemas, and checks that every
-// schema the config names exists: what every entry point does at start.
+// stream and schema the config names exists: what every entry point does
+// at start.
 func LoadAll(path string) (*Config, *schema.Registry, error) {
 	c, err := Load(path)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.CheckStreams(); err != nil {
 		return nil, nil, err
 	}
 	reg, err := c.Registry()

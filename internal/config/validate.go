@@ -106,6 +106,22 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// CheckStreams checks that every route's stream is one of streams: a
+// typo there would send records to a delivery stream that does not exist.
+func (c *Config) CheckStreams() error {
+	names := sortedKeys(c.Streams)
+	for i, r := range c.Routes {
+		if _, ok := c.Streams[r.Stream]; ok {
+			continue
+		}
+		if len(names) == 0 {
+			return c.errf(fmt.Sprintf("routes[%d].stream", i), "unknown stream %q (streams: has none; add %s: under streams:)", r.Stream, r.Stream)
+		}
+		return c.errf(fmt.Sprintf("routes[%d].stream", i), "unknown stream %q (streams: %s)", r.Stream, strings.Join(names, ", "))
+	}
+	return nil
+}
+
 // CheckSchemas checks that every schema the config names exists.
 func (c *Config) CheckSchemas(has func(name string) bool) error {
 	check := func(key, name string) error {
@@ -141,7 +157,8 @@ func (c *Config) CheckSchemas(has func(name string) bool) error {
 }
 
 func (c *Config) errf(key, format string, args ...any) error {
-	return &Error{Path: c.Path, Key: key, Problem: fmt.Sprintf(format, args...)}
+	line, col := position(c.doc, key)
+	return &Error{Path: c.Path, Line: line, Column: col, Key: key, Problem: fmt.Sprintf(format, args...)}
 }
 
 func contains(list []string, s string) bool {

@@ -16,13 +16,20 @@ type Change struct {
 	What string
 	// Detail says more: the new type, the default, the old name.
 	Detail string
+	// Breaking is why data written with the older version cannot be read
+	// with the newer one, and what to do; "" when it can.
+	Breaking string
 }
 
 func (c Change) String() string {
-	if c.Detail == "" {
-		return c.Field + ": " + c.What
+	s := c.Field + ": " + c.What
+	if c.Detail != "" {
+		s += ", " + c.Detail
 	}
-	return c.Field + ": " + c.What + ", " + c.Detail
+	if c.Breaking != "" {
+		s += ": BREAKING: " + c.Breaking
+	}
+	return s
 }
 
 // Changes lists the field-level differences from older to newer, in newer's
@@ -51,13 +58,12 @@ func recordChanges(prefix string, older, newer []schema.Field) []Change {
 			}
 		}
 		if !ok {
-			detail := nf.Type.String()
-			if nf.HasDefault {
-				detail += " with a default"
-			} else {
-				detail += " with no default: data written with the older version cannot be read"
+			c := Change{Field: path, What: "added", Detail: nf.Type.String() + " with a default"}
+			if !nf.HasDefault {
+				c.Detail = nf.Type.String() + " with no default"
+				c.Breaking = "records written with the older version have no value for it; give it a default (null, with \"null\" first in a union)"
 			}
-			out = append(out, Change{Field: path, What: "added", Detail: detail})
+			out = append(out, c)
 			continue
 		}
 		used[of.Name] = true
@@ -79,7 +85,8 @@ func typeChanges(path string, older, newer *schema.Type) []Change {
 		if nnull {
 			out = append(out, Change{Field: path, What: "changed", Detail: "now nullable"})
 		} else {
-			out = append(out, Change{Field: path, What: "changed", Detail: "no longer nullable"})
+			out = append(out, Change{Field: path, What: "changed", Detail: "no longer nullable",
+				Breaking: "records written with the older version may hold null here; keep \"null\" in the union"})
 		}
 	}
 	switch {
@@ -87,15 +94,54 @@ func typeChanges(path string, older, newer *schema.Type) []Change {
 		return append(out, recordChanges(path+".", oi.Fields, ni.Fields)...)
 	case oi.Kind == schema.Enum && ni.Kind == schema.Enum:
 		if removed := missingSymbols(oi.Symbols, ni.Symbols); len(removed) > 0 {
-			out = append(out, Change{Field: path, What: "changed", Detail: fmt.Sprintf("enum symbols removed: %v", removed)})
+			c := Change{Field: path, What: "changed", Detail: fmt.Sprintf("enum symbols removed: %v", removed)}
+			if ni.EnumDefault < 0 {
+				c.Breaking = "records written with the older version may hold a removed symbol; keep it, or give the enum a default symbol"
+			}
+			out = append(out, c)
 		}
 		if added := missingSymbols(ni.Symbols, oi.Symbols); len(added) > 0 {
 			out = append(out, Change{Field: path, What: "changed", Detail: fmt.Sprintf("enum symbols added: %v", added)})
 		}
 	case oi.String() != ni.String():
-		out = append(out, Change{Field: path, What: "changed", Detail: oi.String() + " to " + ni.String()})
+		c := Change{Field: path, What: "changed", Detail: oi.String() + " to " + ni.String()}
+		if !promotes(oi, ni) {
+			c.Breaking = fmt.Sprintf("the %s values written with the older version cannot be read as %s; add a new field instead", oi, ni)
+		}
+		out = append(out, c)
 	}
 	return out
+}
+
+// promotes reports whether Avro lets a reader of type newer read values
+// written as older: int to long, float or double; long to float or double;
+// float to double; string and bytes both ways; the same type.
+func promotes(older, newer *schema.Type) bool {
+	if older.Logical != newer.Logical && older.Logical != schema.NoLogical {
+		return false
+	}
+	o, n := older.Kind, newer.Kind
+	switch {
+	case o == n && o != schema.Union:
+		return older.Logical == newer.Logical && (o != schema.Array || promotes(older.Items, newer.Items)) && (o != schema.Map || promotes(older.Values, newer.Values))
+	case o == schema.Int:
+		return n == schema.Long || n == schema.Float || n == schema.Double
+	case o == schema.Long:
+		return n == schema.Float || n == schema.Double
+	case o == schema.Float:
+		return n == schema.Double
+	case o == schema.String:
+		return n == schema.Bytes
+	case o == schema.Bytes:
+		return n == schema.String
+	case n == schema.Union:
+		for _, b := range newer.Branches {
+			if promotes(older, b) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // missingSymbols returns the symbols of a that b lacks.

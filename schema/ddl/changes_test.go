@@ -39,11 +39,11 @@ func TestChanges(t *testing.T) {
 	want := []string{
 		"b: changed, int to long",
 		"new_name: renamed, from old_name",
-		"e: changed, enum symbols removed: [B]",
+		"e: changed, enum symbols removed: [B]: BREAKING: records written with the older version may hold a removed symbol; keep it, or give the enum a default symbol",
 		"e: changed, enum symbols added: [C]",
 		"p.col: added, union[null,long] with a default",
-		"n: changed, no longer nullable",
-		"req: added, string with no default: data written with the older version cannot be read",
+		"n: changed, no longer nullable: BREAKING: records written with the older version may hold null here; keep \"null\" in the union",
+		"req: added, string with no default: BREAKING: records written with the older version have no value for it; give it a default (null, with \"null\" first in a union)",
 		"gone: removed",
 	}
 	if !slices.Equal(got, want) {
