@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"redrive":   {"explain or put dead-lettered records back into a stream", runRedrive},
 	"split":     {"split a file or S3 object into envelope records (JSON lines on stdout)", runSplit},
 	"replay":    {"re-send existing S3 objects through the splitter", runReplay},
+	"version":   {"print sluice's version, commit and Go version", runVersion},
 }
 
 func main() {
@@ -38,6 +39,9 @@ func main() {
 }
 
 func realMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "-version" || args[0] == "--version") {
+		args = []string{"version"}
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
 			if c, ok := commands[args[1]]; ok {
