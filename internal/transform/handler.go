@@ -48,6 +48,8 @@ type Handler struct {
 	// workers keeps reusable memory between invocations. Not a sync.Pool:
 	// a batch's own garbage collections would empty it every time.
 	workers chan *worker
+	// observe, when set, sees every normalised record (WithObserver).
+	observe func(Observation)
 }
 
 type dropRule struct {
@@ -476,6 +478,9 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 	w.sc.Discarded = 0
 	it.fail = plan.Normalize(&w.sc, d.Fields, &w.meta, &it.val)
 	it.discarded = w.sc.Discarded
+	if h.observe != nil {
+		h.observe(Observation{Plan: plan, Fields: d.Fields, Meta: &w.meta, Value: &it.val, Failure: it.fail})
+	}
 }
 
 func (h *Handler) dropRule(w *worker, schemaName string, fields []envelope.Field) string {
