@@ -244,7 +244,16 @@ func compareWithEncodingJSON(t *testing.T, data []byte, got []result) {
 		group := got[i:j]
 		line := trimEOL(data[group[0].start:group[0].end])
 		i = j
-		if !utf8.Valid(line) || !json.Valid(line) || group[0].err != nil && strings.HasPrefix(group[0].err.Reason, "record is ") {
+		if !utf8.Valid(line) || group[0].err != nil && strings.HasPrefix(group[0].err.Reason, "record is ") {
+			continue
+		}
+		// The scanner checks JSON in its own single pass: it must refuse
+		// exactly what encoding/json refuses, the line as a whole.
+		invalid := len(group) == 1 && group[0].err != nil && strings.HasPrefix(group[0].err.Reason, "invalid JSON at byte ")
+		if valid := json.Valid(line); valid == invalid {
+			t.Fatalf("line %q: encoding/json says valid=%v, the scanner gave %d results, first %+v", line, valid, len(group), group[0].err)
+		}
+		if invalid {
 			continue
 		}
 		var elems []json.RawMessage
@@ -320,4 +329,16 @@ func jsonFields(t *testing.T, b []byte) ([]envelope.Field, bool) {
 		fields = append(fields, f)
 	}
 	return fields, true
+}
+
+// TestJSONLDepthAsEncodingJSON checks the nesting limit is encoding/json's.
+func TestJSONLDepthAsEncodingJSON(t *testing.T) {
+	for _, depth := range []int{9999, 10000, 10001} {
+		line := `{"a":` + strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1) + "}\n"
+		got := drain(t, openSized(t, "jsonl", strings.NewReader(line), Options{}, bufferSize), 4)
+		compareWithEncodingJSON(t, []byte(line), got)
+		if refused := got[0].err != nil; refused != !json.Valid([]byte(line)) {
+			t.Errorf("depth %d: refused=%v, encoding/json valid=%v", depth, refused, json.Valid([]byte(line)))
+		}
+	}
 }

@@ -6,25 +6,40 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"unsafe"
 
 	"github.com/sluicehq/sluice/internal/envelope"
+	"github.com/sluicehq/sluice/internal/jsonx"
 )
 
 // jsonlScanner reads one JSON value per line. An object is a record whose
 // top-level keys are its fields: strings as String, null as Null, anything
 // else as Raw JSON text. An array of objects is one record per element.
+//
+// Each line is read in one pass that both checks it is JSON (as strictly
+// as encoding/json) and takes its fields: a line is a record or a record
+// error before any of it is returned.
 type jsonlScanner struct {
 	in     input
 	set    settings
 	fields []envelope.Field
 	flags  flagSet
 
-	// The array line being split into records, if any.
-	array       string
-	at          int // where the next element starts, or -1
-	elem        int // elements read so far
+	// The array line being split into records: its elements, the fields
+	// of the object ones one after another, and the next to return.
+	elems       []element
+	next        int
 	line, start int64
+	text        string
+}
+
+// element is one element of an array line: its JSON text and, for an
+// object, its fields as fields[lo:hi].
+type element struct {
+	raw     string
+	object  bool
+	tooMany bool
+	lo, hi  int
 }
 
 func openJSONL(r io.Reader, opts Options) (Scanner, error) {
@@ -36,15 +51,13 @@ func openJSONL(r io.Reader, opts Options) (Scanner, error) {
 }
 
 func newJSONL(r io.Reader, set settings) *jsonlScanner {
-	return &jsonlScanner{in: newInput(r, set.bufSize), set: set, at: -1}
+	return &jsonlScanner{in: newInput(r, set.bufSize), set: set}
 }
 
 func (s *jsonlScanner) Next() (Record, error) {
 	for {
-		if s.at >= 0 {
-			if rec, ok, err := s.element(); ok {
-				return rec, err
-			}
+		if s.next < len(s.elems) {
+			return s.element()
 		}
 		l, err := s.in.readLine(s.set.maxRecord)
 		if err != nil {
@@ -65,85 +78,100 @@ func (s *jsonlScanner) Next() (Record, error) {
 		}
 		s.flags = s.flags[:0]
 		s.flags.add(flag)
-		if !json.Valid(b) {
+		// The scanner reads text's bytes and never writes them; the fields
+		// it returns alias text, which is the record's own copy.
+		p := jsonx.Scanner{Data: unsafe.Slice(unsafe.StringData(text), len(text))}
+		s.fields, s.elems, s.next = s.fields[:0], s.elems[:0], 0
+		var tooMany bool
+		switch c := p.Peek(); c {
+		case '{':
+			tooMany, err = s.object(&p)
+		case '[':
+			err = s.array(&p)
+		default:
+			_, _, _, err = p.Value()
+		}
+		if err == nil {
+			p.WS()
+			if p.I != len(p.Data) {
+				err = p.Fail("data after the value")
+			}
+		}
+		if err != nil {
+			s.elems = s.elems[:0]
 			return Record{}, &RecordError{Line: l.line, Offset: l.start, Raw: bytes.Clone(l.content), Reason: invalidJSON(b)}
 		}
-		i := skipSpace(text, 0)
-		switch text[i] {
+		switch text[skipSpace(text, 0)] {
 		case '{':
-			if !s.object(text, i) {
+			if tooMany {
 				return Record{}, tooManyFields(l.start, l.line, l.content)
 			}
 			return Record{Fields: s.fields, Line: l.line, Offset: l.start, Flags: s.flags}, nil
 		case '[':
-			s.array, s.at, s.elem, s.line, s.start = text, i+1, 0, l.line, l.start
+			s.line, s.start, s.text = l.line, l.start, text
 		default:
 			return Record{}, &RecordError{Line: l.line, Offset: l.start, Raw: bytes.Clone(l.content),
-				Reason: fmt.Sprintf("the line is a JSON %s, not an object or an array of objects", jsonKind(text[i]))}
+				Reason: fmt.Sprintf("the line is a JSON %s, not an object or an array of objects", jsonKind(text[skipSpace(text, 0)]))}
 		}
 	}
 }
 
-// element returns the next element of the array line as a record, or
-// ok=false when the array is done.
-func (s *jsonlScanner) element() (rec Record, ok bool, err error) {
-	t := s.array
-	i := skipSpace(t, s.at)
-	if t[i] == ',' {
-		i = skipSpace(t, i+1)
+// element returns the array line's next element as a record.
+func (s *jsonlScanner) element() (Record, error) {
+	e := s.elems[s.next]
+	s.next++
+	if !e.object {
+		return Record{}, &RecordError{Line: s.line, Offset: s.start, Raw: []byte(e.raw),
+			Reason: fmt.Sprintf("array element %d is a JSON %s, not an object", s.next, jsonKind(e.raw[0]))}
 	}
-	if t[i] == ']' {
-		s.array, s.at = "", -1
-		return Record{}, false, nil
+	if e.tooMany {
+		return Record{}, tooManyFields(s.start, s.line, []byte(e.raw))
 	}
-	end := valueEnd(t, i)
-	s.at = end
-	s.elem++
-	if t[i] != '{' {
-		return Record{}, true, &RecordError{Line: s.line, Offset: s.start, Raw: []byte(t[i:end]),
-			Reason: fmt.Sprintf("array element %d is a JSON %s, not an object", s.elem, jsonKind(t[i]))}
-	}
-	if !s.object(t, i) {
-		return Record{}, true, tooManyFields(s.start, s.line, []byte(t[i:end]))
-	}
-	return Record{Fields: s.fields, Line: s.line, Offset: s.start, Flags: s.flags}, true, nil
+	return Record{Fields: s.fields[e.lo:e.hi], Line: s.line, Offset: s.start, Flags: s.flags}, nil
 }
 
-// object reads the fields of the valid JSON object starting at t[i], or
-// reports false for an object of more than maxFields keys.
-func (s *jsonlScanner) object(t string, i int) bool {
-	s.fields = s.fields[:0]
-	i++
-	for {
-		i = skipSpace(t, i)
-		switch t[i] {
-		case '}':
-			return true
-		case ',':
-			i++
-			continue
+// object reads the object at p.I, appending its fields to s.fields; past
+// maxFields it goes on checking the JSON but keeps no more fields and
+// reports tooMany.
+func (s *jsonlScanner) object(p *jsonx.Scanner) (tooMany bool, err error) {
+	lo := len(s.fields)
+	err = p.Object(func(name string, kind jsonx.Kind, val string) error {
+		if len(s.fields)-lo == maxFields {
+			tooMany = true
+			return nil
 		}
-		if len(s.fields) == maxFields {
-			return false
-		}
-		kEnd := stringEnd(t, i)
-		name := unquote(t[i:kEnd])
-		i = skipSpace(t, kEnd) + 1 // past ':'
-		i = skipSpace(t, i)
-		vEnd := valueEnd(t, i)
-		f := envelope.Field{Name: name, Value: t[i:vEnd], Kind: envelope.Raw}
-		switch t[i] {
-		case '"':
-			f.Value, f.Kind = unquote(f.Value), envelope.String
-		case 'n':
-			f.Value, f.Kind = "", envelope.Null
+		f := envelope.Field{Name: name, Value: val, Kind: envelope.Raw}
+		switch kind {
+		case jsonx.String:
+			f.Kind = envelope.String
+		case jsonx.Null:
+			f.Kind = envelope.Null
 		}
 		s.fields = append(s.fields, f)
-		i = vEnd
-	}
+		return nil
+	})
+	return tooMany, err
 }
 
-// invalidJSON says why b is not JSON, and where.
+// array reads the array at p.I into s.elems.
+func (s *jsonlScanner) array(p *jsonx.Scanner) error {
+	return p.Elements(func() error {
+		start := p.I
+		e := element{object: start < len(p.Data) && p.Data[start] == '{', lo: len(s.fields)}
+		var err error
+		if e.object {
+			e.tooMany, err = s.object(p)
+		} else {
+			_, _, _, err = p.Value()
+		}
+		e.hi = len(s.fields)
+		e.raw = jsonx.Alias(p.Data[start:p.I])
+		s.elems = append(s.elems, e)
+		return err
+	})
+}
+
+// invalidJSON says why b is not JSON, and where, as encoding/json words it.
 func invalidJSON(b []byte) string {
 	err := json.Unmarshal(b, new(json.RawMessage))
 	var se *json.SyntaxError
@@ -169,65 +197,9 @@ func jsonKind(c byte) string {
 	return "number"
 }
 
-// The helpers below walk text already checked by json.Valid.
-
 func skipSpace(t string, i int) int {
 	for i < len(t) && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n') {
 		i++
 	}
 	return i
-}
-
-// stringEnd returns the index just past the string starting at t[i].
-func stringEnd(t string, i int) int {
-	for j := i + 1; j < len(t); j++ {
-		switch t[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
-	}
-	return len(t)
-}
-
-// valueEnd returns the index just past the value starting at t[i].
-func valueEnd(t string, i int) int {
-	switch t[i] {
-	case '"':
-		return stringEnd(t, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(t); j++ {
-			switch t[j] {
-			case '"':
-				j = stringEnd(t, j) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return len(t)
-	}
-	j := i
-	for j < len(t) && !strings.ContainsRune(",]} \t\r\n", rune(t[j])) {
-		j++
-	}
-	return j
-}
-
-// unquote decodes the JSON string literal q.
-func unquote(q string) string {
-	if strings.IndexByte(q, '\\') < 0 {
-		return q[1 : len(q)-1]
-	}
-	var s string
-	if err := json.Unmarshal([]byte(q), &s); err != nil {
-		return q[1 : len(q)-1] // unreachable for valid JSON
-	}
-	return s
 }

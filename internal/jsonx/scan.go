@@ -35,8 +35,22 @@ func (e *Error) Error() string {
 // Scanner reads JSON from Data starting at I. Strings without escapes
 // alias Data (no copy): Data must not change while they are in use.
 type Scanner struct {
-	Data []byte
-	I    int
+	Data  []byte
+	I     int
+	depth int // objects and arrays open
+}
+
+// MaxDepth is how deeply objects and arrays may nest, as in encoding/json:
+// deeper text is an error rather than a deep recursion.
+const MaxDepth = 10000
+
+// enter opens an object or array; the caller defers p.depth--.
+func (p *Scanner) enter() error {
+	p.depth++
+	if p.depth > MaxDepth {
+		return p.Fail("exceeded max depth")
+	}
+	return nil
 }
 
 func (p *Scanner) Fail(reason string) error { return &Error{Offset: p.I, Reason: reason} }
@@ -66,6 +80,10 @@ func (p *Scanner) Members(fn func(key string) error) error {
 	p.WS()
 	if p.I >= len(p.Data) || p.Data[p.I] != '{' {
 		return p.Fail("expected an object")
+	}
+	defer func() { p.depth-- }()
+	if err := p.enter(); err != nil {
+		return err
 	}
 	p.I++
 	p.WS()
@@ -378,6 +396,10 @@ func (p *Scanner) Elements(fn func() error) error {
 	p.WS()
 	if p.I >= len(p.Data) || p.Data[p.I] != '[' {
 		return p.Fail("expected an array")
+	}
+	defer func() { p.depth-- }()
+	if err := p.enter(); err != nil {
+		return err
 	}
 	p.I++
 	p.WS()
