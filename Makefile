@@ -58,6 +58,7 @@ deploy: package
 	aws cloudformation deploy \
 		--template-file $(DIST)/pipeline.packaged.yaml \
 		--stack-name $(STACK) \
+		--s3-bucket $(BUCKET) --s3-prefix $(STACK) \
 		--capabilities CAPABILITY_IAM \
 		--no-fail-on-empty-changeset \
 		$(if $(REGION),--region $(REGION)) \

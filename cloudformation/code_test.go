@@ -109,6 +109,14 @@ var platformActions = map[string]map[string]string{
 	},
 }
 
+// impliedActions are granted beside an action the code calls, because the
+// called action behaves differently without them, with the reason.
+var impliedActions = map[string]map[string]string{
+	"s3:GetObject": {
+		"s3:ListBucket": "without it S3 answers 403 instead of 404 for a missing key, and an object deleted before it was read is retried until the dead-letter queue",
+	},
+}
+
 // goPackage is one package to scan.
 type goPackage struct{ importPath, dir string }
 
@@ -467,6 +475,7 @@ func TestTemplatesMatchCode(t *testing.T) {
 				role := refName(f.props["Role"])
 				checkActions(t, fn, role, tm.roleActions(role), use, unusedByConfig(t))
 			})
+			t.Run("vpc endpoints", func(t *testing.T) { checkEndpoints(t, fn, tm.endpointServices(), use, unusedByConfig(t)) })
 		})
 	}
 }
@@ -556,12 +565,74 @@ func checkActions(t reporter, fn, role string, granted []string, use *codeUse, u
 		if !contains(granted, action) {
 			t.Errorf("%s calls %s (%s) but %s does not allow it", fn, action, at[0], role)
 		}
+		for _, implied := range sortedKeys(impliedActions[action]) {
+			if !contains(granted, implied) {
+				t.Errorf("%s calls %s (%s) but %s lacks %s: %s", fn, action, at[0], role, implied, impliedActions[action][implied])
+			}
+		}
+	}
+	implied := map[string]bool{}
+	for action := range use.actions {
+		for a := range impliedActions[action] {
+			implied[a] = true
+		}
 	}
 	for _, a := range granted {
-		if len(use.actions[a]) > 0 || platformActions[fn][a] != "" || platformActions["*"][a] != "" {
+		if len(use.actions[a]) > 0 || implied[a] || platformActions[fn][a] != "" || platformActions["*"][a] != "" {
 			continue
 		}
 		t.Errorf("%s may %s, which %s never calls: remove it", role, a, fn)
+	}
+}
+
+// endpointService is the VPC endpoint service (com.amazonaws.<region>.NAME)
+// that serves each IAM prefix from inside a VPC.
+var endpointService = map[string]string{
+	"s3":             "s3",
+	"firehose":       "kinesis-firehose",
+	"lambda":         "lambda",
+	"secretsmanager": "secretsmanager",
+	"ssm":            "ssm",
+	"sqs":            "sqs",
+}
+
+// endpointServices returns the services the template's VPC endpoints serve.
+func (tm *template) endpointServices() map[string]bool {
+	out := map[string]bool{}
+	for _, e := range tm.resources("AWS::EC2::VPCEndpoint") {
+		for _, s := range strs(dig(e.props, "ServiceName", "Fn::Sub")) {
+			out[strings.TrimPrefix(s, "com.amazonaws.${AWS::Region}.")] = true
+		}
+	}
+	return out
+}
+
+// checkEndpoints reports AWS services the code calls that a Lambda in the
+// VPC could not reach through the template's endpoints.
+func checkEndpoints(t reporter, fn string, endpoints map[string]bool, use *codeUse, unused map[string]string) {
+	for _, action := range sortedKeys(use.actions) {
+		if unused[action] != "" {
+			continue
+		}
+		prefix, _, _ := strings.Cut(action, ":")
+		svc := endpointService[prefix]
+		if svc == "" {
+			t.Errorf("%s calls %s (%s), a service with no known VPC endpoint", fn, action, use.actions[action][0])
+			continue
+		}
+		if !endpoints[svc] {
+			t.Errorf("%s calls %s (%s), but no VPC endpoint serves com.amazonaws.<region>.%s: in a VPC without NAT the call times out", fn, action, use.actions[action][0], svc)
+		}
+	}
+}
+
+func TestCheckEndpoints(t *testing.T) {
+	use := &codeUse{actions: map[string][]string{"s3:GetObject": {"a.go:1"}, "firehose:PutRecordBatch": {"a.go:2"}, "ssm:GetParameter": {"a.go:3"}}}
+	rec := &recorder{}
+	checkEndpoints(rec, "F", map[string]bool{"s3": true}, use, map[string]string{"ssm:GetParameter": "no ssm: secret"})
+	want := []string{"F calls firehose:PutRecordBatch (a.go:2), but no VPC endpoint serves com.amazonaws.<region>.kinesis-firehose: in a VPC without NAT the call times out"}
+	if fmt.Sprint(rec.errs) != fmt.Sprint(want) {
+		t.Errorf("errors = %q, want %q", rec.errs, want)
 	}
 }
 
@@ -601,11 +672,18 @@ func TestCheckActionsFindsBothWays(t *testing.T) {
 	rec := &recorder{}
 	checkActions(rec, "SplitterFunction", "Role", []string{"s3:GetObject", "logs:PutLogEvents", "s3:DeleteObject"}, use, nil)
 	want := []string{
+		"SplitterFunction calls s3:GetObject (x.go:1) but Role lacks s3:ListBucket: " + impliedActions["s3:GetObject"]["s3:ListBucket"],
 		"SplitterFunction calls s3:GetObjectVersion (x.go:2) but Role does not allow it",
 		"Role may s3:DeleteObject, which SplitterFunction never calls: remove it",
 	}
 	if fmt.Sprint(rec.errs) != fmt.Sprint(want) {
 		t.Errorf("errors = %q, want %q", rec.errs, want)
+	}
+	// s3:ListBucket granted with s3:GetObject is expected, not unused.
+	rec = &recorder{}
+	checkActions(rec, "SplitterFunction", "Role", []string{"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"}, use, nil)
+	if len(rec.errs) != 0 {
+		t.Errorf("errors = %q, want none", rec.errs)
 	}
 }
 

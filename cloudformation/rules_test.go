@@ -148,7 +148,9 @@ func TestLambdaPermissionsNameTheirSource(t *testing.T) {
 	})
 }
 
-func TestFirehoseTrustNamesSourceAccount(t *testing.T) {
+// TestFirehoseTrustNamesAccount checks the trust policy of the Firehose
+// developer guide: Firehose passes the stream's account id as sts:ExternalId.
+func TestFirehoseTrustNamesAccount(t *testing.T) {
 	found := 0
 	eachTemplate(t, func(t *testing.T, tm *template) {
 		for _, r := range tm.resources("AWS::IAM::Role") {
@@ -164,8 +166,8 @@ func TestFirehoseTrustNamesSourceAccount(t *testing.T) {
 					found++
 					cond, _ := st["Condition"].(map[string]any)
 					eq, _ := cond["StringEquals"].(map[string]any)
-					if refName(eq["aws:SourceAccount"]) != "AWS::AccountId" {
-						t.Errorf("%s: Firehose trust must require aws:SourceAccount = AWS::AccountId", r.name)
+					if refName(eq["sts:ExternalId"]) != "AWS::AccountId" {
+						t.Errorf("%s: Firehose trust must require sts:ExternalId = AWS::AccountId", r.name)
 					}
 				}
 			}
