@@ -107,7 +107,8 @@ type Stream struct {
 	ErrorPrefix string `yaml:"error_prefix"`
 }
 
-// Route sends matching S3 objects to a format, schema and stream.
+// Route sends matching S3 objects to a format and to one stream (stream
+// and schema) or several (to: a fork).
 type Route struct {
 	// Bucket is a glob on the bucket name. Default: "*".
 	Bucket string `yaml:"bucket"`
@@ -116,12 +117,54 @@ type Route struct {
 	Key string `yaml:"key"`
 	// Format is one of csv, jsonl, elb, alb, lines. Required.
 	Format string `yaml:"format"`
-	// Schema names the schema records are normalised against. Required.
+	// Schema names the schema records are normalised against. Required
+	// with Stream; with To, the schema of a branch that names none.
 	Schema string `yaml:"schema"`
-	// Stream is the delivery stream records are put into. Required.
+	// Stream is the delivery stream records are put into. Required unless
+	// To is set; the two exclude each other.
 	Stream string `yaml:"stream"`
+	// To forks the route: every record is offered to each branch, and put
+	// into the branch's stream when it passes the branch's Where. Default:
+	// none (the route sends every record to Stream).
+	To []Branch `yaml:"to"`
 	// Options are format options, e.g. delimiter or encoding for csv.
 	Options map[string]string `yaml:"options"`
+}
+
+// Branch is one destination of a forked route.
+type Branch struct {
+	// Stream is the delivery stream. Required, and distinct within a route.
+	Stream string `yaml:"stream"`
+	// Schema is the schema of the branch's records. Default: the route's.
+	Schema string `yaml:"schema"`
+	// Where keeps the records whose fields match every condition; the
+	// others are not sent to this branch and are counted as dropped by
+	// the rule "where:<stream>". Default: none, every record.
+	Where []Condition `yaml:"where"`
+}
+
+// Condition tests one input field of a record.
+type Condition struct {
+	// Field is the input field, matched like schema fields (case, spaces
+	// and punctuation ignored). A record without the field, or with a
+	// null value, does not match. Required.
+	Field string `yaml:"field"`
+	// Match is a Go regular expression tested against the field's value
+	// (a JSON number or boolean as written). Required.
+	Match string `yaml:"match"`
+}
+
+// Forks reports whether the route is written with to: (record ids then
+// name the branch's stream).
+func (r Route) Forks() bool { return len(r.To) > 0 }
+
+// Branches returns where the route sends records: To, or the one branch
+// of Stream and Schema.
+func (r Route) Branches() []Branch {
+	if r.Forks() {
+		return r.To
+	}
+	return []Branch{{Stream: r.Stream, Schema: r.Schema}}
 }
 
 // DropRule drops a record when its field matches.
@@ -396,8 +439,14 @@ func (c *Config) applyDefaults() {
 		c.Streams[name] = s
 	}
 	for i := range c.Routes {
-		if c.Routes[i].Bucket == "" {
-			c.Routes[i].Bucket = "*"
+		r := &c.Routes[i]
+		if r.Bucket == "" {
+			r.Bucket = "*"
+		}
+		for j := range r.To {
+			if r.To[j].Schema == "" {
+				r.To[j].Schema = r.Schema
+			}
 		}
 	}
 	for i := range c.Enrichers {

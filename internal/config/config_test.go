@@ -41,6 +41,13 @@ func TestErrorsNameFileKeyAndProblem(t *testing.T) {
 		{"word for a bool", "transform:\n  day_first: maybe\n", `cfg.yaml:2:14: transform.day_first: want true or false, got "maybe"`},
 		{"syntax", "routes: [\n", `cfg.yaml:1:1: YAML syntax: did not find expected node content`},
 		{"record limit", "limits:\n  max_record_bytes: 2000000\n", `cfg.yaml:2:3: limits.max_record_bytes: 2000000 is over`},
+		{"no stream", "routes:\n  - key: a/*\n    format: csv\n    schema: s\n", `routes[0].stream: is required (or to:`},
+		{"stream and to", "routes:\n  - key: a/*\n    format: csv\n    schema: s\n    stream: t\n    to: [{stream: u}]\n", `routes[0].stream: and to: exclude each other`},
+		{"branch without schema", "routes:\n  - key: a/*\n    format: csv\n    to: [{stream: u}]\n", `routes[0].to[0].schema: is required (here or as the route's schema)`},
+		{"branch twice", "routes:\n  - key: a/*\n    format: csv\n    schema: s\n    to: [{stream: u}, {stream: u}]\n", `routes[0].to[1].stream: "u" is named twice`},
+		{"where without field", "routes:\n  - key: a/*\n    format: csv\n    schema: s\n    to: [{stream: u, where: [{match: x}]}]\n", `routes[0].to[0].where[0].field: is required`},
+		{"bad where", "routes:\n  - key: a/*\n    format: csv\n    schema: s\n    to: [{stream: u, where: [{field: f, match: \"(\"}]}]\n", `routes[0].to[0].where[0].match: needs a valid regular expression`},
+		{"bad glob", "routes:\n  - key: \"a[b\"\n    format: csv\n    schema: s\n    stream: t\n", `routes[0].key: bad glob "a[b": unclosed [`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +56,42 @@ func TestErrorsNameFileKeyAndProblem(t *testing.T) {
 				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestForkBranchesTakeTheRouteSchema(t *testing.T) {
+	c, err := Parse("cfg.yaml", []byte(`
+routes:
+  - key: "events/**"
+    format: jsonl
+    schema: event
+    to:
+      - stream: clicks
+        schema: click
+        where: [{field: type, match: "^click$"}]
+      - stream: all_events
+  - key: "listings/**"
+    format: csv
+    schema: listing
+    stream: listings
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fork, single := c.Routes[0], c.Routes[1]
+	if !fork.Forks() || single.Forks() {
+		t.Fatalf("Forks() = %v, %v; want true, false", fork.Forks(), single.Forks())
+	}
+	got := fork.Branches()
+	if len(got) != 2 || got[0].Schema != "click" || got[1].Schema != "event" || len(got[0].Where) != 1 {
+		t.Fatalf("fork branches %+v: want click with one condition, then the route's event", got)
+	}
+	if b := single.Branches(); len(b) != 1 || b[0].Stream != "listings" || b[0].Schema != "listing" || b[0].Where != nil {
+		t.Fatalf("single-stream route's branches %+v", b)
+	}
+	err = c.CheckSchemas(func(name string) bool { return name != "click" })
+	if err == nil || err.Error() != `cfg.yaml:8:9: routes[0].to[0].schema: unknown schema "click"` {
+		t.Fatalf("CheckSchemas = %v", err)
 	}
 }
 

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -45,8 +44,8 @@ func (c *Config) Validate() error {
 			return c.errf(key+".key", "is required (a glob on the object key, e.g. \"listings/*.csv\")")
 		}
 		for _, g := range []struct{ k, v string }{{"bucket", r.Bucket}, {"key", r.Key}} {
-			if _, err := path.Match(strings.ReplaceAll(g.v, "**", "*"), ""); err != nil {
-				return c.errf(key+"."+g.k, "bad glob %q: %v", g.v, err)
+			if _, err := CompileGlob(g.v); err != nil {
+				return c.errf(key+"."+g.k, "%v", err)
 			}
 		}
 		if !contains(Formats, r.Format) {
@@ -55,11 +54,8 @@ func (c *Config) Validate() error {
 		if err := format.CheckOptions(r.Format, format.Options(r.Options)); err != nil {
 			return c.errf(key+".options", "%v", strings.TrimPrefix(err.Error(), "format: "))
 		}
-		if r.Schema == "" {
-			return c.errf(key+".schema", "is required")
-		}
-		if r.Stream == "" {
-			return c.errf(key+".stream", "is required")
+		if err := c.validateTargets(key, r); err != nil {
+			return err
 		}
 	}
 
@@ -106,18 +102,66 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// CheckStreams checks that every route's stream is one of streams: a
-// typo there would send records to a delivery stream that does not exist.
+// CheckStreams checks that every stream a route sends to is one of
+// streams: a typo there would send records to a delivery stream that does
+// not exist.
 func (c *Config) CheckStreams() error {
 	names := sortedKeys(c.Streams)
 	for i, r := range c.Routes {
-		if _, ok := c.Streams[r.Stream]; ok {
-			continue
+		for j, b := range r.Branches() {
+			if _, ok := c.Streams[b.Stream]; ok {
+				continue
+			}
+			key := fmt.Sprintf("routes[%d].stream", i)
+			if r.Forks() {
+				key = fmt.Sprintf("routes[%d].to[%d].stream", i, j)
+			}
+			if len(names) == 0 {
+				return c.errf(key, "unknown stream %q (streams: has none; add %s: under streams:)", b.Stream, b.Stream)
+			}
+			return c.errf(key, "unknown stream %q (streams: %s)", b.Stream, strings.Join(names, ", "))
 		}
-		if len(names) == 0 {
-			return c.errf(fmt.Sprintf("routes[%d].stream", i), "unknown stream %q (streams: has none; add %s: under streams:)", r.Stream, r.Stream)
+	}
+	return nil
+}
+
+// validateTargets checks where a route sends records: stream and schema,
+// or the branches of to.
+func (c *Config) validateTargets(key string, r Route) error {
+	if !r.Forks() {
+		if r.Stream == "" {
+			return c.errf(key+".stream", "is required (or to: with one entry per stream, for a fork)")
 		}
-		return c.errf(fmt.Sprintf("routes[%d].stream", i), "unknown stream %q (streams: %s)", r.Stream, strings.Join(names, ", "))
+		if r.Schema == "" {
+			return c.errf(key+".schema", "is required")
+		}
+		return nil
+	}
+	if r.Stream != "" {
+		return c.errf(key+".stream", "and to: exclude each other (list %q under to:)", r.Stream)
+	}
+	seen := map[string]bool{}
+	for j, b := range r.To {
+		bkey := fmt.Sprintf("%s.to[%d]", key, j)
+		if b.Stream == "" {
+			return c.errf(bkey+".stream", "is required")
+		}
+		if seen[b.Stream] {
+			return c.errf(bkey+".stream", "%q is named twice in this route (record ids name the stream, so they would collide)", b.Stream)
+		}
+		seen[b.Stream] = true
+		if b.Schema == "" {
+			return c.errf(bkey+".schema", "is required (here or as the route's schema)")
+		}
+		for k, w := range b.Where {
+			wkey := fmt.Sprintf("%s.where[%d]", bkey, k)
+			if w.Field == "" {
+				return c.errf(wkey+".field", "is required")
+			}
+			if _, err := regexp.Compile(w.Match); err != nil || w.Match == "" {
+				return c.errf(wkey+".match", "needs a valid regular expression: %v", err)
+			}
+		}
 	}
 	return nil
 }
@@ -141,6 +185,11 @@ func (c *Config) CheckSchemas(has func(name string) bool) error {
 	for i, r := range c.Routes {
 		if err := check(fmt.Sprintf("routes[%d].schema", i), r.Schema); err != nil {
 			return err
+		}
+		for j, b := range r.To {
+			if err := check(fmt.Sprintf("routes[%d].to[%d].schema", i, j), b.Schema); err != nil {
+				return err
+			}
 		}
 	}
 	for i, d := range c.Drop {

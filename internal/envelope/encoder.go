@@ -7,6 +7,7 @@ import "github.com/sluicehq/sluice/schema"
 // field names) is written once; the bytes are exactly Append's.
 type Encoder struct {
 	object [20]byte // the object part of every record id
+	branch []byte   // ":<stream>" after the index, for a forked route
 	mid    []byte   // from ,"schema": to "line":
 	tail   []byte   // ,"ingested_at":"…" when set
 	// names and quoted cache the JSON of field names, which repeat from
@@ -25,11 +26,20 @@ func NewEncoder(schemaName string, src Source) *Encoder {
 	}
 }
 
+// NewBranchEncoder returns an Encoder for one branch of a forked route:
+// its record ids end in ":<stream>" (see BranchRecordID).
+func NewBranchEncoder(schemaName, stream string, src Source) *Encoder {
+	e := NewEncoder(schemaName, src)
+	e.branch = append([]byte{':'}, stream...)
+	return e
+}
+
 // Append writes the envelope of the index-th record: the same bytes as
 // Append with RecordID's id and the Encoder's source.
 func (e *Encoder) Append(dst []byte, index, line, offset int64, flags []string, fields []Field) []byte {
 	dst = append(dst, `{"v":1,"id":"`...)
 	dst = appendID(dst, e.object, index)
+	dst = append(dst, e.branch...)
 	dst = append(dst, '"')
 	dst = append(dst, e.mid...)
 	return appendBody(dst, line, offset, e.tail, flags, fields, e.name)

@@ -65,6 +65,14 @@ func RecordID(bucket, key, version, etag string, index int64) string {
 	return string(appendID(nil, objectID(bucket, key, version, etag), index))
 }
 
+// BranchRecordID is the id of the index-th record of an object sent by a
+// forked route (routes[].to) into stream: RecordID, a colon and the
+// stream's name. Each branch's ids are as deterministic as RecordID, and
+// the branches of one record share everything before the colon.
+func BranchRecordID(bucket, key, version, etag string, index int64, stream string) string {
+	return RecordID(bucket, key, version, etag, index) + ":" + stream
+}
+
 // objectID is the object part of a record id.
 func objectID(bucket, key, version, etag string) [20]byte {
 	ident := version

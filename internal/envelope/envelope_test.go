@@ -178,3 +178,24 @@ func TestParseIngestedMatchesTimeParse(t *testing.T) {
 		}
 	}
 }
+
+func TestBranchEncoderNamesTheStream(t *testing.T) {
+	src := Source{Bucket: "in", Key: "events/a.jsonl", ETag: "e", Format: "jsonl"}
+	fields := []Field{{Name: "type", Value: "click"}}
+	for _, stream := range []string{"clicks", "all-events"} {
+		id := BranchRecordID(src.Bucket, src.Key, src.Version, src.ETag, 7, stream)
+		if want := RecordID(src.Bucket, src.Key, src.Version, src.ETag, 7) + ":" + stream; id != want {
+			t.Fatalf("BranchRecordID = %q, want %q", id, want)
+		}
+		s := src
+		s.Line = 8
+		want := Append(nil, &Record{ID: id, Schema: "event", Source: s, Fields: fields})
+		got := NewBranchEncoder("event", stream, src).Append(nil, 7, 8, 0, nil, fields)
+		if string(got) != string(want) {
+			t.Fatalf("branch Encoder wrote\n%s\nAppend writes\n%s", got, want)
+		}
+	}
+	if BranchRecordID("b", "k", "", "e", 0, "x") == BranchRecordID("b", "k", "", "e", 0, "y") {
+		t.Fatal("two branches of one record share an id")
+	}
+}

@@ -65,8 +65,9 @@ type Summary struct {
 	Objects, Unrouted, Missing int
 	// UnroutedKeys names the objects no route matched (they were not read).
 	UnroutedKeys []string
-	// RecordsIn counts the records the splitter read: sent to Firehose or
-	// dead-lettered because they could not be parsed.
+	// RecordsIn counts the records the splitter read: sent to Firehose,
+	// kept out of a stream by a fork's where, or dead-lettered because they
+	// could not be parsed. A forked route counts a record once per branch.
 	RecordsIn int64
 	// Ok, Dropped and Failed are the transform's results; FailedByReason
 	// splits Failed by reason class, DroppedByRule Dropped by rule.
@@ -181,6 +182,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 
 	var sum Summary
+	filtered := map[string]int64{} // by stream: kept out by a fork's where
 	runErr := func() error {
 		for _, o := range objects {
 			res, err := sp.Split(ctx, splitter.Object{Bucket: o.bucket, Key: o.key, Size: o.size}, nil)
@@ -196,6 +198,10 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 				sum.Missing++
 			}
 			sum.RecordsIn += res.Sent + res.DeadLettered
+			for stream, n := range res.Filtered {
+				sum.RecordsIn += n
+				filtered[stream] += n
+			}
 			sum.DeadLettered += res.DeadLettered
 			records.Add(res.Sent + res.DeadLettered)
 			done.Add(1)
@@ -211,6 +217,10 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	stats := emu.Stats().Total()
 	sum.Ok, sum.Dropped, sum.Failed = t.ok, t.droppedN, t.failedN
 	sum.FailedByReason, sum.DroppedByRule = t.failed, t.dropped
+	for stream, n := range filtered {
+		sum.Dropped += n
+		sum.DroppedByRule["where:"+stream] += n
+	}
 	if n := stats.Failed - t.failedN; n > 0 {
 		// The emulator failed whole batches itself (a broken response).
 		sum.Failed += n

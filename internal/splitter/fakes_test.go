@@ -223,6 +223,14 @@ routes:
     format: lines
     schema: webhook_event
     stream: events
+  - key: "forks/**"
+    format: lines
+    schema: listing
+    to:
+      - stream: events
+        where: [{field: Line, match: "[02468]$"}]
+      - stream: other
+        schema: page_view
   - key: "**/*.txt"
     format: lines
     schema: listing

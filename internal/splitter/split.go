@@ -40,8 +40,12 @@ const (
 // Result is the outcome of Split for one object.
 type Result struct {
 	Status Status
-	// Sent and DeadLettered count this invocation's records.
+	// Sent and DeadLettered count this invocation's records. A forked
+	// route counts a record once per branch it is sent to.
 	Sent, DeadLettered int64
+	// Filtered counts, by stream, the records a branch's where kept out of
+	// that stream (nil when none).
+	Filtered map[string]int64
 	// Progress is the object's checkpoint after this invocation.
 	Progress Progress
 }
@@ -64,14 +68,21 @@ func (h *Handler) Split(ctx context.Context, o Object, route *config.Route) (Res
 }
 
 func (h *Handler) split(ctx context.Context, o Object, route *config.Route, stopAt time.Time) (Result, error) {
+	var branches []branch
 	if route == nil {
-		r, ok := h.router.match(o.Bucket, o.Key)
+		r, br, ok := h.router.match(o.Bucket, o.Key)
 		if !ok {
 			h.log.Warn("no route for object", "bucket", o.Bucket, "key", o.Key)
 			h.metrics.Add("Unrouted", metrics.Count, 1)
 			return Result{Status: StatusUnrouted}, nil
 		}
-		route = &r
+		route, branches = &r, br
+	} else {
+		br, err := compileBranches("route for s3://"+o.Bucket+"/"+o.Key, *route)
+		if err != nil {
+			return Result{}, err
+		}
+		branches = br
 	}
 	id := ObjectID(o)
 	prog, done, err := h.checkpoints.Load(ctx, id)
@@ -94,7 +105,7 @@ func (h *Handler) split(ctx context.Context, o Object, route *config.Route, stop
 	}
 	h.metrics.Add("Objects", metrics.Count, 1)
 	prog.Invocations++
-	run := &objectRun{h: h, o: o, id: id, route: route, prog: prog, start: prog, stopAt: stopAt, ingestedAt: h.now()}
+	run := &objectRun{h: h, o: o, id: id, route: route, branches: branches, prog: prog, start: prog, stopAt: stopAt, ingestedAt: h.now()}
 	return run.do(ctx, body)
 }
 
@@ -168,6 +179,7 @@ type objectRun struct {
 	o          Object
 	id         string
 	route      *config.Route
+	branches   []branch
 	prog       Progress // advances as batches are acknowledged
 	start      Progress // as loaded
 	stopAt     time.Time
@@ -184,6 +196,7 @@ type objectRun struct {
 
 	sent, failed int64
 	buf          []byte
+	scratch      []byte // field names for where
 	slab         []byte // records handed to the Sink are carved from it
 }
 
@@ -215,7 +228,6 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 	}
 	var lastLine, lastOffset int64
 	var re *format.RecordError
-	var enc *envelope.Encoder // made at the first record: the object's constant parts
 	for ; ; r.index++ {
 		// Skipping records before the checkpoint is cheap: look at the
 		// clock less often there.
@@ -246,22 +258,26 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 		if r.index < r.start.Next {
 			continue
 		}
-		if enc == nil {
-			enc = envelope.NewEncoder(r.route.Schema, r.source(0, 0, nil))
-		}
-		r.buf = enc.Append(r.buf[:0], r.index, rec.Line, rec.Offset, rec.Flags, rec.Fields)
-		if len(r.buf) > maxRecord {
-			if r.index >= r.start.DeadLettered {
-				reason := fmt.Sprintf("record of %d bytes is over the %d-byte record limit", len(r.buf), maxRecord)
-				s := r.source(rec.Line, rec.Offset, rec.Flags)
-				if err := r.deadLetter(ctx, ClassRecordTooLarge, reason, r.buf, &s); err != nil {
-					return r.abort(ctx, err)
-				}
+		for b := range r.branches {
+			br := &r.branches[b]
+			if !br.admits(rec.Fields, &r.scratch) {
+				br.filtered++
+				continue
 			}
-			continue
-		}
-		if err := r.put(ctx, r.buf, rec.Offset); err != nil {
-			return r.abort(ctx, err)
+			r.buf = br.encoder(r.source(0, 0, nil)).Append(r.buf[:0], r.index, rec.Line, rec.Offset, rec.Flags, rec.Fields)
+			if len(r.buf) > maxRecord {
+				if r.index >= r.start.DeadLettered {
+					reason := fmt.Sprintf("record of %d bytes is over the %d-byte record limit", len(r.buf), maxRecord)
+					s := r.source(rec.Line, rec.Offset, rec.Flags)
+					if err := r.deadLetter(ctx, ClassRecordTooLarge, reason, r.buf, &s); err != nil {
+						return r.abort(ctx, err)
+					}
+				}
+				continue
+			}
+			if err := r.put(ctx, br.stream, r.buf, rec.Offset); err != nil {
+				return r.abort(ctx, err)
+			}
 		}
 	}
 	return r.finish(ctx)
@@ -275,9 +291,9 @@ func (r *objectRun) source(line, offset int64, flags []string) envelope.Source {
 }
 
 // put sends one envelope and checkpoints when the acknowledged prefix grows.
-func (r *objectRun) put(ctx context.Context, data []byte, offset int64) error {
+func (r *objectRun) put(ctx context.Context, stream string, data []byte, offset int64) error {
 	r.unacked = append(r.unacked, putRecord{index: r.index, offset: offset})
-	acked, err := r.h.sink.Put(ctx, r.route.Stream, data)
+	acked, err := r.h.sink.Put(ctx, stream, data)
 	if err != nil {
 		return err
 	}
@@ -315,6 +331,12 @@ func (r *objectRun) ack(ctx context.Context, acked int64) error {
 	r.acked = acked
 	last := r.unacked[acked-1]
 	r.prog.Next, r.prog.Offset = last.index+1, last.offset
+	if acked < int64(len(r.unacked)) && r.unacked[acked].index == last.index {
+		// A fork's record is done only when every branch has it: resume
+		// at the record (its acknowledged branches are sent again, with
+		// the same ids).
+		r.prog.Next = last.index
+	}
 	r.prog.Sent = r.start.Sent + r.sent
 	return r.h.checkpoints.Save(ctx, r.id, r.prog)
 }
@@ -435,7 +457,17 @@ func (r *objectRun) abort(ctx context.Context, cause error) (Result, error) {
 }
 
 func (r *objectRun) result(s Status) Result {
-	return Result{Status: s, Sent: r.sent, DeadLettered: r.failed, Progress: r.prog}
+	res := Result{Status: s, Sent: r.sent, DeadLettered: r.failed, Progress: r.prog}
+	for _, b := range r.branches {
+		if b.filtered > 0 {
+			if res.Filtered == nil {
+				res.Filtered = map[string]int64{}
+			}
+			res.Filtered[b.stream] += b.filtered
+			r.h.metrics.Add("Filtered", metrics.Count, float64(b.filtered), metrics.Dim{Name: "Stream", Value: b.stream})
+		}
+	}
+	return res
 }
 
 // ioErrReader remembers the body's first read error other than EOF, so a

@@ -1,0 +1,80 @@
+package splitter
+
+import (
+	"fmt"
+	"regexp"
+
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/envelope"
+	"github.com/sluicehq/sluice/internal/normalize"
+)
+
+// branch is one place a route sends records: a stream, the records' schema
+// and the conditions a record must meet (routes[].to[].where).
+type branch struct {
+	stream, schema string
+	where          []condition
+	// forked: the route is written with to:, and ids name the stream.
+	forked bool
+	// filtered counts the records this invocation that failed where.
+	filtered int64
+	enc      *envelope.Encoder
+}
+
+type condition struct {
+	field string // canonical, as normalize.Canonical
+	match *regexp.Regexp
+}
+
+// compileBranches returns the route's branches with their conditions
+// compiled. The config's validation has checked the expressions; key
+// names the route in the error if it has not.
+func compileBranches(key string, rt config.Route) ([]branch, error) {
+	var out []branch
+	for j, b := range rt.Branches() {
+		br := branch{stream: b.Stream, schema: b.Schema, forked: rt.Forks()}
+		for k, w := range b.Where {
+			re, err := regexp.Compile(w.Match)
+			if err != nil {
+				return nil, fmt.Errorf("splitter: %s.to[%d].where[%d].match: %w", key, j, k, err)
+			}
+			br.where = append(br.where, condition{field: normalize.Canonical(w.Field), match: re})
+		}
+		out = append(out, br)
+	}
+	return out, nil
+}
+
+// admits reports whether fields meet every condition: for each, a field of
+// that name (compared as schema fields are) whose non-null value matches.
+// scratch is reused for the canonical names.
+func (b *branch) admits(fields []envelope.Field, scratch *[]byte) bool {
+next:
+	for _, c := range b.where {
+		for i := range fields {
+			f := &fields[i]
+			if f.Kind == envelope.Null {
+				continue
+			}
+			*scratch = normalize.AppendCanonical((*scratch)[:0], f.Name)
+			if string(*scratch) == c.field && c.match.MatchString(f.Value) {
+				continue next
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// encoder returns the branch's envelope encoder for the object of src,
+// making it at the first record.
+func (b *branch) encoder(src envelope.Source) *envelope.Encoder {
+	if b.enc == nil {
+		if b.forked {
+			b.enc = envelope.NewBranchEncoder(b.schema, b.stream, src)
+		} else {
+			b.enc = envelope.NewEncoder(b.schema, src)
+		}
+	}
+	return b.enc
+}
