@@ -47,6 +47,12 @@ var schemaCommands = []struct {
 		flags:   ddlFlags,
 		run:     runSchemaDDL,
 	}},
+	{"infer", schemaCommand{
+		usage:   inferUsage,
+		summary: "write a first schema NAME.v1.avsc from sample files (gzip too), and print the route to add to sluice.yaml",
+		flags:   inferFlags,
+		run:     runSchemaInfer,
+	}},
 }
 
 func runSchema(args []string, stdout, stderr io.Writer) int {
@@ -69,7 +75,7 @@ func runSchema(args []string, stdout, stderr io.Writer) int {
 			return c.cmd.run(fs, opts, rest, stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "sluice schema: unknown subcommand %q (want check, compat or ddl; run 'sluice schema -h')\n", args[0])
+	fmt.Fprintf(stderr, "sluice schema: unknown subcommand %q (want check, compat, ddl or infer; run 'sluice schema -h')\n", args[0])
 	return exitUsage
 }
 
