@@ -80,13 +80,21 @@ type Field struct {
 	// key is the JSON object key written for the field: "name":
 	key     []byte
 	Aliases []string
-	Doc     string
-	Type    *Type
+	// InputAliases are further input names from the field's "sluice.aliases"
+	// property: names Avro cannot hold ("Catégorie", "Цена", "Prix (€)"),
+	// matched only against input, never by Avro schema resolution.
+	InputAliases []string
+	Doc          string
+	Type         *Type
 	// HasDefault reports whether Default is set; Default is the field's
 	// default as a Value.
 	HasDefault bool
 	Default    Value
 }
+
+// InputAliasesProperty is the field property listing input names Avro's
+// aliases cannot hold.
+const InputAliasesProperty = "sluice.aliases"
 
 // NonNull returns the single non-null branch of a ["null", T] union and
 // true, or t itself and false.
@@ -295,6 +303,17 @@ func convert(as avro.Schema) (*Type, error) {
 				return nil, err
 			}
 			field := Field{Name: f.Name(), Aliases: f.Aliases(), Doc: f.Doc(), Type: ft}
+			if prop := f.Prop(InputAliasesProperty); prop != nil {
+				list, ok := prop.([]any)
+				for _, a := range list {
+					name, isString := a.(string)
+					ok = ok && isString
+					field.InputAliases = append(field.InputAliases, name)
+				}
+				if !ok {
+					return nil, fmt.Errorf("field %s: %q must be an array of strings", f.Name(), InputAliasesProperty)
+				}
+			}
 			field.key = append(AppendString(nil, f.Name()), ':')
 			if f.HasDefault() {
 				def, err := FromNative(ft, f.Default())

@@ -129,6 +129,17 @@ type Route struct {
 	To []Branch `yaml:"to"`
 	// Options are format options, e.g. delimiter or encoding for csv.
 	Options map[string]string `yaml:"options"`
+
+	// DayFirst, Locale, Timezone and Trim say how the transform reads the
+	// values of records that came through this route (found from their
+	// provenance). Unset, they take transform.day_first, transform.locale,
+	// timezone and transform.trim.
+	DayFirst *bool  `yaml:"day_first"`
+	Locale   string `yaml:"locale"`
+	Timezone string `yaml:"timezone"`
+	Trim     *bool  `yaml:"trim"`
+
+	location *time.Location
 }
 
 // Branch is one destination of a forked route.
@@ -166,6 +177,9 @@ func (r Route) Branches() []Branch {
 	}
 	return []Branch{{Stream: r.Stream, Schema: r.Schema}}
 }
+
+// Location is the zone for the route's naive times (valid after Validate).
+func (r Route) Location() *time.Location { return r.location }
 
 // DropRule drops a record when its field matches.
 type DropRule struct {
@@ -329,6 +343,18 @@ type Transform struct {
 	// DayFirst reads ambiguous dates such as 03/04/2024 as day/month
 	// (3 April). Default: false: month first (March 4).
 	DayFirst bool `yaml:"day_first"`
+	// Locale ("fr", "de-CH") says which separator is the decimal mark in a
+	// number that does not show it itself (1.299, 1,299) and adds its
+	// language's booleans (oui/non). Default: none: such a number is read
+	// by the other values of its column, else the record fails.
+	Locale string `yaml:"locale"`
+	// Trim removes whitespace around text values. Default: true.
+	Trim *bool `yaml:"trim"`
+	// EpochFrom and EpochUntil are the years within which a number in a
+	// date or timestamp field is read as epoch seconds, milliseconds or
+	// microseconds. Defaults: 1990 and 2100.
+	EpochFrom  int `yaml:"epoch_from"`
+	EpochUntil int `yaml:"epoch_until"`
 }
 
 // Error is a configuration problem: the file, the key and what is wrong,
@@ -438,6 +464,16 @@ func (c *Config) applyDefaults() {
 		}
 		c.Streams[name] = s
 	}
+	if c.Transform.Trim == nil {
+		yes := true
+		c.Transform.Trim = &yes
+	}
+	if c.Transform.EpochFrom == 0 {
+		c.Transform.EpochFrom = 1990
+	}
+	if c.Transform.EpochUntil == 0 {
+		c.Transform.EpochUntil = 2100
+	}
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		if r.Bucket == "" {
@@ -447,6 +483,18 @@ func (c *Config) applyDefaults() {
 			if r.To[j].Schema == "" {
 				r.To[j].Schema = r.Schema
 			}
+		}
+		if r.DayFirst == nil {
+			r.DayFirst = &c.Transform.DayFirst
+		}
+		if r.Locale == "" {
+			r.Locale = c.Transform.Locale
+		}
+		if r.Timezone == "" {
+			r.Timezone = c.Timezone
+		}
+		if r.Trim == nil {
+			r.Trim = c.Transform.Trim
 		}
 	}
 	for i := range c.Enrichers {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/format"
+	"github.com/sluicehq/sluice/internal/normalize"
 )
 
 // Formats are the splitter's input formats.
@@ -38,8 +39,26 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	for i, r := range c.Routes {
+	if c.Transform.Locale != "" {
+		if _, err := normalize.ParseLocale(c.Transform.Locale); err != nil {
+			return c.errf("transform.locale", "%v", err)
+		}
+	}
+	if c.Transform.EpochFrom >= c.Transform.EpochUntil {
+		return c.errf("transform.epoch_from", "%d must be before epoch_until (%d)", c.Transform.EpochFrom, c.Transform.EpochUntil)
+	}
+
+	for i := range c.Routes {
+		r := &c.Routes[i]
 		key := fmt.Sprintf("routes[%d]", i)
+		if r.location, err = time.LoadLocation(r.Timezone); err != nil {
+			return c.errf(key+".timezone", "unknown zone %q (use an IANA name such as Europe/Berlin)", r.Timezone)
+		}
+		if r.Locale != "" {
+			if _, err := normalize.ParseLocale(r.Locale); err != nil {
+				return c.errf(key+".locale", "%v", err)
+			}
+		}
 		if r.Key == "" {
 			return c.errf(key+".key", "is required (a glob on the object key, e.g. \"listings/*.csv\")")
 		}
@@ -54,7 +73,7 @@ func (c *Config) Validate() error {
 		if err := format.CheckOptions(r.Format, format.Options(r.Options)); err != nil {
 			return c.errf(key+".options", "%v", strings.TrimPrefix(err.Error(), "format: "))
 		}
-		if err := c.validateTargets(key, r); err != nil {
+		if err := c.validateTargets(key, *r); err != nil {
 			return err
 		}
 	}

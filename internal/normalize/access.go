@@ -55,6 +55,10 @@ func (p *Plan) Set(sc *Scratch, v *schema.Value, field string, x any) *Failure {
 		f.Kind, f.Value = envelope.Raw, string(b)
 	}
 	fp := &p.rec.fields[i]
+	sc.cur = -1 // a lookup's value has no input text to keep
+	if sc.opts == nil {
+		sc.opts = &p.opts
+	}
 	val, err := p.coerce(sc, fp, fp.t, &f)
 	if err == errMissing {
 		val = schema.NullValue

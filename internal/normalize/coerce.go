@@ -80,15 +80,19 @@ func (p *Plan) coerce(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelope.Fi
 	}
 	switch t.Kind {
 	case schema.String:
-		return schema.Value{Kind: schema.String, Str: validUTF8(f.Value)}, nil
+		s := f.Value
+		if !sc.opts.KeepSpaces {
+			s = strings.TrimSpace(s)
+		}
+		return schema.Value{Kind: schema.String, Str: validUTF8(s)}, nil
 	case schema.Boolean:
-		return coerceBool(f)
+		return coerceBool(sc, f)
 	case schema.Int, schema.Long:
 		switch t.Logical {
 		case schema.Date:
-			return p.coerceDate(f)
+			return coerceDate(sc, f)
 		case schema.TimestampMillis, schema.TimestampMicros:
-			return p.coerceTimestamp(f, t.Logical)
+			return coerceTimestamp(sc, f, t.Logical)
 		}
 		return coerceInt(sc, f, t.Kind)
 	case schema.Float, schema.Double:
@@ -123,7 +127,7 @@ func (p *Plan) coerce(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelope.Fi
 		}
 		return schema.Value{Kind: t.Kind, Str: f.Value}, nil
 	case schema.Enum:
-		return coerceEnum(sc, fp.nested[t], t, f)
+		return p.coerceEnum(sc, fp.nested[t], t, f)
 	case schema.Array:
 		return p.coerceArray(sc, fp, t, f)
 	case schema.Map:
@@ -157,7 +161,7 @@ func redact(err error) error {
 	return errors.New("not a plain decimal")
 }
 
-func coerceBool(f *envelope.Field) (schema.Value, error) {
+func coerceBool(sc *Scratch, f *envelope.Field) (schema.Value, error) {
 	s := strings.TrimSpace(f.Value)
 	switch strings.ToLower(s) {
 	case "true", "yes", "y", "1", "t":
@@ -165,7 +169,20 @@ func coerceBool(f *envelope.Field) (schema.Value, error) {
 	case "false", "no", "n", "0", "f":
 		return schema.Value{Kind: schema.Boolean}, nil
 	}
-	return schema.Value{}, errors.New("is not a boolean (true/false, yes/no, y/n, 1/0)")
+	if l := sc.opts.Locale; l != nil {
+		for _, w := range l.True {
+			if strings.EqualFold(s, w) {
+				return schema.Value{Kind: schema.Boolean, Int: 1}, nil
+			}
+		}
+		for _, w := range l.False {
+			if strings.EqualFold(s, w) {
+				return schema.Value{Kind: schema.Boolean}, nil
+			}
+		}
+		return schema.Value{}, fmt.Errorf("is not a boolean (true/false, yes/no, y/n, 1/0, or in %s: %s/%s)", l.Name, strings.Join(l.True, ", "), strings.Join(l.False, ", "))
+	}
+	return schema.Value{}, errors.New("is not a boolean (true/false, yes/no, y/n, 1/0; set locale on the route for other languages)")
 }
 
 func coerceInt(sc *Scratch, f *envelope.Field, k schema.Kind) (schema.Value, error) {
@@ -195,32 +212,6 @@ func checkIntRange(n int64, k schema.Kind) (schema.Value, error) {
 	return schema.Value{Kind: k, Int: n}, nil
 }
 
-// parseNumber reads a number written by people: "$1,299.00", "12 %",
-// "€ 1.234,50", "(45.10)", "1 000".
-func parseNumber(sc *Scratch, f *envelope.Field) (float64, error) {
-	if f.Kind == envelope.Raw {
-		x, err := strconv.ParseFloat(f.Value, 64)
-		if err != nil {
-			return 0, errors.New("is not a number")
-		}
-		return x, nil
-	}
-	if isPlainNumber(f.Value) {
-		if x, err := strconv.ParseFloat(f.Value, 64); err == nil {
-			return x, nil
-		}
-	}
-	s, err := cleanNumber(sc, f)
-	if err != nil {
-		return 0, err
-	}
-	x, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, errors.New("is not a number")
-	}
-	return x, nil
-}
-
 // isPlainNumber rejects what ParseFloat accepts but people don't mean as a
 // number: "Inf", "NaN", hex and underscores.
 func isPlainNumber(s string) bool {
@@ -245,102 +236,21 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-// currency symbols and codes stripped from numbers.
-var currencySymbols = []string{"$", "€", "£", "¥", "₹", "₩", "₽", "₺", "฿", "₫", "₪", "₦", "¢", "kr", "zł", "Fr.", "CHF", "USD", "EUR", "GBP", "JPY", "CAD", "AUD", "US$", "C$", "A$", "R$"}
-
-// cleanNumber turns a human-written number into one strconv reads: it
-// removes spaces, currency symbols and codes, a trailing percent sign and
-// thousand separators, reads "(12)" as -12, and reads a decimal comma when
-// the text is written that way ("1.234,50", "12,5").
-func cleanNumber(sc *Scratch, f *envelope.Field) (string, error) {
-	s := strings.TrimSpace(f.Value)
-	if f.Kind == envelope.Raw {
-		if isPlainNumber(s) {
-			return s, nil
-		}
-		return "", errors.New("is not a number")
-	}
-	neg := false
-	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
-		neg, s = true, s[1:len(s)-1]
-	}
-	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%"))
-	for changed := true; changed; {
-		changed = false
-		s = strings.TrimSpace(s)
-		if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
-			neg = neg != (s[0] == '-')
-			s = s[1:]
-			changed = true
-			continue
-		}
-		for _, c := range currencySymbols {
-			if strings.HasPrefix(s, c) {
-				s, changed = s[len(c):], true
-			}
-			if strings.HasSuffix(s, c) {
-				s, changed = s[:len(s)-len(c)], true
-			}
-		}
-	}
-	buf := sc.num[:0]
-	if neg {
-		buf = append(buf, '-')
-	}
-	lastDot, lastComma, dots, commas := strings.LastIndexByte(s, '.'), strings.LastIndexByte(s, ','), strings.Count(s, "."), strings.Count(s, ",")
-	decimalComma := false
-	switch {
-	case dots > 0 && commas > 0:
-		decimalComma = lastComma > lastDot
-	case commas == 1 && dots == 0:
-		// "12,5" or "12,50" is a decimal comma; "1,234" is thousands.
-		decimalComma = len(s)-lastComma-1 != 3
-	case dots > 1 && commas == 0:
-		decimalComma = true // "1.234.567": dots group thousands
-		lastComma = -1
-	}
-	digits := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			buf = append(buf, c)
-			digits++
-		case c == '.' && !decimalComma, c == ',' && decimalComma && i == lastComma:
-			buf = append(buf, '.')
-		case c == '.' || c == ',' || c == ' ' || c == '\'' || c == '_':
-			// thousand separators
-		case c == 'e' || c == 'E':
-			buf = append(buf, c)
-			if i+1 < len(s) && (s[i+1] == '-' || s[i+1] == '+') {
-				buf = append(buf, s[i+1])
-				i++
-			}
-		case c == 0xc2 && i+1 < len(s) && s[i+1] == 0xa0: // no-break space
-			i++
-		case c == 0xe2 && i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xaf || s[i+2] == 0x89): // narrow/thin space
-			i += 2
-		default:
-			sc.num = buf
-			return "", errors.New("is not a number")
-		}
-	}
-	sc.num = buf
-	if digits == 0 {
-		return "", errors.New("is not a number")
-	}
-	return string(buf), nil
-}
-
-func coerceEnum(sc *Scratch, tp *typePlan, t *schema.Type, f *envelope.Field) (schema.Value, error) {
+// coerceEnum reads a symbol. An unknown one becomes the enum's default
+// only where the original text can be kept in extra beside it.
+func (p *Plan) coerceEnum(sc *Scratch, tp *typePlan, t *schema.Type, f *envelope.Field) (schema.Value, error) {
 	sc.key = AppendCanonical(sc.key[:0], f.Value)
 	if i, ok := tp.enum[string(sc.key)]; ok {
 		return schema.Value{Kind: schema.Enum, Int: int64(i)}, nil
 	}
-	if t.EnumDefault >= 0 {
-		return schema.Value{Kind: schema.Enum, Int: int64(t.EnumDefault)}, nil
+	switch {
+	case t.EnumDefault < 0:
+		return schema.Value{}, fmt.Errorf("is not a symbol of %s and the enum has no default", t)
+	case p.rec.extra < 0 || sc.cur < 0:
+		return schema.Value{}, fmt.Errorf("is not a symbol of %s, and its default would replace it with nothing to keep the original (the schema has no extra map)", t)
 	}
-	return schema.Value{}, fmt.Errorf("is not a symbol of %s and the enum has no default", t)
+	sc.keep()
+	return schema.Value{Kind: schema.Enum, Int: int64(t.EnumDefault)}, nil
 }
 
 // listSep returns the first of , ; | that occurs in s, or 0.

@@ -21,6 +21,35 @@ type Scratch struct {
 	used []bool
 	key  []byte
 	num  []byte
+
+	// The record being normalised: its options and columns, its input
+	// fields, the one being coerced (-1 for none, as for a lookup's value)
+	// and those whose original text is kept in extra beside the reading
+	// sluice chose.
+	opts   *Options
+	cols   Columns
+	fields []envelope.Field
+	cur    int
+	kept   []int
+}
+
+// decimalFor returns the decimal mark to assume for the current field's
+// numbers that do not show one: the locale's, else the column's, else 0.
+func (s *Scratch) decimalFor() byte {
+	if s.opts != nil && s.opts.Locale != nil {
+		return s.opts.Locale.Decimal
+	}
+	if s.cols != nil && s.cur >= 0 {
+		return s.cols.Decimal(s.fields[s.cur].Name)
+	}
+	return 0
+}
+
+// keep marks the current field's original text to be kept in extra.
+func (s *Scratch) keep() {
+	if n := len(s.kept); n == 0 || s.kept[n-1] != s.cur {
+		s.kept = append(s.kept, s.cur)
+	}
 }
 
 // Rewind reuses the memory of every Value produced since the last Rewind.
@@ -62,7 +91,16 @@ func (s *Scratch) strings(n int) []string {
 // Normalize fills out with the record built from fields. On failure it
 // returns why; out is then unspecified.
 func (p *Plan) Normalize(sc *Scratch, fields []envelope.Field, meta *Meta, out *schema.Value) *Failure {
-	return p.normalizeRecord(sc, p.rec, fields, meta, out, "")
+	sc.opts, sc.cols, sc.fields, sc.cur, sc.kept = &p.opts, nil, fields, -1, sc.kept[:0]
+	if meta != nil {
+		if meta.Options != nil {
+			sc.opts = meta.Options
+		}
+		sc.cols = meta.Columns
+	}
+	fail := p.normalizeRecord(sc, p.rec, fields, meta, out, "")
+	sc.cur = -1
+	return fail
 }
 
 func (p *Plan) normalizeRecord(sc *Scratch, rp *recordPlan, fields []envelope.Field, meta *Meta, out *schema.Value, at string) *Failure {
@@ -98,6 +136,9 @@ func (p *Plan) normalizeRecord(sc *Scratch, rp *recordPlan, fields []envelope.Fi
 		}
 		fp := &rp.fields[idx]
 		used[fi] = true
+		if at == "" {
+			sc.cur = fi
+		}
 		v, err := p.coerce(sc, fp, fp.t, f)
 		if err == errMissing {
 			continue // an empty value counts as absent: the default applies
@@ -131,22 +172,29 @@ func (p *Plan) normalizeRecord(sc *Scratch, rp *recordPlan, fields []envelope.Fi
 }
 
 // extra collects the input fields that matched no schema field (or repeated
-// one already matched), in input order. Nulls carry nothing and are skipped.
+// one already matched), in input order, then the original text of fields
+// read by a choice sluice made (an unknown enum symbol read as the enum's
+// default). Nulls carry nothing and are skipped.
 func (p *Plan) extra(sc *Scratch, fields []envelope.Field, used []bool, meta *Meta, unmatched int) schema.Value {
 	flags := 0
 	if meta != nil && len(meta.Flags) > 0 {
 		flags = 1
 	}
-	if unmatched+flags == 0 {
+	n := unmatched + flags + len(sc.kept)
+	if n == 0 {
 		return schema.Value{Kind: schema.Map}
 	}
-	keys := sc.strings(unmatched + flags)[:0]
-	vals := sc.values(unmatched + flags)[:0]
+	keys := sc.strings(n)[:0]
+	vals := sc.values(n)[:0]
 	for fi := range fields {
 		if f := &fields[fi]; !used[fi] && f.Kind != envelope.Null {
 			keys = append(keys, validUTF8(f.Name))
 			vals = append(vals, schema.Value{Kind: schema.String, Str: validUTF8(f.Value)})
 		}
+	}
+	for _, fi := range sc.kept {
+		keys = append(keys, validUTF8(fields[fi].Name))
+		vals = append(vals, schema.Value{Kind: schema.String, Str: validUTF8(fields[fi].Value)})
 	}
 	if flags == 1 {
 		keys = append(keys, "_flags")

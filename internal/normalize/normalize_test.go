@@ -68,7 +68,8 @@ func TestCoercion(t *testing.T) {
 		in   envelope.Field
 		want string // a fragment of the output document
 	}{
-		{str("N", " 1,234 "), `"n":1234`},
+		{str("N", " 1,234,567 "), `"n":1234567`},
+		{str("n", "1 234"), `"n":1234`},
 		{str("n", "12.0"), `"n":12`},
 		{str("n", "45%"), `"n":45`},
 		{raw("n", "7"), `"n":7`},
@@ -95,6 +96,7 @@ func TestCoercion(t *testing.T) {
 		{str("E", "dark blue"), `"e":"DARK_BLUE"`},
 		{str("e", "red"), `"e":"RED"`},
 		{str("e", "green"), `"e":"OTHER"`},
+		{str("e", "green"), `"extra":{"e":"green"}`}, // the default's original is kept
 		{str("day", "2024-02-29"), `"day":"2024-02-29"`},
 		{str("day", "03/04/2024"), `"day":"2024-03-04"`},
 		{str("day", "Jan 5, 2024"), `"day":"2024-01-05"`},
@@ -160,6 +162,12 @@ func TestFailures(t *testing.T) {
 		{[]envelope.Field{str("d", "Inf")}, "d", ClassCoerce},
 		{[]envelope.Field{str("d", "NaN")}, "d", ClassCoerce},
 		{[]envelope.Field{str("nums", "1,x")}, "nums", ClassCoerce},
+		{[]envelope.Field{str("n", "1,234")}, "n", ClassCoerce},    // ambiguous, no evidence
+		{[]envelope.Field{str("d", "1.299")}, "d", ClassCoerce},    // ambiguous, no evidence
+		{[]envelope.Field{str("d", "1,2,3")}, "d", ClassCoerce},    // not groups of three
+		{[]envelope.Field{str("day", "2024")}, "day", ClassCoerce}, // a year alone
+		{[]envelope.Field{str("day", "12")}, "day", ClassCoerce},
+		{[]envelope.Field{str("ts", "299.00")}, "ts", ClassCoerce},
 		{[]envelope.Field{{Name: "flag", Kind: envelope.Null}}, "flag", ClassCoerce},
 	}
 	for _, tt := range tests {
@@ -187,7 +195,7 @@ func TestCanonical(t *testing.T) {
 			t.Errorf("Canonical(%q) = %q", s, Canonical(s))
 		}
 	}
-	if Canonical("Größe") != "größe" {
+	if Canonical("Größe") != "grosse" {
 		t.Errorf("Canonical(Größe) = %q", Canonical("Größe"))
 	}
 }

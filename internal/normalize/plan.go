@@ -18,12 +18,68 @@ const (
 	ProvenanceField = "provenance"
 )
 
-// Options tune coercion.
+// Options tune how values are read. The zero value is the default; a
+// route may have its own (routes[].day_first, locale, timezone, trim).
 type Options struct {
 	// Location is the zone for naive dates and times. Default: UTC.
 	Location *time.Location
 	// DayFirst reads 03/04/2024 as 3 April rather than March 4. Default: false.
 	DayFirst bool
+	// Locale, when set, says which separator is the decimal mark in a
+	// number that does not show it itself ("1.299", "1,299") and adds its
+	// language's words for true and false. Default: none: such a number
+	// is read by the other values of its column, else the record fails.
+	Locale *Locale
+	// KeepSpaces keeps whitespace around text values. Default: false:
+	// text values are trimmed.
+	KeepSpaces bool
+	// EpochFrom and EpochUntil are the years within which a number in a
+	// date or timestamp field is read as epoch seconds, milliseconds or
+	// microseconds (the first that lands in the window). Defaults: 1990
+	// and 2100.
+	EpochFrom, EpochUntil int
+}
+
+// epochYears returns the plausible epoch years, defaults applied.
+func (o *Options) epochYears() (from, until int) {
+	from, until = o.EpochFrom, o.EpochUntil
+	if from == 0 {
+		from = 1990
+	}
+	if until == 0 {
+		until = 2100
+	}
+	return from, until
+}
+
+// epochWindow returns the plausible epoch range in seconds.
+func (o *Options) epochWindow() (from, until int64) {
+	y0, y1 := o.epochYears()
+	return daysFromCivil(y0, 1, 1) * 86400, daysFromCivil(y1+1, 1, 1)*86400 - 1
+}
+
+// daysFromCivil is the days since 1970-01-01 of a proleptic Gregorian
+// date (H. Hinnant's algorithm), without time.Date's cost.
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
+
+// Columns tells, for a column of the record's source object, the decimal
+// mark its values show by themselves ('.' or ','), or 0 when none shows
+// one or they disagree. The transform answers it from the batch.
+type Columns interface {
+	Decimal(column string) byte
 }
 
 // Class groups failure reasons for metrics and logs.
@@ -86,11 +142,16 @@ type typePlan struct {
 	rec  *recordPlan
 }
 
+// defaults fills what is unset.
+func (o *Options) defaults() {
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+}
+
 // Compile compiles s.
 func Compile(s *schema.Schema, opts Options) (*Plan, error) {
-	if opts.Location == nil {
-		opts.Location = time.UTC
-	}
+	opts.defaults()
 	rec, err := compileRecord(s.Type, true)
 	if err != nil {
 		return nil, fmt.Errorf("normalize: %s: %w", s.Name, err)
@@ -118,7 +179,8 @@ func compileRecord(t *schema.Type, top bool) (*recordPlan, error) {
 		if i == rp.extra || i == rp.prov {
 			continue
 		}
-		for _, name := range append([]string{f.Name}, f.Aliases...) {
+		names := append(append([]string{f.Name}, f.Aliases...), f.InputAliases...)
+		for _, name := range names {
 			key := Canonical(name)
 			if _, dup := rp.byName[key]; !dup && key != "" {
 				rp.byName[key] = i
@@ -158,8 +220,10 @@ func compileNested(t *schema.Type, into map[*schema.Type]*typePlan) error {
 	return nil
 }
 
-// Canonical is name lower-cased with everything but letters and digits
-// removed: "Shop Name", "shop_name" and "SHOP-NAME" are all "shopname".
+// Canonical is name lower-cased, with accents folded ("é" is "e", "ß" is
+// "ss") and everything but letters and digits removed: "Shop Name",
+// "shop_name" and "SHOP-NAME" are all "shopname"; "Catégorie" and
+// "CATEGORIE" are both "categorie".
 func Canonical(name string) string {
 	var buf [64]byte
 	return string(AppendCanonical(buf[:0], name))
@@ -181,7 +245,7 @@ func AppendCanonical(dst []byte, name string) []byte {
 		}
 		r, size := utf8.DecodeRuneInString(name[i:])
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			dst = utf8.AppendRune(dst, unicode.ToLower(r))
+			dst = appendFolded(dst, r)
 		}
 		i += size
 	}
@@ -195,6 +259,10 @@ type Meta struct {
 	Flags    []string
 	// Arrival is used as ingested_at when the source has none.
 	Arrival time.Time
+	// Options, when set, replace the plan's (the record's route has its own).
+	Options *Options
+	// Columns, when set, tells the convention of the record's columns.
+	Columns Columns
 }
 
 // Lookup returns the schema field index for an input field name, or -1.

@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -13,8 +14,8 @@ import (
 
 var errNotTime = errors.New("is not a date or time (want ISO 8601 / RFC 3339, a common date layout, or epoch seconds or milliseconds)")
 
-func (p *Plan) coerceDate(f *envelope.Field) (schema.Value, error) {
-	tm, err := p.parseTime(f)
+func coerceDate(sc *Scratch, f *envelope.Field) (schema.Value, error) {
+	tm, err := parseTime(sc, f)
 	if err != nil {
 		return schema.Value{}, err
 	}
@@ -25,8 +26,8 @@ func (p *Plan) coerceDate(f *envelope.Field) (schema.Value, error) {
 	return schema.Value{Kind: schema.Int, Int: days}, nil
 }
 
-func (p *Plan) coerceTimestamp(f *envelope.Field, l schema.Logical) (schema.Value, error) {
-	tm, err := p.parseTime(f)
+func coerceTimestamp(sc *Scratch, f *envelope.Field, l schema.Logical) (schema.Value, error) {
+	tm, err := parseTime(sc, f)
 	if err != nil {
 		return schema.Value{}, err
 	}
@@ -40,36 +41,102 @@ func (p *Plan) coerceTimestamp(f *envelope.Field, l schema.Logical) (schema.Valu
 }
 
 // parseTime reads a date or time. Naive values are read in the configured
-// zone; epoch numbers are seconds, milliseconds or microseconds by size.
-func (p *Plan) parseTime(f *envelope.Field) (time.Time, error) {
+// zone. A number is an epoch time only when it lands in the plausible
+// window as seconds, milliseconds or microseconds; any other number fails
+// (2024, 12, 0, 1.5, 299.00), except a compact date (20240131).
+func parseTime(sc *Scratch, f *envelope.Field) (time.Time, error) {
+	o := sc.opts
+	loc := o.Location
+	if loc == nil {
+		loc = time.UTC
+	}
 	s := strings.TrimSpace(f.Value)
-	if tm, ok := parseISO(s, p.opts.Location); ok {
+	if tm, ok := parseISO(s, loc); ok {
 		return tm, nil
 	}
-	if tm, ok := parseEpoch(s, p.opts.Location); ok {
+	if isNumeric(s) {
+		if tm, ok := parseEpoch(s, o); ok {
+			return tm.In(loc), nil
+		}
+		if len(s) != 8 || strings.IndexByte(s, '.') >= 0 || s[0] == '-' {
+			from, until := o.epochYears()
+			return time.Time{}, fmt.Errorf("is a number but not an epoch time between %d and %d (seconds, milliseconds or microseconds), and a number alone is no date", from, until)
+		}
+	}
+	if tm, ok := parseNumericDate(s, o.DayFirst, loc); ok {
 		return tm, nil
 	}
-	if tm, ok := parseNumericDate(s, p.opts.DayFirst, p.opts.Location); ok {
-		return tm, nil
-	}
-	if tm, ok := parseWordDate(s, p.opts.Location); ok {
+	if tm, ok := parseWordDate(s, loc); ok {
 		return tm, nil
 	}
 	if f.Kind == envelope.Raw {
 		return time.Time{}, errNotTime
 	}
 	layouts := monthFirst
-	if p.opts.DayFirst {
+	if o.DayFirst {
 		layouts = dayFirst
 	}
 	for _, group := range [][]string{layouts, otherLayouts} {
 		for _, layout := range group {
-			if tm, err := time.ParseInLocation(layout, s, p.opts.Location); err == nil {
+			if tm, err := time.ParseInLocation(layout, s, loc); err == nil {
 				return tm, nil
 			}
 		}
 	}
 	return time.Time{}, errNotTime
+}
+
+// isNumeric reports an optionally negative number of digits with at most
+// one decimal point.
+func isNumeric(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	dot := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.' && !dot:
+			dot = true
+		case c < '0' || c > '9':
+			return false
+		}
+	}
+	return s != "" && s != "."
+}
+
+// parseEpoch reads an epoch time in the plausible window: seconds (a
+// fraction allowed), or whole milliseconds or microseconds. The windows do
+// not overlap, so the reading is never in doubt.
+func parseEpoch(s string, o *Options) (time.Time, bool) {
+	neg := strings.HasPrefix(s, "-")
+	intPart, frac, _ := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+	if len(intPart) == 0 || len(intPart) > 17 || len(frac) > 9 {
+		return time.Time{}, false
+	}
+	n, err := strconv.ParseInt(intPart, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	if neg {
+		n = -n
+	}
+	from, until := o.epochWindow()
+	switch {
+	case n >= from && n <= until:
+		nsec, _ := digits(frac)
+		for i := len(frac); i < 9; i++ {
+			nsec *= 10
+		}
+		if neg {
+			nsec = -nsec
+		}
+		return time.Unix(n, int64(nsec)), true
+	case frac != "":
+		return time.Time{}, false
+	case n >= from*1e3 && n <= until*1e3+999:
+		return time.UnixMilli(n), true
+	case n >= from*1e6 && n <= until*1e6+999999:
+		return time.UnixMicro(n), true
+	}
+	return time.Time{}, false
 }
 
 var monthFirst = []string{
@@ -92,40 +159,6 @@ var otherLayouts = []string{
 	"Jan 2, 2006 3:04 PM", "Jan 2, 2006 15:04:05", "January 2, 2006 at 3:04 PM",
 	"2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05 -0700 MST", "2006-01-02 15:04:05 MST", "2006-01-02T15:04:05-0700",
 	"02/Jan/2006:15:04:05 -0700", "20060102", "20060102T150405Z", "20060102150405",
-}
-
-// parseEpoch reads integer or fractional epoch seconds, milliseconds or
-// microseconds, told apart by magnitude.
-func parseEpoch(s string, loc *time.Location) (time.Time, bool) {
-	if s == "" || len(s) > 20 {
-		return time.Time{}, false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c == '.' || (c == '-' && i == 0)) {
-			return time.Time{}, false
-		}
-	}
-	if len(s) == 8 && !strings.Contains(s, ".") {
-		return time.Time{}, false // 20240131 is a compact date, read by the layouts
-	}
-	x, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return time.Time{}, false
-	}
-	a := math.Abs(x)
-	var tm time.Time
-	switch {
-	case a >= 1e17:
-		return time.Time{}, false
-	case a >= 1e14:
-		tm = time.UnixMicro(int64(x))
-	case a >= 1e11:
-		tm = time.UnixMilli(int64(x)).Add(time.Duration((x - math.Trunc(x)) * 1e6))
-	default:
-		sec := math.Trunc(x)
-		tm = time.Unix(int64(sec), int64((x-sec)*1e9))
-	}
-	return tm.In(loc), true
 }
 
 // parseISO reads ISO 8601 / RFC 3339 dates and times quickly:

@@ -33,6 +33,7 @@ type goldenRecord struct {
 	Class     string            `json:"class,omitempty"`
 	Field     string            `json:"field,omitempty"`
 	Reason    string            `json:"reason,omitempty"`
+	Position  string            `json:"position,omitempty"`
 }
 
 func loadShipped(t testing.TB) (*config.Config, *schema.Registry) {
@@ -108,7 +109,7 @@ func compareGolden(t *testing.T, h *Handler, reg *schema.Registry, ev events.Kin
 	checkContract(t, ev, resp)
 	got := make([]goldenRecord, len(resp.Records))
 	for i, r := range resp.Records {
-		got[i] = goldenRecord{RecordID: r.RecordID, Result: r.Result, Class: outcomes[i].Class, Field: outcomes[i].Field, Reason: outcomes[i].Reason}
+		got[i] = goldenRecord{RecordID: r.RecordID, Result: r.Result, Class: outcomes[i].Class, Field: outcomes[i].Field, Reason: outcomes[i].Reason, Position: outcomes[i].Position}
 		for _, doc := range bytes.SplitAfter(r.Data, []byte("\n")) {
 			if len(doc) > 0 {
 				got[i].Documents = append(got[i].Documents, json.RawMessage(bytes.TrimSuffix(doc, []byte("\n"))))

@@ -37,6 +37,7 @@ type Handler struct {
 	cfg       *config.Config
 	reg       *schema.Registry
 	plans     map[string]*normalize.Plan
+	read      *readOptions
 	drops     []dropRule
 	reingest  Reingester
 	enrichers []Enricher
@@ -91,10 +92,14 @@ func New(cfg *config.Config, reg *schema.Registry, opts ...Option) (*Handler, er
 	if h.log == nil {
 		h.log = slog.New(slog.NewJSONHandler(stderr, nil))
 	}
-	nopts := normalize.Options{Location: cfg.Location(), DayFirst: cfg.Transform.DayFirst}
+	read, err := newReadOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	h.read = read
 	for _, name := range reg.Names() {
 		s, _ := reg.Latest(name)
-		p, err := normalize.Compile(s, nopts)
+		p, err := normalize.Compile(s, *read.defaults)
 		if err != nil {
 			return nil, err
 		}
@@ -140,6 +145,12 @@ type worker struct {
 	meta  normalize.Meta
 	// results holds each record's outcome, reused between batches.
 	results []result
+	// route caches the last source object's route options.
+	route struct {
+		bucket, key string
+		opts        *normalize.Options
+	}
+	cols columns
 }
 
 // item is one record (or one part of a packed record) in flight.
@@ -152,6 +163,8 @@ type item struct {
 	dropped string // the drop rule's name
 	// discarded counts input fields lost for want of an "extra" field.
 	discarded int
+	// position is where a failed record came from: "s3://bucket/key line N".
+	position string
 }
 
 // result is the outcome for one Firehose record.
@@ -196,6 +209,9 @@ type Outcome struct {
 	Class  string
 	Field  string
 	Reason string
+	// Position is where a failed record came from, when its envelope says:
+	// "s3://bucket/key line N".
+	Position string
 	// Parts is how many records the Firehose record held (more than one
 	// when packed); DroppedParts how many of them a drop rule dropped.
 	Parts, DroppedParts int
@@ -274,6 +290,8 @@ func (h *Handler) run(ctx context.Context, b *firehose.Batch, out sink) ([]item,
 	size := len(`{"records":[]}`)
 
 	w.items = w.items[:0]
+	w.cols.reset(b)
+	defer w.cols.reset(nil)
 	late := func() bool { return hasDeadline && h.now().After(cutoff) }
 	lctx := ctx
 	if hasDeadline {
@@ -406,6 +424,9 @@ func outcomes(items []item, results []result) []Outcome {
 	for _, it := range items {
 		o := &out[it.rec]
 		o.Parts++
+		if it.fail != nil && it.fail == results[it.rec].fail {
+			o.Position = it.position
+		}
 		if it.dropped != "" {
 			o.DroppedParts++
 			if o.Result == firehose.Dropped && o.Reason == "" {
@@ -471,13 +492,19 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 		it.dropped = rule
 		return
 	}
-	w.meta = normalize.Meta{RecordID: it.id, Flags: d.Flags, Arrival: b.Arrivals[rec]}
+	w.meta = normalize.Meta{RecordID: it.id, Flags: d.Flags, Arrival: b.Arrivals[rec], Columns: &w.cols}
+	w.cols.src = nil
 	if !d.Bare {
 		w.meta.Source = &d.Source
+		w.cols.src = &d.Source
+		w.meta.Options = h.read.forSource(w, &d.Source)
 	}
 	w.sc.Discarded = 0
 	it.fail = plan.Normalize(&w.sc, d.Fields, &w.meta, &it.val)
 	it.discarded = w.sc.Discarded
+	if it.fail != nil && !d.Bare && d.Source.Key != "" {
+		it.position = fmt.Sprintf("s3://%s/%s line %d", d.Source.Bucket, d.Source.Key, d.Source.Line)
+	}
 	if h.observe != nil {
 		h.observe(Observation{Plan: plan, Fields: d.Fields, Meta: &w.meta, Value: &it.val, Failure: it.fail})
 	}
@@ -601,6 +628,9 @@ func (h *Handler) account(b *firehose.Batch, items []item, results []result, sta
 func (h *Handler) logFailure(b *firehose.Batch, it *item, schemaName string, f *normalize.Failure) {
 	attrs := []any{"record_id", it.id, "firehose_record_id", b.IDs[it.rec], "schema", schemaName,
 		"field", f.Field, "reason", f.Reason, "class", string(f.Class)}
+	if it.position != "" {
+		attrs = append(attrs, "position", it.position)
+	}
 	if h.cfg.Transform.LogPayloads {
 		if data, err := b.Data(it.rec, nil); err == nil {
 			attrs = append(attrs, "payload", string(data))
@@ -626,12 +656,16 @@ func (h *Handler) Explain(ctx context.Context, data []byte, stream string) (resu
 		return firehose.ProcessingFailed, err.Error()
 	}
 	o := out[0]
+	at := ""
+	if o.Position != "" {
+		at = " (" + o.Position + ")"
+	}
 	switch {
 	case o.Reason == "":
 		return o.Result, ""
 	case o.Field != "":
-		return o.Result, fmt.Sprintf("%s: field %s: %s", o.Class, o.Field, o.Reason)
+		return o.Result, fmt.Sprintf("%s: field %s: %s%s", o.Class, o.Field, o.Reason, at)
 	default:
-		return o.Result, fmt.Sprintf("%s: %s", o.Class, o.Reason)
+		return o.Result, fmt.Sprintf("%s: %s%s", o.Class, o.Reason, at)
 	}
 }

@@ -1,0 +1,311 @@
+package normalize
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/sluicehq/sluice/internal/envelope"
+)
+
+var (
+	errNotNumber = errors.New("is not a number")
+	// errAmbiguous is rule 3 for a number whose separator may be either.
+	errAmbiguous = errors.New("is ambiguous: a single '.' or ',' with three digits after it may be a decimal mark or a thousands separator, " +
+		"and neither the other values of this column in the batch nor the route's locale say which (set locale on the route)")
+)
+
+// numberStatus says how a number's text reads.
+type numberStatus uint8
+
+const (
+	numOK numberStatus = iota
+	numAmbiguous
+	numBad
+)
+
+// currency symbols and codes stripped from either side of numbers.
+var currencySymbols = []string{"$", "€", "£", "¥", "₹", "₩", "₽", "₺", "฿", "₫", "₪", "₦", "¢", "kr", "zł", "Fr.", "CHF", "USD", "EUR", "GBP", "JPY", "CAD", "AUD", "US$", "C$", "A$", "R$"}
+
+// stripNumber removes what surrounds a number written by people: spaces,
+// accounting parentheses ("(45.10)" is negative), signs, a trailing
+// percent sign, and currency symbols and codes on either side.
+func stripNumber(s string) (body string, neg bool) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
+		neg, s = true, s[1:len(s)-1]
+	}
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%"))
+	for changed := true; changed; {
+		changed = false
+		s = strings.TrimSpace(s)
+		if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
+			neg = neg != (s[0] == '-')
+			s = s[1:]
+			changed = true
+			continue
+		}
+		for _, c := range currencySymbols {
+			if strings.HasPrefix(s, c) {
+				s, changed = s[len(c):], true
+			}
+			if strings.HasSuffix(s, c) {
+				s, changed = s[:len(s)-len(c)], true
+			}
+		}
+	}
+	return s, neg
+}
+
+// separatorAt returns the separator at s[i] ('.', ',', ' ' for every kind
+// of space, '\” for apostrophes, '_') and its length in bytes, or 0.
+func separatorAt(s string, i int) (byte, int) {
+	switch c := s[i]; {
+	case c == '.' || c == ',' || c == ' ' || c == '\'' || c == '_':
+		return c, 1
+	case c == 0xc2 && i+1 < len(s) && s[i+1] == 0xa0: // no-break space
+		return ' ', 2
+	case c == 0xe2 && i+2 < len(s) && s[i+1] == 0x80:
+		switch s[i+2] {
+		case 0xaf, 0x89: // narrow no-break space, thin space
+			return ' ', 3
+		case 0x99: // right single quotation mark, the Swiss grouping
+			return '\'', 3
+		}
+	}
+	return 0, 0
+}
+
+// readNumber appends body's plain form (digits, '.' as the decimal mark)
+// to dst. The body decides its decimal mark itself when it can: two kinds
+// of separator ("1.234,50"), a repeated one ("1,234,567"), or one not
+// followed by exactly three digits ("12,5"). A single '.' or ',' followed
+// by three digits ("1.299") is read with decimal when set ('.' or ','),
+// else reported numAmbiguous. Groups must be of three digits.
+// mark is the decimal mark the body shows by itself ('.', ',' or 0).
+func readNumber(dst []byte, body string, decimal byte) (_ []byte, mark byte, st numberStatus) {
+	if body == "" {
+		return dst, 0, numBad
+	}
+	if strings.ContainsAny(body, "eE") {
+		if !isPlainNumber(body) || strings.Count(body, ".") > 1 {
+			return dst, 0, numBad
+		}
+		return append(dst, body...), 0, numOK
+	}
+	// First pass: which separators, how many, and the groups around them.
+	var kinds [4]byte // distinct separator kinds in order of appearance
+	nk, dots, commas := 0, 0, 0
+	var last byte
+	firstLen, lastLen, firstZero := -1, 0, true
+	for i := 0; i < len(body); {
+		c := body[i]
+		if c >= '0' && c <= '9' {
+			lastLen++
+			if firstLen < 0 && c != '0' {
+				firstZero = false
+			}
+			i++
+			continue
+		}
+		k, n := separatorAt(body, i)
+		if n == 0 {
+			return dst, 0, numBad
+		}
+		if i+n >= len(body) || body[i+n] < '0' || body[i+n] > '9' {
+			return dst, 0, numBad // a separator must be followed by a digit
+		}
+		if firstLen < 0 {
+			firstLen = lastLen
+		}
+		known := false
+		for _, x := range kinds[:nk] {
+			known = known || x == k
+		}
+		if !known {
+			if nk == len(kinds) {
+				return dst, 0, numBad
+			}
+			kinds[nk] = k
+			nk++
+		}
+		switch k {
+		case '.':
+			dots++
+		case ',':
+			commas++
+		}
+		last, lastLen = k, 0
+		i += n
+	}
+	count := func(k byte) int {
+		switch k {
+		case '.':
+			return dots
+		case ',':
+			return commas
+		}
+		return 2 // other kinds only group
+	}
+	var dec, group byte
+	resolved := false // the separator's role came from decimal, not the body
+	switch {
+	case nk == 0:
+	case nk == 1 && (count(last) > 1 || (last != '.' && last != ',')):
+		group = last
+	case nk == 1: // a single '.' or ','
+		if lastLen != 3 || firstLen == 0 || firstLen > 3 || firstZero {
+			dec = last
+			break
+		}
+		resolved = true
+		switch decimal {
+		case 0:
+			return dst, 0, numAmbiguous
+		case last:
+			dec = last
+		default:
+			group = last
+		}
+	case nk == 2 && (last == '.' || last == ',') && count(last) == 1:
+		dec = last
+		group = kinds[0]
+		if group == last {
+			group = kinds[1]
+		}
+	default:
+		return dst, 0, numBad
+	}
+	// What the body shows by itself: its decimal mark, or the one a
+	// '.' or ',' grouping implies.
+	switch {
+	case resolved:
+	case dec != 0:
+		mark = dec
+	case group == '.':
+		mark = ','
+	case group == ',':
+		mark = '.'
+	}
+	// Second pass: write the digits, checking the groups.
+	run, groups, afterDec := 0, 0, false
+	for i := 0; i < len(body); {
+		c := body[i]
+		if c >= '0' && c <= '9' {
+			dst = append(dst, c)
+			run++
+			i++
+			continue
+		}
+		k, n := separatorAt(body, i)
+		switch {
+		case k == dec:
+			if (groups > 0 && run != 3) || afterDec {
+				return dst, 0, numBad
+			}
+			dst = append(dst, '.')
+			afterDec = true
+		case afterDec:
+			return dst, 0, numBad // grouping in the fraction
+		case groups == 0 && (run == 0 || run > 3), groups > 0 && run != 3:
+			return dst, 0, numBad
+		default:
+			groups++
+		}
+		run = 0
+		i += n
+	}
+	if groups > 0 && !afterDec && run != 3 {
+		return dst, 0, numBad
+	}
+	return dst, mark, numOK
+}
+
+// DecimalMark returns the decimal mark a number's text shows by itself:
+// '.' for "1,299.00", "12.5" or "1,234,567"; ',' for "1.234,50", "12,5" or
+// "1.234.567"; 0 for text that does not say ("1,299", "845", "1 000") or
+// is not a number. The transform gathers it over a column's values.
+func DecimalMark(s string) byte {
+	body, _ := stripNumber(s)
+	if strings.IndexByte(body, '.') < 0 && strings.IndexByte(body, ',') < 0 {
+		return 0
+	}
+	var buf [64]byte
+	_, mark, st := readNumber(buf[:0], body, 0)
+	if st != numOK {
+		return 0
+	}
+	return mark
+}
+
+// plainDecimal reports a plain number ("12.50", "-3", "1e3") whose point,
+// if any, cannot be a thousands separator: its reading is not in doubt.
+func plainDecimal(s string) bool {
+	if !isPlainNumber(s) {
+		return false
+	}
+	dot := strings.IndexByte(s, '.')
+	if dot < 0 || strings.ContainsAny(s, "eE") {
+		return true
+	}
+	intPart := strings.TrimLeft(s[:dot], "+-")
+	return len(s)-dot-1 != 3 || intPart == "" || len(intPart) > 3 || strings.Trim(intPart, "0") == "" || strings.IndexByte(s[dot+1:], '.') >= 0
+}
+
+// cleanNumber turns a number written by people into one strconv reads.
+func cleanNumber(sc *Scratch, f *envelope.Field) (string, error) {
+	if f.Kind == envelope.Raw {
+		s := strings.TrimSpace(f.Value)
+		if isPlainNumber(s) {
+			return s, nil
+		}
+		return "", errNotNumber
+	}
+	body, neg := stripNumber(f.Value)
+	buf := sc.num[:0]
+	if neg {
+		buf = append(buf, '-')
+	}
+	start := len(buf)
+	buf, _, st := readNumber(buf, body, 0)
+	if st == numAmbiguous {
+		// Only now ask the locale or the column: asking may read the batch.
+		if dec := sc.decimalFor(); dec != 0 {
+			buf, _, st = readNumber(buf[:start], body, dec)
+		}
+	}
+	sc.num = buf
+	switch st {
+	case numAmbiguous:
+		return "", errAmbiguous
+	case numBad:
+		return "", errNotNumber
+	}
+	return string(buf), nil
+}
+
+// parseNumber reads a number written by people: "$1,299.00", "12 %",
+// "€ 1.234,50", "(45.10)", "1 000".
+func parseNumber(sc *Scratch, f *envelope.Field) (float64, error) {
+	if f.Kind == envelope.Raw {
+		x, err := strconv.ParseFloat(f.Value, 64)
+		if err != nil {
+			return 0, errNotNumber
+		}
+		return x, nil
+	}
+	if plainDecimal(f.Value) {
+		if x, err := strconv.ParseFloat(f.Value, 64); err == nil {
+			return x, nil
+		}
+	}
+	s, err := cleanNumber(sc, f)
+	if err != nil {
+		return 0, err
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, errNotNumber
+	}
+	return x, nil
+}
