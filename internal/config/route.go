@@ -43,4 +43,3 @@ func (r *Router) Match(bucket, key string) (int, bool) {
 	}
 	return -1, false
 }
-
