@@ -16,7 +16,7 @@ func TestPickTheNarrowestTypeThatReadsEveryValue(t *testing.T) {
 		want     string
 		nullable bool
 	}{
-		{"integers", []string{"1", "-20", "1,299"}, "long", false},
+		{"integers", []string{"1", "-20", "1,299,000"}, "long", false},
 		{"fractions", []string{"1.5", "2", "0.001"}, "double", false},
 		{"money", []string{"£12.50", "£1,299.00", "€3,20"}, "decimal(18,2)", false},
 		{"money with whole amounts", []string{"£12.50", "£845"}, "double", false},
