@@ -2,6 +2,7 @@ package splitter
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -19,8 +20,8 @@ type Object struct {
 	// Size is the stored (compressed) size, or 0 when unknown.
 	Size int64 `json:"size,omitempty"`
 	// RawKey is the key exactly as an EventBridge event carried it, when
-	// decoding changed it: read if no object has the decoded key, so a key
-	// with a literal "+" or "%" is found whichever way it was sent.
+	// decoding changed it: its other readings are tried when the decoded
+	// key does not hold the announced object (see readings).
 	RawKey string `json:"raw_key,omitempty"`
 }
 
@@ -31,6 +32,7 @@ type Shape string
 const (
 	ShapeS3           Shape = "s3"
 	ShapeSQS          Shape = "sqs"
+	ShapeSNS          Shape = "sns"
 	ShapeEventBridge  Shape = "eventbridge"
 	ShapeContinuation Shape = "continuation"
 	ShapeTest         Shape = "s3:TestEvent"
@@ -103,6 +105,9 @@ func parseEvent(raw json.RawMessage) (parsedEvent, error) {
 		}
 		return out, nil
 	}
+	if len(p.Records) > 0 && p.Records[0].EventSource == "aws:sns" {
+		return parseSNS(raw)
+	}
 	shape, objs, err := parseNotification(raw)
 	if err != nil {
 		return parsedEvent{}, err
@@ -111,7 +116,8 @@ func parseEvent(raw json.RawMessage) (parsedEvent, error) {
 }
 
 // parseNotification reads an S3 notification, an S3 test event, an
-// EventBridge event or either wrapped in an SNS notification.
+// EventBridge event or either wrapped in an SNS notification (the body of
+// an SQS message from an SNS subscription without raw message delivery).
 func parseNotification(raw []byte) (Shape, []Object, error) {
 	var p probe
 	if err := json.Unmarshal(raw, &p); err != nil {
@@ -127,7 +133,28 @@ func parseNotification(raw []byte) (Shape, []Object, error) {
 	case len(p.Records) > 0 && p.Records[0].EventSource == "aws:s3":
 		return parseS3(raw)
 	}
-	return "", nil, &EventError{Reason: "not an S3, SQS, EventBridge or s3:TestEvent payload"}
+	return "", nil, &EventError{Reason: "not an S3, SQS, SNS, EventBridge or s3:TestEvent payload"}
+}
+
+// parseSNS reads S3 → SNS → Lambda: each SNS record's message is a
+// notification. SNS invokes asynchronously, so the event succeeds or fails
+// as a whole, like a direct one.
+func parseSNS(raw json.RawMessage) (parsedEvent, error) {
+	var ev events.SNSEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return parsedEvent{}, &EventError{Reason: "sns: " + err.Error()}
+	}
+	var m message
+	for _, r := range ev.Records {
+		shape, objs, err := parseNotification([]byte(r.SNS.Message))
+		var ee *EventError
+		if errors.As(err, &ee) {
+			return parsedEvent{}, &EventError{Reason: fmt.Sprintf("sns message %s: %s", r.SNS.MessageID, ee.Reason)}
+		}
+		m.test = m.test || shape == ShapeTest
+		m.objects = append(m.objects, objs...)
+	}
+	return parsedEvent{shape: ShapeSNS, messages: []message{m}}, nil
 }
 
 func parseS3(raw []byte) (Shape, []Object, error) {

@@ -31,6 +31,11 @@ func TestParseEventFiles(t *testing.T) {
 		{"eventbridge-object-created.json", ShapeEventBridge, []message{{objects: []Object{{
 			Bucket: "sluice-landing", Key: "webhooks/2026/11/20/batch 1.jsonl", Version: "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
 			ETag: "b1946ac92492d2347c6235b4d2611184", Size: 5576, RawKey: "webhooks/2026/11/20/batch+1.jsonl"}}}}},
+		{"sns-s3.json", ShapeSNS, []message{{objects: []Object{put}}}},
+		{"sqs-sns-s3.json", ShapeSQS, []message{
+			{id: "7b2f9d1e-0000-4000-8000-000000000001", objects: []Object{put}}, // SNS envelope
+			{id: "7b2f9d1e-0000-4000-8000-000000000002", objects: []Object{put}}, // raw message delivery
+		}},
 		{"sqs-s3.json", ShapeSQS, []message{
 			{id: "5fea7756-0ea4-451a-a703-a558b933e271", objects: []Object{put}},
 			{id: "5fea7756-0ea4-451a-a703-a558b933e272", test: true},

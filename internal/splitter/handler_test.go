@@ -134,6 +134,25 @@ func TestHandleEventBridgeAndTestEvent(t *testing.T) {
 	}
 }
 
+// S3 → SNS → Lambda: the SNS record's message is the S3 event.
+func TestHandleSNSEvent(t *testing.T) {
+	r := newRig(t, nil)
+	r.s3.add("sluice-landing", "listings/red flower = äö.csv", numbered(4), "096fKKXTRTtl3on89fVO.nfljtsv6qko", "d41d8cd98f00b204e9800998ecf8427e")
+	out, err := r.h.Handle(context.Background(), readEvent(t, "sns-s3.json"))
+	if err != nil || out != nil {
+		t.Fatalf("Handle = %v, %v; want nil, nil", out, err)
+	}
+	if n := len(delivered(t, r.fh, "events")); n != 4 {
+		t.Fatalf("delivered %d, want 4", n)
+	}
+	// An SNS message that is not an S3 event is an unreadable event, named.
+	bad := `{"Records":[{"EventSource":"aws:sns","Sns":{"Type":"Notification","Message":"hello"}}]}`
+	var ee *EventError
+	if _, err := r.h.Handle(context.Background(), json.RawMessage(bad)); !errors.As(err, &ee) {
+		t.Fatalf("bad SNS message: err = %v, want *EventError", err)
+	}
+}
+
 func TestHandleSQSPartialBatch(t *testing.T) {
 	r := newRig(t, nil)
 	ok := r.s3.add("b", "listings/a.txt", numbered(5), "", "e1")
@@ -644,5 +663,48 @@ func TestEventBridgeRawKeyFallback(t *testing.T) {
 	}
 	if r.metric("ObjectsMissing", "") != 1 {
 		t.Fatal("missing object not counted once")
+	}
+}
+
+// A key with a literal "+" whose decoded reading also names an object (with
+// other content): the decoded key answers 412, but the event's object is
+// the raw key and must be read, not acknowledged as changed.
+func TestEventBridgePlusKeyNotChangedWhileAReadingMatches(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		sentKey       string
+		version, etag string
+	}{
+		{"etag, raw key", "webhooks/a+b.txt", "", "e-plus"},
+		{"version, raw key", "webhooks/a+b.txt", "v-plus", "e-plus"},
+		{"etag, percent-encoded with a literal plus", "webhooks/a+b%2Etxt", "", "e-plus"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, nil)
+			r.s3.add("b", "webhooks/a b.txt", numbered(7), "v-space", "e-space") // the decoded reading: another object
+			r.s3.add("b", "webhooks/a+b.txt", numbered(3), tc.version, "e-plus")
+			ev := fmt.Sprintf(`{"source":"aws.s3","detail-type":"Object Created","detail":{"bucket":{"name":"b"},"object":{"key":%q,"etag":%q,"version-id":%q}}}`, tc.sentKey, tc.etag, tc.version)
+			if _, err := r.h.Handle(context.Background(), json.RawMessage(ev)); err != nil {
+				t.Fatal(err)
+			}
+			got := delivered(t, r.fh, "events")
+			if len(got) != 3 || got[0].Source.Key != "webhooks/a+b.txt" {
+				t.Fatalf("delivered %d records (%+v), want the 3 of webhooks/a+b.txt", len(got), got)
+			}
+			if n := r.metric("ObjectsChanged", ""); n != 0 {
+				t.Fatalf("ObjectsChanged = %v, want 0: an object matching the event was found", n)
+			}
+		})
+	}
+	// No reading matches the event's ETag: changed, counted once.
+	r := newRig(t, nil)
+	r.s3.add("b", "webhooks/a b.txt", numbered(7), "", "e-space")
+	r.s3.add("b", "webhooks/a+b.txt", numbered(3), "", "e-plus")
+	ev := `{"source":"aws.s3","detail-type":"Object Created","detail":{"bucket":{"name":"b"},"object":{"key":"webhooks/a+b.txt","etag":"e-old"}}}`
+	if _, err := r.h.Handle(context.Background(), json.RawMessage(ev)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.fh.records("events")); n != 0 || r.metric("ObjectsChanged", "") != 1 || r.metric("ObjectsMissing", "") != 0 {
+		t.Fatalf("delivered %d, ObjectsChanged %v, ObjectsMissing %v; want 0, 1, 0", n, r.metric("ObjectsChanged", ""), r.metric("ObjectsMissing", ""))
 	}
 }

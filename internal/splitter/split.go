@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -111,31 +112,52 @@ func (h *Handler) split(ctx context.Context, o Object, route *config.Route, stop
 
 // get opens the object: at the event's version, else only while its ETag
 // is the announced one. A 404 or 412 is a status, not an error. It returns
-// the key it read: the decoded key, or the raw one when only that exists.
+// the key it read. An EventBridge key can be read more than one way (see
+// readings); the first reading that has the announced object wins, and the
+// object counts as changed only when no reading has it, so a 412 on one
+// reading never hides the object under another.
 func (h *Handler) get(ctx context.Context, o Object) (io.ReadCloser, int64, string, Status, error) {
-	out, err := h.getKey(ctx, o, o.Key)
-	key := o.Key
-	if err != nil && o.RawKey != "" && missing(err) {
-		if out2, err2 := h.getKey(ctx, o, o.RawKey); err2 == nil || !missing(err2) {
-			out, err, key = out2, err2, o.RawKey
+	status := StatusMissing
+	var last error
+	for _, key := range readings(o) {
+		out, err := h.getKey(ctx, o, key)
+		switch code, httpStatus := apiError(err); {
+		case err == nil:
+			return out.Body, aws.ToInt64(out.ContentLength), key, "", nil
+		case missing(err):
+		case code == "PreconditionFailed" || httpStatus == http.StatusPreconditionFailed:
+			status = StatusChanged
+		default:
+			return nil, 0, "", "", fmt.Errorf("splitter: GetObject s3://%s/%s: %w", o.Bucket, key, err)
 		}
+		last = err
 	}
-	if err == nil {
-		return out.Body, aws.ToInt64(out.ContentLength), key, "", nil
-	}
-	var status Status
-	switch code, httpStatus := apiError(err); {
-	case missing(err):
-		status = StatusMissing
-		h.metrics.Add("ObjectsMissing", metrics.Count, 1)
-	case code == "PreconditionFailed" || httpStatus == http.StatusPreconditionFailed:
-		status = StatusChanged
+	if status == StatusChanged {
 		h.metrics.Add("ObjectsChanged", metrics.Count, 1)
-	default:
-		return nil, 0, "", "", fmt.Errorf("splitter: GetObject s3://%s/%s: %w", o.Bucket, key, err)
+	} else {
+		h.metrics.Add("ObjectsMissing", metrics.Count, 1)
 	}
-	h.log.Warn("object not read", "status", string(status), "bucket", o.Bucket, "key", o.Key, "version", o.Version, "etag", o.ETag, "err", err)
+	h.log.Warn("object not read", "status", string(status), "bucket", o.Bucket, "key", o.Key, "raw_key", o.RawKey, "version", o.Version, "etag", o.ETag, "err", last)
 	return nil, 0, "", status, nil
+}
+
+// readings lists the keys an event's key may stand for, most likely first:
+// the form-URL-decoded key, then, for an EventBridge key that decoding
+// changed, the key with only its %XX escapes decoded ("+" kept) and the key
+// exactly as sent. EventBridge's encoding of keys is not documented and
+// reports disagree, so each is tried.
+func readings(o Object) []string {
+	keys := []string{o.Key}
+	if o.RawKey == "" {
+		return keys
+	}
+	if k, err := url.PathUnescape(o.RawKey); err == nil && k != o.Key && k != o.RawKey {
+		keys = append(keys, k)
+	}
+	if o.RawKey != o.Key {
+		keys = append(keys, o.RawKey)
+	}
+	return keys
 }
 
 func (h *Handler) getKey(ctx context.Context, o Object, key string) (*s3.GetObjectOutput, error) {
