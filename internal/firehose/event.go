@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -29,6 +30,9 @@ type Batch struct {
 	Arrivals          []time.Time
 	data              [][]byte // decoded data, when built from an event
 	b64               [][]byte // base64 text inside the payload, otherwise
+	// bad holds, when some record could not be read, why: that record
+	// fails alone (nil when every record was read).
+	bad []error
 }
 
 // Len is the number of records.
@@ -36,6 +40,9 @@ func (b *Batch) Len() int { return len(b.IDs) }
 
 // Data returns record i's data, decoded into buf when it is still base64.
 func (b *Batch) Data(i int, buf []byte) ([]byte, error) {
+	if b.bad != nil && b.bad[i] != nil {
+		return nil, b.bad[i]
+	}
 	if b.b64 == nil {
 		return b.data[i], nil
 	}
@@ -64,16 +71,94 @@ func BatchOf(ev events.KinesisFirehoseEvent) *Batch {
 // The batch's strings and data alias payload, which must not change while
 // the batch is in use.
 // Input the fast path does not expect (escaped strings, keys it does not
-// know exactly) is parsed with encoding/json instead, with the same result.
+// know exactly, a fractional arrival time) is parsed with encoding/json
+// instead, one record at a time. Either way a record's data is decoded
+// only when asked for, so a record that is not base64, or whose arrival
+// time is not a number, fails alone (Data returns the reason); only an
+// event that is not a transformation event is an error.
 func DecodeBatch(payload []byte) (*Batch, error) {
 	if b, err := decodeFast(payload); err == nil {
 		return b, nil
 	}
-	var ev events.KinesisFirehoseEvent
+	return decodeLenient(payload)
+}
+
+// lenientRecord is a record as encoding/json reads it, its parts kept raw
+// so that reading one cannot fail the others.
+type lenientRecord struct {
+	RecordID string          `json:"recordId"`
+	Arrival  json.RawMessage `json:"approximateArrivalTimestamp"`
+	Data     json.RawMessage `json:"data"`
+}
+
+func decodeLenient(payload []byte) (*Batch, error) {
+	var ev struct {
+		InvocationID      string            `json:"invocationId"`
+		DeliveryStreamArn string            `json:"deliveryStreamArn"`
+		Region            string            `json:"region"`
+		Records           []json.RawMessage `json:"records"`
+	}
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return nil, fmt.Errorf("firehose: not a transformation event: %w", err)
 	}
-	return BatchOf(ev), nil
+	n := len(ev.Records)
+	b := &Batch{InvocationID: ev.InvocationID, DeliveryStreamArn: ev.DeliveryStreamArn, Region: ev.Region,
+		IDs: make([]string, n), Arrivals: make([]time.Time, n), b64: make([][]byte, n), bad: make([]error, n)}
+	for i, raw := range ev.Records {
+		var r lenientRecord
+		if err := json.Unmarshal(raw, &r); err != nil {
+			// Without its recordId a record cannot be answered at all.
+			return nil, fmt.Errorf("firehose: not a transformation event: record %d: %w", i, err)
+		}
+		b.IDs[i] = r.RecordID
+		var err error
+		if b.Arrivals[i], err = parseArrival(r.Arrival); err != nil {
+			b.bad[i] = fmt.Errorf("firehose: record %s: %w", r.RecordID, err)
+			continue
+		}
+		switch {
+		case len(r.Data) == 0 || string(r.Data) == "null":
+			b.b64[i] = []byte{}
+		case r.Data[0] == '"':
+			var text string
+			if err := json.Unmarshal(r.Data, &text); err != nil {
+				b.bad[i] = fmt.Errorf("firehose: record %s: data: %w", r.RecordID, err)
+				continue
+			}
+			b.b64[i] = []byte(text)
+		default:
+			b.bad[i] = fmt.Errorf("firehose: record %s: data is not base64: a JSON %s, not a string", r.RecordID, jsonKind(r.Data))
+		}
+	}
+	return b, nil
+}
+
+// parseArrival reads approximateArrivalTimestamp: milliseconds since the
+// epoch, fractional ones included; absent is the zero time.
+func parseArrival(raw json.RawMessage) (time.Time, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return time.Time{}, nil
+	}
+	if ms, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+		return time.UnixMilli(ms).UTC(), nil
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || math.IsInf(f, 0) || math.Abs(f) > 1e15 {
+		return time.Time{}, fmt.Errorf("approximateArrivalTimestamp %.40s is not milliseconds since the epoch", raw)
+	}
+	return time.UnixMicro(int64(math.Round(f * 1000))).UTC(), nil
+}
+
+func jsonKind(raw json.RawMessage) string {
+	switch raw[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "boolean"
+	}
+	return "number"
 }
 
 func decodeFast(payload []byte) (*Batch, error) {

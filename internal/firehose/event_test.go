@@ -44,11 +44,7 @@ func TestDecodeEventMatchesEncodingJSON(t *testing.T) {
 			if err := json.Unmarshal(in, &slow); err != nil {
 				t.Fatal(err)
 			}
-			for i := range slow.Records {
-				if slow.Records[i].Data == nil {
-					slow.Records[i].Data = []byte{}
-				}
-			}
+			sameFields(&slow)
 			a, _ := json.Marshal(fast)
 			b, _ := json.Marshal(slow)
 			if string(a) != string(b) {
@@ -78,16 +74,48 @@ func TestAppendResponseMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// sameFields keeps only what a Batch holds (no Kinesis-source metadata) and
+// reads absent data as empty, as DecodeEvent does.
+func sameFields(ev *events.KinesisFirehoseEvent) {
+	ev.SourceKinesisStreamArn = ""
+	for i := range ev.Records {
+		ev.Records[i].KinesisFirehoseRecordMetadata = events.KinesisFirehoseRecordMetadata{}
+		if ev.Records[i].Data == nil {
+			ev.Records[i].Data = []byte{}
+		}
+	}
+}
+
+// Whatever encoding/json reads, DecodeBatch reads the same. DecodeBatch
+// accepts more (a fractional arrival time) and fails only a bad record, not
+// the batch: it fails as a whole only where encoding/json fails too.
 func FuzzDecodeEvent(f *testing.F) {
 	payload, _ := json.Marshal(sampleEvent())
 	f.Add(payload)
 	f.Add([]byte(`{"records":[{"recordId":"a","data":"aGk=","approximateArrivalTimestamp":1.5e12}]}`))
+	f.Add([]byte(`{"records":[{"recordId":"a\u0062","data":"aGk=","kinesisRecordMetadata":{"shardId":"s"}},{"recordId":"c","data":"!!!!"}]}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var fast, slow events.KinesisFirehoseEvent
+		_, errBatch := DecodeBatch(in)
 		errFast := DecodeEvent(in, &fast)
 		errSlow := json.Unmarshal(in, &slow)
-		if (errFast == nil) != (errSlow == nil) {
-			t.Fatalf("DecodeEvent error %v, encoding/json error %v", errFast, errSlow)
+		if errBatch != nil && errSlow == nil {
+			t.Fatalf("DecodeBatch failed (%v) on an event encoding/json reads", errBatch)
+		}
+		if errSlow != nil {
+			return
+		}
+		if errFast != nil {
+			t.Fatalf("DecodeEvent error %v on an event encoding/json reads", errFast)
+		}
+		sameFields(&slow)
+		if len(fast.Records) == 0 && len(slow.Records) == 0 {
+			fast.Records, slow.Records = nil, nil
+		}
+		a, _ := json.Marshal(fast)
+		b, _ := json.Marshal(slow)
+		if string(a) != string(b) {
+			t.Fatalf("DecodeBatch read\n%s\nencoding/json read\n%s", a, b)
 		}
 	})
 }
@@ -140,10 +168,6 @@ func DecodeEvent(payload []byte, ev *events.KinesisFirehoseEvent) error {
 	if err != nil {
 		return err
 	}
-	if b.b64 == nil {
-		// encoding/json read it, metadata included: read it again whole.
-		return json.Unmarshal(payload, ev)
-	}
 	// The event may outlive payload: copy what the batch aliases.
 	*ev = events.KinesisFirehoseEvent{InvocationID: strings.Clone(b.InvocationID), DeliveryStreamArn: strings.Clone(b.DeliveryStreamArn),
 		Region: strings.Clone(b.Region), Records: make([]events.KinesisFirehoseEventRecord, b.Len())}
@@ -151,6 +175,9 @@ func DecodeEvent(payload []byte, ev *events.KinesisFirehoseEvent) error {
 		data, err := b.Data(i, nil)
 		if err != nil {
 			return err
+		}
+		if data == nil {
+			data = []byte{}
 		}
 		ev.Records[i] = events.KinesisFirehoseEventRecord{RecordID: strings.Clone(b.IDs[i]),
 			ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: b.Arrivals[i]}, Data: data}

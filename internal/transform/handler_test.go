@@ -3,6 +3,7 @@ package transform
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -363,5 +364,55 @@ func TestPartitionKeysWhenTheStreamAsksForThem(t *testing.T) {
 		if string(out) != string(want) {
 			t.Fatalf("Invoke and Handle differ:\n%s\n%s", out, want)
 		}
+	}
+}
+
+// One record whose data is not base64 fails alone, ProcessingFailed with
+// its reason, on every decoding path: the plain event and the events whose
+// unusual parts (Kinesis-source metadata, an escaped recordId, a fractional
+// arrival time) the fast reader leaves to encoding/json. The other records
+// answer exactly what Handle answers for them.
+func TestOneBadRecordNeverFailsTheInvocation(t *testing.T) {
+	cfg, reg := loadShipped(t)
+	var logs bytes.Buffer
+	h := quietHandler(t, cfg, reg, WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	ev := eventOf("listings", listingRecords(3))
+	resp, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, _ := json.Marshal(resp.Records)
+	want := `{"records":[` + string(good[1:len(good)-1]) + `,{"recordId":"bad","result":"ProcessingFailed","data":""}]}`
+
+	// As Firehose sends a Direct PUT batch (json.Marshal of the
+	// aws-lambda-go type would add an empty kinesisRecordMetadata).
+	base := fmt.Sprintf(`{"invocationId":%q,"deliveryStreamArn":%q,"region":%q,"records":[`, ev.InvocationID, ev.DeliveryStreamArn, ev.Region)
+	for i, r := range ev.Records {
+		if i > 0 {
+			base += ","
+		}
+		base += fmt.Sprintf(`{"recordId":%q,"approximateArrivalTimestamp":%d,"data":%q}`, r.RecordID, r.ApproximateArrivalTimestamp.UnixMilli(), base64.StdEncoding.EncodeToString(r.Data))
+	}
+	badRecord := `{"recordId":"bad","approximateArrivalTimestamp":1714557600009,"data":"!!!!"}`
+	for name, in := range map[string]string{
+		"fast path":                    base + "," + badRecord + "]}",
+		"kinesisRecordMetadata":        strings.Replace(base, `"data":`, `"kinesisRecordMetadata":{"shardId":"shardId-000000000000","partitionKey":"pk","approximateArrivalTimestamp":1714557600000,"sequenceNumber":"49","subsequenceNumber":0},"data":`, 1) + "," + badRecord + "]}",
+		"escaped recordId":             strings.Replace(base, `"recordId":"r000"`, `"recordId":"r\u0030\u00300"`, 1) + "," + badRecord + "]}",
+		"fractional arrival":           base + "," + strings.Replace(badRecord, "1714557600009", "1714557600009.5", 1) + "]}",
+		"unpadded base64 on slow path": base + "," + strings.Replace(badRecord, `"!!!!"`, `"aGk"`, 1) + "]}",
+	} {
+		t.Run(name, func(t *testing.T) {
+			logs.Reset()
+			got, err := h.Invoke(context.Background(), []byte(in))
+			if err != nil {
+				t.Fatalf("the invocation failed: %v", err)
+			}
+			if string(got) != want {
+				t.Fatalf("Invoke answered\n%s\nwant\n%s", got, want)
+			}
+			if !strings.Contains(logs.String(), `"firehose_record_id":"bad"`) || !strings.Contains(logs.String(), "base64") {
+				t.Fatalf("the failure's reason was not logged with the record id: %s", logs.String())
+			}
+		})
 	}
 }
