@@ -210,10 +210,6 @@ func checkAccounting(t *testing.T, format string, data []byte, s Scanner, rs []r
 			if format != "csv" && format != "lines" {
 				blank = isBlank([]byte(piece))
 			}
-			if format == "jsonl" && !blank {
-				p := strings.Trim(piece, " \t\r")
-				blank = strings.HasPrefix(p, "[") && strings.HasSuffix(p, "]") && strings.Trim(p[1:len(p)-1], " \t\r") == ""
-			}
 			if !blank {
 				t.Fatalf("bytes %d to %d are in no record: %q", a, b, piece)
 			}
@@ -263,6 +259,13 @@ func compareWithEncodingJSON(t *testing.T, data []byte, got []result) {
 			}
 		} else {
 			elems = []json.RawMessage{line}
+		}
+		if len(elems) == 0 {
+			// An empty array is one dead letter, so the line leaves a trace.
+			if len(group) != 1 || group[0].err == nil {
+				t.Fatalf("line %q: an empty array gave %d results, want one error", line, len(group))
+			}
+			continue
 		}
 		if len(elems) != len(group) {
 			t.Fatalf("line %q: %d results, want %d", line, len(group), len(elems))

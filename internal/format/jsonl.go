@@ -14,7 +14,8 @@ import (
 
 // jsonlScanner reads one JSON value per line. An object is a record whose
 // top-level keys are its fields: strings as String, null as Null, anything
-// else as Raw JSON text. An array of objects is one record per element.
+// else as Raw JSON text. An array of objects is one record per element; an
+// empty array is a RecordError, so that every line leaves a trace.
 //
 // Each line is read in one pass that both checks it is JSON (as strictly
 // as encoding/json) and takes its fields: a line is a record or a record
@@ -108,6 +109,12 @@ func (s *jsonlScanner) Next() (Record, error) {
 			}
 			return Record{Fields: s.fields, Line: l.line, Offset: l.start, Flags: s.flags}, nil
 		case '[':
+			if len(s.elems) == 0 {
+				// Every line leaves a trace: an empty array would otherwise
+				// vanish without a record or a dead letter.
+				return Record{}, &RecordError{Line: l.line, Offset: l.start, Raw: bytes.Clone(l.content),
+					Reason: "the line is an empty JSON array: it holds no record"}
+			}
 			s.line, s.start, s.text = l.line, l.start, text
 		default:
 			return Record{}, &RecordError{Line: l.line, Offset: l.start, Raw: bytes.Clone(l.content),
