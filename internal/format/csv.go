@@ -139,16 +139,40 @@ func (s *csvScanner) readHeader() error {
 	if err != nil {
 		return err
 	}
-	seen := make(map[string]bool, len(s.bounds)/2)
 	for k := 0; k < len(s.bounds)/2; k++ {
 		name, _ := s.set.encoding.decode(src[s.bounds[2*k]:s.bounds[2*k+1]])
-		if name == "" || seen[name] {
-			name = s.name(k) // position names for empty and repeated names
+		if name == "" {
+			name = s.name(k) // an empty name is named by its position
 		}
-		seen[name] = true
 		s.header = append(s.header, name)
 	}
+	dedupe(s.header)
 	return nil
+}
+
+// dedupe renames the second and later uses of a name to name_2, name_3…,
+// skipping suffixes the header already uses, so that a repeated column
+// keeps its name (a schema alias or `extra` can still hold it) and no cell
+// overwrites another.
+func dedupe(names []string) {
+	taken := make(map[string]bool, len(names))
+	for _, n := range names {
+		taken[n] = true
+	}
+	used := make(map[string]bool, len(names))
+	for k, n := range names {
+		if used[n] {
+			for i := 2; ; i++ {
+				c := n + "_" + strconv.Itoa(i)
+				if !taken[c] && !used[c] {
+					n = c
+					break
+				}
+			}
+			names[k] = n
+		}
+		used[n] = true
+	}
 }
 
 // name is the name of the k-th cell (from 0).
