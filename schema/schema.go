@@ -399,6 +399,17 @@ func (r *Registry) Latest(name string) (*Schema, bool) {
 	return vs[len(vs)-1], true
 }
 
+// Add adds a schema made elsewhere (a rollup's generated schema) as its
+// name's newest version. A name that already has versions is an error:
+// generated and written schemas must not mix.
+func (r *Registry) Add(s *Schema) error {
+	if r.Has(s.Name) {
+		return fmt.Errorf("schema: %s already exists", s.Name)
+	}
+	r.versions[s.Name] = []*Schema{s}
+	return nil
+}
+
 // Has reports whether a schema called name exists.
 func (r *Registry) Has(name string) bool { return len(r.versions[name]) > 0 }
 

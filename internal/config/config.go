@@ -140,6 +140,11 @@ type Route struct {
 	Trim     *bool  `yaml:"trim"`
 
 	location *time.Location
+
+	// Rollup, when set, aggregates the records instead of emitting each
+	// one; Schema then defaults to the rollup's generated schema. Default:
+	// none.
+	Rollup *Rollup `yaml:"rollup"`
 }
 
 // Branch is one destination of a forked route.
@@ -495,6 +500,9 @@ func (c *Config) applyDefaults() {
 		}
 		if r.Trim == nil {
 			r.Trim = c.Transform.Trim
+		}
+		if c.Routes[i].Rollup != nil {
+			c.Routes[i].Rollup.applyDefaults(&c.Routes[i])
 		}
 	}
 	for i := range c.Enrichers {

@@ -6,15 +6,34 @@ import (
 	"github.com/sluicehq/sluice/schema"
 )
 
-// Registry loads the schemas the config points at: schemas.dir, or the
-// schemas built into sluice.
+// Registry loads the schemas the config points at (schemas.dir, or the
+// schemas built into sluice) and adds each rollup's generated schema.
 func (c *Config) Registry() (*schema.Registry, error) {
+	var reg *schema.Registry
+	var err error
 	if c.Schemas.Dir == "" {
-		return schema.Shipped()
-	}
-	reg, err := schema.LoadDir(c.Resolve(c.Schemas.Dir))
-	if err != nil {
+		reg, err = schema.Shipped()
+	} else if reg, err = schema.LoadDir(c.Resolve(c.Schemas.Dir)); err != nil {
 		return nil, fmt.Errorf("%s: schemas.dir: %w", c.Path, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range c.Routes {
+		if r.Rollup == nil {
+			continue
+		}
+		key := fmt.Sprintf("routes[%d].rollup.name", i)
+		if reg.Has(r.Rollup.Name) {
+			return nil, c.errf(key, "%q is also a schema's name; a rollup's schema is generated, so rename the rollup", r.Rollup.Name)
+		}
+		s, err := schema.Parse(r.Rollup.Name, 1, r.RollupSchema())
+		if err != nil {
+			return nil, c.errf(key, "generated schema: %v", err)
+		}
+		if err := reg.Add(s); err != nil {
+			return nil, c.errf(key, "%v", err)
+		}
 	}
 	return reg, nil
 }

@@ -48,6 +48,7 @@ func (c *Config) Validate() error {
 		return c.errf("transform.epoch_from", "%d must be before epoch_until (%d)", c.Transform.EpochFrom, c.Transform.EpochUntil)
 	}
 
+	rollups := map[string]bool{}
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		key := fmt.Sprintf("routes[%d]", i)
@@ -75,6 +76,15 @@ func (c *Config) Validate() error {
 		}
 		if err := c.validateTargets(key, *r); err != nil {
 			return err
+		}
+		if r.Rollup != nil {
+			if err := r.Rollup.check(c, r, key+".rollup"); err != nil {
+				return err
+			}
+			if rollups[r.Rollup.Name] {
+				return c.errf(key+".rollup.name", "%q is used by another route's rollup", r.Rollup.Name)
+			}
+			rollups[r.Rollup.Name] = true
 		}
 	}
 
