@@ -77,6 +77,9 @@ func (c *Config) Validate() error {
 		if err := c.validateTargets(key, *r); err != nil {
 			return err
 		}
+		if r.Rollup != nil && r.Forks() {
+			return c.errf(key+".rollup", "and to: exclude each other (a rollup route sends its aggregates to stream)")
+		}
 		if r.Rollup != nil {
 			if err := r.Rollup.check(c, r, key+".rollup"); err != nil {
 				return err

@@ -28,6 +28,9 @@ type Progress struct {
 	Failed int64 `json:"failed"`
 	// Invocations counts the invocations that have worked on the object.
 	Invocations int `json:"invocations"`
+	// Segment counts a rollup route's segments emitted: Next is the first
+	// line of the next one.
+	Segment int `json:"segment,omitempty"`
 }
 
 // CheckpointStore keeps Progress per object and marks finished objects so a

@@ -22,6 +22,7 @@ import (
 	"github.com/sluicehq/sluice/internal/envelope"
 	"github.com/sluicehq/sluice/internal/format"
 	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/rollup"
 	"github.com/sluicehq/sluice/internal/splitter/decompress"
 )
 
@@ -49,6 +50,24 @@ type Result struct {
 	Filtered map[string]int64
 	// Progress is the object's checkpoint after this invocation.
 	Progress Progress
+	// Rollup counts what a rollup route did with this invocation's lines;
+	// nil for other routes.
+	Rollup *RollupCounts
+}
+
+// RollupCounts are a rollup route's lines, for one invocation's segments.
+// Over an object's invocations, Lines = Aggregated + the sum of Excluded +
+// the object's dead letters.
+type RollupCounts struct {
+	Name string
+	// Lines counts the lines (records and unparseable lines) covered by
+	// the segments emitted.
+	Lines, Aggregated int64
+	// Excluded counts lines by the first where rule they failed.
+	Excluded map[string]int64
+	// Records counts the rollup records emitted (one per group and window
+	// per segment).
+	Records int64
 }
 
 // Dead-letter classes, written as errorCode "Splitter.<Class>".
@@ -58,6 +77,7 @@ const (
 	ClassDecompressionLimit = "DecompressionLimit"
 	ClassCorruptCompression = "CorruptCompression"
 	ClassUnreadable         = "Unreadable"
+	ClassRollupValue        = "RollupValue"
 )
 
 // Split splits one object. route nil means the config's routing table
@@ -220,6 +240,12 @@ type objectRun struct {
 	buf          []byte
 	scratch      []byte // field names for where
 	slab         []byte // records handed to the Sink are carved from it
+
+	// A rollup route aggregates into agg; segStart is the index of the
+	// current segment's first line.
+	agg      *rollup.Aggregator
+	segStart int64
+	rollup   *RollupCounts
 }
 
 type putRecord struct{ index, offset int64 }
@@ -250,6 +276,11 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 	}
 	var lastLine, lastOffset int64
 	var re *format.RecordError
+	if r.route.Rollup != nil {
+		r.agg = rollup.New(r.route)
+		r.segStart = r.start.Next
+		r.rollup = &RollupCounts{Name: r.route.Rollup.Name, Excluded: map[string]int64{}}
+	}
 	for ; ; r.index++ {
 		// Skipping records before the checkpoint is cheap: look at the
 		// clock less often there.
@@ -278,6 +309,12 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 		}
 		lastLine, lastOffset = rec.Line, rec.Offset
 		if r.index < r.start.Next {
+			continue
+		}
+		if r.agg != nil {
+			if err := r.aggregate(ctx, rec); err != nil {
+				return r.abort(ctx, err)
+			}
 			continue
 		}
 		for b := range r.branches {
@@ -351,13 +388,17 @@ func (r *objectRun) ack(ctx context.Context, acked int64) error {
 	r.sent += acked - r.acked
 	r.h.metrics.Add("Records", metrics.Count, float64(acked-r.acked))
 	r.acked = acked
-	last := r.unacked[acked-1]
-	r.prog.Next, r.prog.Offset = last.index+1, last.offset
-	if acked < int64(len(r.unacked)) && r.unacked[acked].index == last.index {
-		// A fork's record is done only when every branch has it: resume
-		// at the record (its acknowledged branches are sent again, with
-		// the same ids).
-		r.prog.Next = last.index
+	if r.agg == nil {
+		// A rollup's checkpoint moves only when a whole segment is
+		// acknowledged (emitSegment).
+		last := r.unacked[acked-1]
+		r.prog.Next, r.prog.Offset = last.index+1, last.offset
+		if acked < int64(len(r.unacked)) && r.unacked[acked].index == last.index {
+			// A fork's record is done only when every branch has it: resume
+			// at the record (its acknowledged branches are sent again, with
+			// the same ids).
+			r.prog.Next = last.index
+		}
 	}
 	r.prog.Sent = r.start.Sent + r.sent
 	return r.h.checkpoints.Save(ctx, r.id, r.prog)
@@ -438,6 +479,11 @@ func (r *objectRun) fatal(ctx context.Context, src *ioErrReader, err error, line
 
 // finish flushes, writes the dead letters and marks the object done.
 func (r *objectRun) finish(ctx context.Context) (Result, error) {
+	if r.agg != nil && r.index > r.segStart {
+		if err := r.emitSegment(ctx, r.index); err != nil {
+			return r.abort(ctx, err)
+		}
+	}
 	if err := r.flush(ctx); err != nil {
 		return r.abort(ctx, err)
 	}
@@ -457,7 +503,7 @@ func (r *objectRun) stop(ctx context.Context) (Result, error) {
 	if err := r.flush(ctx); err != nil {
 		return r.abort(ctx, err)
 	}
-	if len(r.unacked) == 0 && r.index > r.prog.Next {
+	if len(r.unacked) == 0 && r.index > r.prog.Next && r.agg == nil {
 		// Everything read is delivered or dead-lettered (after the write).
 		r.prog.Next = r.index
 	}
@@ -479,7 +525,7 @@ func (r *objectRun) abort(ctx context.Context, cause error) (Result, error) {
 }
 
 func (r *objectRun) result(s Status) Result {
-	res := Result{Status: s, Sent: r.sent, DeadLettered: r.failed, Progress: r.prog}
+	res := Result{Status: s, Sent: r.sent, DeadLettered: r.failed, Progress: r.prog, Rollup: r.rollup}
 	for _, b := range r.branches {
 		if b.filtered > 0 {
 			if res.Filtered == nil {
