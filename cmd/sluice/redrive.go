@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,7 +31,10 @@ var (
 		if err != nil {
 			return nil, err
 		}
-		return h.Explain, nil
+		return func(ctx context.Context, data []byte, stream string) redrive.Verdict {
+			v := h.Inspect(ctx, data, stream)
+			return redrive.Verdict{Result: v.Result, Reason: v.Explain(), Field: v.Field, Value: v.Value, HasValue: v.HasValue, Source: v.Source}
+		}, nil
 	}
 	// newTransformProcessor builds the transform handler as Firehose
 	// invokes it.
@@ -60,12 +64,14 @@ func runRedrive(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("redrive", "redrive [flags] SRC", `
 Reads dead-letter records (Firehose processing-failed objects, the splitter's dead letters)
 from SRC, a folder (read recursively) or s3://bucket/prefix, gzip or not.
-With -explain it re-runs the transform on each record and prints one JSON line per record:
-its source object and line, the field, the offending value and why it fails now.
+With -explain it re-runs the transform on each record and says, per record, its source
+object and line, the field, the offending value and why it fails now: one line for people
+on a terminal, one JSON object per line when piped or with -format json.
 Otherwise it puts the records back into the stream (or a local run with -local).
 Exit 0 when all records were redriven (or are Ok now), 1 when some were parked, failed or still fail.`, stderr)
 	configPath := fs.String("config", config.PathFromEnv(), "the sluice.yaml to read")
 	explain := fs.Bool("explain", false, "re-run the transform on each record and print why it fails now; send nothing")
+	outFormat := fs.String("format", "auto", "-explain output: text, json (one object per line), or auto: text on a terminal, else json")
 	stream := fs.String("stream", "", "the delivery stream to put records into (and whose schema -explain uses); default: the config's only stream, else the stream that starts each Firehose object's name")
 	maxAttempts := fs.Int64("max-attempts", 10, "park records whose attemptsMade is at least this instead of sending them")
 	maxRedrives := fs.Int("max-redrives", 3, "park envelopes that redrive has already put back this many times")
@@ -110,8 +116,13 @@ Exit 0 when all records were redriven (or are Ok now), 1 when some were parked, 
 		}
 		source.S3 = s3c
 	}
+	if *outFormat != "auto" && *outFormat != "text" && *outFormat != "json" {
+		fmt.Fprintf(stderr, "sluice redrive: -format must be auto, text or json, not %q\n", *outFormat)
+		return exitUsage
+	}
 	if *explain {
-		return runExplain(ctx, cfg, source, pick, stdout, stderr)
+		text := *outFormat == "text" || (*outFormat == "auto" && isTerminal(stdout))
+		return runExplain(ctx, cfg, source, pick, text, stdout, stderr)
 	}
 
 	parkedLoc := *parked
@@ -171,13 +182,17 @@ Exit 0 when all records were redriven (or are Ok now), 1 when some were parked, 
 	return exitOK
 }
 
-func runExplain(ctx context.Context, cfg *config.Config, source *redrive.Source, pick redrive.Picker, stdout, stderr io.Writer) int {
+func runExplain(ctx context.Context, cfg *config.Config, source *redrive.Source, pick redrive.Picker, text bool, stdout, stderr io.Writer) int {
 	explainer, err := newTransformExplainer(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
 		return exitUsage
 	}
-	st, err := redrive.Explain(ctx, source, pick, explainer, stdout)
+	out := stdout
+	if text {
+		out = &explanationText{w: stdout}
+	}
+	st, err := redrive.Explain(ctx, source, pick, explainer, out)
 	fmt.Fprintf(stderr, "sluice redrive: explained %d records:%s\n", st.Records, byCode(st.ByResult))
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice redrive: %v\n", err)
@@ -187,6 +202,41 @@ func runExplain(ctx context.Context, cfg *config.Config, source *redrive.Source,
 		return exitDeadLetter
 	}
 	return exitOK
+}
+
+// explanationText turns the JSON lines of redrive.Explain into one line
+// per record for a person:
+//
+//	listings/a.csv:3: ProcessingFailed: coerce: field price: is not a number: value "call us"
+type explanationText struct{ w io.Writer }
+
+func (t *explanationText) Write(p []byte) (int, error) {
+	var e redrive.Explanation
+	if err := json.Unmarshal(p, &e); err != nil {
+		return 0, err
+	}
+	at := fmt.Sprintf("%s:%d", e.Object, e.Line)
+	if e.SourceObject != "" {
+		at = fmt.Sprintf("%s:%d", e.SourceObject, e.SourceLine)
+	}
+	line := at + ": " + e.Result
+	if e.Reason != "" {
+		line += ": " + e.Reason
+	}
+	if e.Value != nil {
+		line += fmt.Sprintf(": value %q", truncateValue(*e.Value, 200))
+	}
+	if _, err := fmt.Fprintln(t.w, line); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func truncateValue(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // streamPicker picks the named stream, or the config's only one, or else

@@ -52,11 +52,11 @@ func stubTransform(t *testing.T) {
 	oldP, oldX := newTransformProcessor, newTransformExplainer
 	newTransformProcessor = func(*config.Config) (firehose.Processor, error) { return proc, nil }
 	newTransformExplainer = func(*config.Config) (redrive.Explainer, error) {
-		return func(_ context.Context, data []byte, _ string) (string, string) {
+		return func(_ context.Context, data []byte, _ string) redrive.Verdict {
 			if bytes.Contains(data, []byte("bad")) {
-				return firehose.ProcessingFailed, "price: not a number"
+				return redrive.Verdict{Result: firehose.ProcessingFailed, Reason: "price: not a number"}
 			}
-			return firehose.Ok, ""
+			return redrive.Verdict{Result: firehose.Ok}
 		}, nil
 	}
 	t.Cleanup(func() { newTransformProcessor, newTransformExplainer = oldP, oldX })
@@ -186,5 +186,32 @@ func TestRedriveInfersTheStreamFromObjectNames(t *testing.T) {
 	code = realMain([]string{"redrive", "-explain", "-config", cfgPath, src}, &out, &errb)
 	if code != exitDeadLetter || !strings.Contains(errb.String(), "cannot tell the stream of") {
 		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+}
+
+// The real transform names, for each failed record of a run, its source
+// object and line, the field and the offending value.
+func TestRedriveExplainNamesSourceFieldAndValue(t *testing.T) {
+	out := t.TempDir()
+	if code, stdout, stderr := sluice(t, "run", "-config", exampleConfig, "-progress", "never", "-out", out, "../../examples/broken"); code != exitDeadLetter {
+		t.Fatalf("run: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr := sluice(t, "redrive", "-explain", "-format", "text", "-config", exampleConfig, out)
+	if code != exitDeadLetter {
+		t.Fatalf("explain: exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{
+		`broken/listings/2024-05-03/mixed.csv:3: ProcessingFailed: coerce: field price: is not a number: value "call us"`,
+		`broken/webhooks/events.jsonl:1: ProcessingFailed: coerce: field amount: is not a decimal(12,2): it has more than 2 decimal places: value "12.345"`,
+		`broken/webhooks/events.jsonl:2: SplitterDeadLetter: invalid JSON at byte 2 of the line`,
+		`: value "not json at all"`,
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("explanation lacks %q:\n%s", want, stdout)
+		}
+	}
+	code, stdout, _ = sluice(t, "redrive", "-explain", "-config", exampleConfig, out)
+	if !strings.Contains(stdout, `"sourceObject":"broken/listings/2024-05-03/mixed.csv","sourceLine":3,"field":"price","value":"call us"`) {
+		t.Errorf("JSON explanation (exit %d) lacks the source, field and value:\n%s", code, stdout)
 	}
 }

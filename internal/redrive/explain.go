@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/sluicehq/sluice/internal/envelope"
 	"github.com/sluicehq/sluice/internal/firehose"
 )
 
@@ -18,7 +19,17 @@ import (
 // result (Ok, Dropped or ProcessingFailed) and, for anything but Ok, why.
 // Firehose keeps no reason of its own, so the reason must come from the
 // transform; ProcessorExplainer is the fallback that only knows results.
-type Explainer func(ctx context.Context, data []byte, stream string) (result, reason string)
+type Explainer func(ctx context.Context, data []byte, stream string) Verdict
+
+// Verdict is an Explainer's answer: the result, why, and what it knows of
+// the record: the field at fault, its input value, and where the record
+// came from (from its envelope).
+type Verdict struct {
+	Result, Reason string
+	Field, Value   string
+	HasValue       bool
+	Source         *envelope.Source
+}
 
 // Results of an Explanation besides the transform's own.
 const (
@@ -41,6 +52,14 @@ type Explanation struct {
 	// Result is what the transform answers now; Reason says why.
 	Result string `json:"result"`
 	Reason string `json:"reason,omitempty"`
+	// SourceObject and SourceLine say where the record came from (the
+	// splitter's input object, bucket/key); Field is the field at fault
+	// and Value its input value (for a splitter dead letter, the line it
+	// could not parse).
+	SourceObject string  `json:"sourceObject,omitempty"`
+	SourceLine   int64   `json:"sourceLine,omitempty"`
+	Field        string  `json:"field,omitempty"`
+	Value        *string `json:"value,omitempty"`
 }
 
 // ExplainStats counts explanations by their result now.
@@ -73,15 +92,28 @@ func (x *explainer) one(ctx context.Context, it Item) error {
 		Arrival:          time.UnixMilli(rec.ArrivalTimestamp).UTC().Format("2006-01-02T15:04:05.000Z"),
 		AttemptsMade:     rec.AttemptsMade, ErrorCode: rec.ErrorCode,
 	}
+	src := rec.Source
 	if isSplitter(rec.ErrorCode) {
 		e.Result, e.Reason = ResultSplitter, rec.Reason
+		line := string(rec.RawData)
+		e.Value = &line
 	} else {
 		stream, err := x.pick(it)
 		if err != nil {
 			return err
 		}
 		e.Stream = stream
-		e.Result, e.Reason = x.explain(ctx, rec.RawData, stream)
+		v := x.explain(ctx, rec.RawData, stream)
+		e.Result, e.Reason, e.Field = v.Result, v.Reason, v.Field
+		if v.HasValue {
+			e.Value = &v.Value
+		}
+		if v.Source != nil {
+			src = v.Source
+		}
+	}
+	if src != nil && src.Key != "" {
+		e.SourceObject, e.SourceLine = src.Bucket+"/"+src.Key, src.Line
 	}
 	x.stats.Records++
 	x.stats.ByResult[e.Result]++
@@ -103,7 +135,7 @@ func isSplitter(errorCode string) bool { return strings.HasPrefix(errorCode, "Sp
 // A processor reports no reasons, so a ProcessingFailed result comes with
 // none; the transform's own Explainer should be preferred.
 func ProcessorExplainer(process firehose.Processor, region, account string) Explainer {
-	return func(ctx context.Context, data []byte, stream string) (string, string) {
+	return func(ctx context.Context, data []byte, stream string) Verdict {
 		const id = "redrive-explain"
 		ev := events.KinesisFirehoseEvent{
 			InvocationID:      "redrive-explain",
@@ -116,13 +148,13 @@ func ProcessorExplainer(process firehose.Processor, region, account string) Expl
 		}
 		resp, err := process(ctx, ev)
 		if err != nil {
-			return ResultError, err.Error()
+			return Verdict{Result: ResultError, Reason: err.Error()}
 		}
 		for _, r := range resp.Records {
 			if r.RecordID == id {
-				return r.Result, ""
+				return Verdict{Result: r.Result}
 			}
 		}
-		return ResultError, "the transform returned no result for the record"
+		return Verdict{Result: ResultError, Reason: "the transform returned no result for the record"}
 	}
 }

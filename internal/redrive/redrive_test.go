@@ -168,15 +168,17 @@ func TestExplain(t *testing.T) {
 	dir := t.TempDir()
 	body := line(t, deadletter.Record{AttemptsMade: 1, ArrivalTimestamp: 1732270200123, ErrorCode: "Lambda.ProcessingFailedStatus", RawData: []byte(`{"price":"x"}`)}) +
 		line(t, deadletter.Record{AttemptsMade: 4, ArrivalTimestamp: 1732270201000, ErrorCode: "Lambda.FunctionError", RawData: []byte(`{"price":"1"}`)}) +
-		line(t, deadletter.Record{ArrivalTimestamp: 1732270200000, ErrorCode: "Splitter.Parse", RawData: []byte(`a,"b`), Reason: "unterminated quote"})
+		line(t, deadletter.Record{ArrivalTimestamp: 1732270200000, ErrorCode: "Splitter.Parse", RawData: []byte(`a,"b`), Reason: "unterminated quote",
+			Source: &envelope.Source{Bucket: "in", Key: "listings/b.csv", Line: 4}})
 	os.WriteFile(filepath.Join(dir, "obj"), []byte(body), 0o644)
 	var streams []string
-	explain := func(_ context.Context, data []byte, stream string) (string, string) {
+	explain := func(_ context.Context, data []byte, stream string) Verdict {
 		streams = append(streams, stream)
 		if bytes.Contains(data, []byte(`"x"`)) {
-			return firehose.ProcessingFailed, "price: \"x\" is not a decimal"
+			return Verdict{Result: firehose.ProcessingFailed, Reason: "price: \"x\" is not a decimal", Field: "price", Value: "x", HasValue: true,
+				Source: &envelope.Source{Bucket: "in", Key: "listings/a.csv", Line: 7}}
 		}
-		return firehose.Ok, ""
+		return Verdict{Result: firehose.Ok}
 	}
 	var out bytes.Buffer
 	st, err := Explain(context.Background(), &Source{Location: dir}, Stream("listings"), explain, &out)
@@ -184,9 +186,9 @@ func TestExplain(t *testing.T) {
 		t.Fatal(err)
 	}
 	obj := filepath.Join(dir, "obj")
-	want := fmt.Sprintf(`{"object":%q,"line":1,"arrivalTimestamp":1732270200123,"arrival":"2024-11-22T10:10:00.123Z","attemptsMade":1,"errorCode":"Lambda.ProcessingFailedStatus","stream":"listings","result":"ProcessingFailed","reason":"price: \"x\" is not a decimal"}
+	want := fmt.Sprintf(`{"object":%q,"line":1,"arrivalTimestamp":1732270200123,"arrival":"2024-11-22T10:10:00.123Z","attemptsMade":1,"errorCode":"Lambda.ProcessingFailedStatus","stream":"listings","result":"ProcessingFailed","reason":"price: \"x\" is not a decimal","sourceObject":"in/listings/a.csv","sourceLine":7,"field":"price","value":"x"}
 {"object":%q,"line":2,"arrivalTimestamp":1732270201000,"arrival":"2024-11-22T10:10:01.000Z","attemptsMade":4,"errorCode":"Lambda.FunctionError","stream":"listings","result":"Ok"}
-{"object":%q,"line":3,"arrivalTimestamp":1732270200000,"arrival":"2024-11-22T10:10:00.000Z","attemptsMade":0,"errorCode":"Splitter.Parse","result":"SplitterDeadLetter","reason":"unterminated quote"}
+{"object":%q,"line":3,"arrivalTimestamp":1732270200000,"arrival":"2024-11-22T10:10:00.000Z","attemptsMade":0,"errorCode":"Splitter.Parse","result":"SplitterDeadLetter","reason":"unterminated quote","sourceObject":"in/listings/b.csv","sourceLine":4,"value":"a,\"b"}
 `, obj, obj, obj)
 	if out.String() != want {
 		t.Fatalf("explain output\n got %s\nwant %s", out.String(), want)
@@ -213,15 +215,15 @@ func TestProcessorExplainer(t *testing.T) {
 	}
 	x := ProcessorExplainer(proc, "eu-west-1", "111122223333")
 	ctx := context.Background()
-	if r, _ := x(ctx, []byte("ok"), "page_views"); r != firehose.Dropped ||
+	if v := x(ctx, []byte("ok"), "page_views"); v.Result != firehose.Dropped ||
 		got.DeliveryStreamArn != "arn:aws:firehose:eu-west-1:111122223333:deliverystream/page_views" {
-		t.Fatalf("result %s, event %+v", r, got)
+		t.Fatalf("result %+v, event %+v", v, got)
 	}
-	if r, why := x(ctx, []byte("fail"), "s"); r != ResultError || !strings.Contains(why, "connection refused") {
-		t.Fatalf("%s %s", r, why)
+	if v := x(ctx, []byte("fail"), "s"); v.Result != ResultError || !strings.Contains(v.Reason, "connection refused") {
+		t.Fatalf("%+v", v)
 	}
-	if r, why := x(ctx, []byte("forget"), "s"); r != ResultError || why == "" {
-		t.Fatalf("%s %s", r, why)
+	if v := x(ctx, []byte("forget"), "s"); v.Result != ResultError || v.Reason == "" {
+		t.Fatalf("%+v", v)
 	}
 }
 

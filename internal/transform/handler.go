@@ -641,31 +641,3 @@ func (h *Handler) logFailure(b *firehose.Batch, it *item, schemaName string, f *
 
 // stdout and stderr are where EMF and logs go by default.
 var stdout, stderr io.Writer = os.Stdout, os.Stderr
-
-// Explain runs one record through the transform as if it arrived on
-// stream and says what it gets now, with the reason (which a Firehose
-// response cannot carry). It is what `sluice redrive -explain` asks.
-func (h *Handler) Explain(ctx context.Context, data []byte, stream string) (result, reason string) {
-	ev := events.KinesisFirehoseEvent{
-		InvocationID:      "explain",
-		DeliveryStreamArn: "arn:aws:firehose:local:000000000000:deliverystream/" + stream,
-		Records:           []events.KinesisFirehoseEventRecord{{RecordID: "explain", Data: data, ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: h.now()}}},
-	}
-	_, out, err := h.Process(ctx, ev)
-	if err != nil {
-		return firehose.ProcessingFailed, err.Error()
-	}
-	o := out[0]
-	at := ""
-	if o.Position != "" {
-		at = " (" + o.Position + ")"
-	}
-	switch {
-	case o.Reason == "":
-		return o.Result, ""
-	case o.Field != "":
-		return o.Result, fmt.Sprintf("%s: field %s: %s%s", o.Class, o.Field, o.Reason, at)
-	default:
-		return o.Result, fmt.Sprintf("%s: %s%s", o.Class, o.Reason, at)
-	}
-}
