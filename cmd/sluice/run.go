@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -13,6 +14,8 @@ import (
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/localrun"
 	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/normalize"
+	"github.com/sluicehq/sluice/schema"
 )
 
 // exampleInput is what `sluice run` runs with no arguments.
@@ -47,6 +50,16 @@ A run that reads no record (every object unrouted, or nothing to read) is an err
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice run: %v\n", err)
 		return exitUsage
+	}
+	// As schema check: a new version that cannot read the older versions'
+	// data is refused, and a schema that would drop input is named.
+	warnings, err := checkSchemasInUse(cfg, reg)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice run: %v\n", err)
+		return exitUsage
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "sluice run: warning: %s\n", w)
 	}
 	ctx := context.Background()
 	enrichers, err := app.Enrichers(ctx, cfg, reg, enrich.WithMetrics(metrics.New(io.Discard)))
@@ -103,10 +116,71 @@ func printSummary(w io.Writer, s localrun.Summary, out string) {
 	if !s.Conserved() {
 		verdict = "RECORDS UNACCOUNTED FOR"
 	}
+	for _, schemaName := range sortedKeys(s.Discarded) {
+		cols := s.Discarded[schemaName]
+		var list []string
+		for _, c := range sortedKeys(cols) {
+			list = append(list, fmt.Sprintf("%q (%d)", c, cols[c]))
+		}
+		fmt.Fprintf(w, "  discarded    columns of %s, which has no extra map: %s\n", schemaName, strings.Join(list, ", "))
+	}
 	fmt.Fprintf(w, "in = ok + dropped + failed + dead letters: %d = %d + %d + %d + %d: %s\n",
 		s.RecordsIn, s.Ok, s.Dropped, s.Failed, s.DeadLettered, verdict)
 	fmt.Fprintf(w, "files written  %d delivered, %d processing-failed, in %s\n", s.Files, s.ErrorFiles, out)
 	fmt.Fprintf(w, "throughput     %.0f records/s, %.1f MB/s (%s)\n", float64(s.RecordsIn)/secs, float64(s.BytesIn)/1e6/secs, s.Elapsed.Round(time.Millisecond))
+}
+
+// checkSchemasInUse refuses incompatible schema versions and a malformed
+// extra field, and warns of each schema a route or stream uses that has no
+// extra map, whose unmatched columns would be discarded.
+func checkSchemasInUse(cfg *config.Config, reg *schema.Registry) ([]string, error) {
+	if err := reg.CheckVersions(); err != nil {
+		return nil, err
+	}
+	var warnings []string
+	for _, name := range schemasInUse(cfg) {
+		s, ok := reg.Latest(name)
+		if !ok {
+			continue
+		}
+		warning, err := normalize.CheckSchema(s)
+		if err != nil {
+			return nil, err
+		}
+		if warning != "" {
+			warnings = append(warnings, warning)
+		}
+	}
+	return warnings, nil
+}
+
+// schemasInUse lists the schemas routes, streams and default_schema name.
+func schemasInUse(cfg *config.Config) []string {
+	seen := map[string]bool{}
+	add := func(name string) {
+		if name != "" {
+			seen[name] = true
+		}
+	}
+	add(cfg.DefaultSchema)
+	for _, s := range cfg.Streams {
+		add(s.Schema)
+	}
+	for _, r := range cfg.Routes {
+		for _, b := range r.Branches() {
+			add(b.Schema)
+		}
+	}
+	return sortedKeys(seen)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // drawProgress redraws one line: a bar, bytes, records and speed.

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/normalize"
 	"github.com/sluicehq/sluice/schema"
 	"github.com/sluicehq/sluice/schema/ddl"
 )
@@ -178,6 +179,12 @@ func runSchemaCheck(flags *flag.FlagSet, opts any, args []string, stdout, stderr
 				problems = append(problems, err.Error()+" (schemas from "+where+": "+strings.Join(reg.Names(), ", ")+")")
 			}
 		}
+		for _, name := range reg.Names() {
+			s, _ := reg.Latest(name)
+			if _, err := normalize.CheckSchema(s); err != nil {
+				problems = append(problems, err.Error()+" (in "+where+")")
+			}
+		}
 	}
 	if len(problems) > 0 {
 		for _, p := range problems {
@@ -200,6 +207,10 @@ func runSchemaCheck(flags *flag.FlagSet, opts any, args []string, stdout, stderr
 	fmt.Fprintln(stdout, "versions: each can read data written with the one before")
 	if cfg != nil {
 		fmt.Fprintf(stdout, "config: %s is valid and every schema it names exists\n", cfg.Path)
+		warnings, _ := checkSchemasInUse(cfg, reg)
+		for _, w := range warnings {
+			fmt.Fprintf(stdout, "warning: %s\n", w)
+		}
 	} else {
 		fmt.Fprintln(stdout, "config: not checked (-config \"\")")
 	}

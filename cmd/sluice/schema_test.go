@@ -236,3 +236,50 @@ func TestSchemaDDL(t *testing.T) {
 		}
 	}
 }
+
+// Nothing is discarded silently: a malformed extra is refused, a missing
+// one is a warning that sluice run repeats with the columns it lost, and
+// sluice run refuses what schema check refuses.
+func TestNoSilentDiscard(t *testing.T) {
+	const intExtra = `{"type":"record","name":"thing","fields":[{"name":"id","type":"string"},{"name":"extra","type":{"type":"map","values":"int"},"default":{}}]}`
+	config := "schemas:\n  dir: .\nstreams:\n  things:\n    schema: thing\nroutes:\n  - key: \"**\"\n    format: csv\n    schema: thing\n    stream: things\n"
+	t.Run("extra of ints", func(t *testing.T) {
+		dir := writeFiles(t, map[string]string{"sluice.yaml": config, "thing.v1.avsc": intExtra})
+		cfg := filepath.Join(dir, "sluice.yaml")
+		code, _, errOut := sluice(t, "schema", "check", "-config", cfg)
+		if code != exitUsage || !strings.Contains(errOut, "field extra is map<int>; it must be a map of strings") {
+			t.Errorf("schema check: exit %d, stderr:\n%s", code, errOut)
+		}
+		code, _, errOut = sluice(t, "run", "-config", cfg, "-out", t.TempDir(), dir)
+		if code != exitUsage || !strings.Contains(errOut, "map of strings") {
+			t.Errorf("run: exit %d, stderr:\n%s", code, errOut)
+		}
+	})
+	t.Run("no extra", func(t *testing.T) {
+		in := t.TempDir()
+		if err := os.WriteFile(filepath.Join(in, "things.csv"), []byte("id,colour,size\na,red,1\nb,blue,\nc,,3\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dir := writeFiles(t, map[string]string{"sluice.yaml": config, "thing.v1.avsc": thingV1})
+		cfg := filepath.Join(dir, "sluice.yaml")
+		code, out, errOut := sluice(t, "schema", "check", "-config", cfg)
+		if code != exitOK || !strings.Contains(out, `warning: thing v1 has no "extra" map<string> field`) {
+			t.Errorf("schema check: exit %d\n%s%s", code, out, errOut)
+		}
+		code, out, errOut = sluice(t, "run", "-config", cfg, "-out", t.TempDir(), "-progress", "never", in)
+		if code != exitOK || !strings.Contains(errOut, `warning: thing v1 has no "extra"`) {
+			t.Errorf("run: exit %d, stderr:\n%s", code, errOut)
+		}
+		// An empty CSV cell is a value too (only JSON null carries nothing).
+		if want := `discarded    columns of thing, which has no extra map: "colour" (3), "size" (3)`; !strings.Contains(out, want) {
+			t.Errorf("run summary lacks %q:\n%s", want, out)
+		}
+	})
+	t.Run("incompatible new version", func(t *testing.T) {
+		dir := writeFiles(t, map[string]string{"sluice.yaml": config, "thing.v1.avsc": thingV1, "thing.v2.avsc": thingV2})
+		code, _, errOut := sluice(t, "run", "-config", filepath.Join(dir, "sluice.yaml"), "-out", t.TempDir(), t.TempDir())
+		if code != exitUsage || !strings.Contains(errOut, "thing v2 cannot read thing v1 data") {
+			t.Errorf("run: exit %d, stderr:\n%s", code, errOut)
+		}
+	})
+}

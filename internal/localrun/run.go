@@ -76,6 +76,9 @@ type Summary struct {
 	DroppedByRule       map[string]int64
 	// DeadLettered counts the splitter's dead letters.
 	DeadLettered int64
+	// Discarded counts, by schema and input column, the values lost because
+	// the schema has no "extra" map to keep columns that match no field.
+	Discarded map[string]map[string]int64
 	// Files and ErrorFiles are the objects delivered and those under the
 	// error prefix.
 	Files, ErrorFiles int64
@@ -112,7 +115,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		return Summary{}, err
 	}
 
-	t := &tally{failed: map[string]int64{}, dropped: map[string]int64{}}
+	t := &tally{failed: map[string]int64{}, dropped: map[string]int64{}, discarded: map[string]map[string]int64{}}
 	re := &sfirehose.Reingester{}
 	tr, err := transform.New(opts.Config, opts.Registry,
 		transform.WithMetrics(metrics.New(io.Discard)), transform.WithLogger(log),
@@ -217,6 +220,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	stats := emu.Stats().Total()
 	sum.Ok, sum.Dropped, sum.Failed = t.ok, t.droppedN, t.failedN
 	sum.FailedByReason, sum.DroppedByRule = t.failed, t.dropped
+	if len(t.discarded) > 0 {
+		sum.Discarded = t.discarded
+	}
 	for stream, n := range filtered {
 		sum.Dropped += n
 		sum.DroppedByRule["where:"+stream] += n
@@ -241,12 +247,19 @@ type tally struct {
 	mu                    sync.Mutex
 	ok, droppedN, failedN int64
 	failed, dropped       map[string]int64
+	discarded             map[string]map[string]int64
 }
 
 func (t *tally) add(outcomes []transform.Outcome) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, o := range outcomes {
+		for _, name := range o.Discarded {
+			if t.discarded[o.Schema] == nil {
+				t.discarded[o.Schema] = map[string]int64{}
+			}
+			t.discarded[o.Schema][name]++
+		}
 		parts := int64(o.Parts)
 		switch o.Result {
 		case sfirehose.Ok:

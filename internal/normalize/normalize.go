@@ -14,6 +14,9 @@ type Scratch struct {
 	// field and had nowhere to go, because the record has no "extra" map.
 	// Normalize adds to it; the caller reads and resets it.
 	Discarded int
+	// DiscardedNames are those fields' names (aliasing the input), for a
+	// caller that reports them; the caller resets it with Discarded.
+	DiscardedNames []string
 
 	vals []schema.Value
 	strs []string
@@ -131,6 +134,7 @@ func (p *Plan) normalizeRecord(sc *Scratch, rp *recordPlan, fields []envelope.Fi
 			unmatched++
 			if rp.extra < 0 && f.Kind != envelope.Null {
 				sc.Discarded++
+				sc.DiscardedNames = append(sc.DiscardedNames, at+f.Name)
 			}
 			continue
 		}

@@ -149,6 +149,20 @@ func (o *Options) defaults() {
 	}
 }
 
+// CheckSchema reports what would make s lose input: an extra field that
+// is not a map of strings is an error (values that are not of its type
+// would be dropped); no extra field at all is a warning (columns that
+// match no field are discarded, counted as FieldsDiscarded).
+func CheckSchema(s *schema.Schema) (warning string, err error) {
+	if _, err := Compile(s, Options{}); err != nil {
+		return "", err
+	}
+	if _, ok := s.Field(ExtraField); !ok {
+		return fmt.Sprintf("%s v%d has no %q map<string> field: input columns that match no field will be discarded (counted, and named by sluice run); add one to keep them", s.Name, s.Version, ExtraField), nil
+	}
+	return "", nil
+}
+
 // Compile compiles s.
 func Compile(s *schema.Schema, opts Options) (*Plan, error) {
 	opts.defaults()
@@ -165,7 +179,10 @@ func compileRecord(t *schema.Type, top bool) (*recordPlan, error) {
 		fp := fieldPlan{name: f.Name, t: f.Type, required: !f.HasDefault && !f.Type.Nullable()}
 		inner, _ := f.Type.NonNull()
 		switch {
-		case top && f.Name == ExtraField && inner.Kind == schema.Map && inner.Values.Kind == schema.String:
+		case top && f.Name == ExtraField:
+			if inner.Kind != schema.Map || inner.Values.Kind != schema.String {
+				return nil, fmt.Errorf("field %s is %s; it must be a map of strings (map<string>) to keep input columns that match no field", ExtraField, f.Type)
+			}
 			rp.extra = i
 			fp.required = false
 		case top && f.Name == ProvenanceField && inner.Kind == schema.Record:

@@ -161,8 +161,10 @@ type item struct {
 	val     schema.Value
 	fail    *normalize.Failure
 	dropped string // the drop rule's name
-	// discarded counts input fields lost for want of an "extra" field.
-	discarded int
+	// discarded counts input fields lost for want of an "extra" field;
+	// discardedNames names them.
+	discarded      int
+	discardedNames []string
 	// position is where a failed record came from: "s3://bucket/key line N".
 	position string
 }
@@ -215,6 +217,10 @@ type Outcome struct {
 	// Parts is how many records the Firehose record held (more than one
 	// when packed); DroppedParts how many of them a drop rule dropped.
 	Parts, DroppedParts int
+	// Schema is the record's schema, when known; Discarded names the input
+	// fields it lost for want of an "extra" map field.
+	Schema    string
+	Discarded []string
 }
 
 // Process is Handle that also returns each record's Outcome, in input order.
@@ -424,6 +430,10 @@ func outcomes(items []item, results []result) []Outcome {
 	for _, it := range items {
 		o := &out[it.rec]
 		o.Parts++
+		if it.plan != nil {
+			o.Schema = it.plan.Schema.Name
+		}
+		o.Discarded = append(o.Discarded, it.discardedNames...)
 		if it.fail != nil && it.fail == results[it.rec].fail {
 			o.Position = it.position
 		}
@@ -499,9 +509,12 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 		w.cols.src = &d.Source
 		w.meta.Options = h.read.forSource(w, &d.Source)
 	}
-	w.sc.Discarded = 0
+	w.sc.Discarded, w.sc.DiscardedNames = 0, w.sc.DiscardedNames[:0]
 	it.fail = plan.Normalize(&w.sc, d.Fields, &w.meta, &it.val)
 	it.discarded = w.sc.Discarded
+	for _, n := range w.sc.DiscardedNames {
+		it.discardedNames = append(it.discardedNames, strings.Clone(n)) // names alias the record's data
+	}
 	if it.fail != nil && !d.Bare && d.Source.Key != "" {
 		it.position = fmt.Sprintf("s3://%s/%s line %d", d.Source.Bucket, d.Source.Key, d.Source.Line)
 	}
