@@ -163,6 +163,7 @@ type wireRecord struct {
 	RawData                json.RawMessage `json:"rawData"`
 	LambdaArn              string          `json:"lambdaArn"`
 	Reason                 string          `json:"reason"`
+	RecordID               string          `json:"recordId"`
 	Source                 json.RawMessage `json:"source"`
 }
 
@@ -184,6 +185,7 @@ func (w *wireRecord) record() (*Record, string) {
 		RawData:      raw,
 		LambdaArn:    w.LambdaArn,
 		Reason:       w.Reason,
+		RecordID:     w.RecordID,
 	}
 	for _, f := range []struct {
 		name string

@@ -23,6 +23,11 @@ type Record struct {
 	// Firehose does not carry the transform's reason).
 	Reason string           `json:"reason,omitempty"`
 	Source *envelope.Source `json:"source,omitempty"`
+	// RecordID is the id the record has in its envelope (splitter dead
+	// letters only; a Firehose error record carries the ids inside
+	// RawData), so a dead letter can be matched with the record's other
+	// copies and with what was delivered.
+	RecordID string `json:"recordId,omitempty"`
 }
 
 // Marshal returns r as one newline-terminated JSON line.

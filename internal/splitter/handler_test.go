@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sluicehq/sluice/internal/deadletter"
+	"github.com/sluicehq/sluice/internal/envelope"
 )
 
 func s3EventFor(objs ...Object) json.RawMessage {
@@ -102,6 +103,11 @@ func TestHandleS3Event(t *testing.T) {
 	if dl.ErrorCode != "Splitter.ParseError" || string(dl.RawData) != "BAD one" || dl.Reason == "" || dl.AttemptsMade != 0 ||
 		dl.ArrivalTimestamp == 0 || dl.Source == nil || dl.Source.Line != 2 || dl.Source.Offset != 6 || dl.Source.Key != "listings/red flower = äö.csv" {
 		t.Fatalf("dead letter = %+v", dl)
+	}
+	// The dead letter carries the id the line would have had, between the
+	// ids of the records around it.
+	if want := envelope.RecordID("sluice-landing", "listings/red flower = äö.csv", "096fKKXTRTtl3on89fVO.nfljtsv6qko", "d41d8cd98f00b204e9800998ecf8427e", 1); dl.RecordID != want || got[0].ID == want || got[1].ID == want {
+		t.Fatalf("dead letter recordId = %q, want %q (delivered ids %s, %s)", dl.RecordID, want, got[0].ID, got[1].ID)
 	}
 	for name := range r.s3.puts {
 		if !strings.HasPrefix(name, "dead/splitter-failed/") || !strings.HasSuffix(name, "/000000000001.jsonl") {

@@ -415,6 +415,7 @@ func (r *objectRun) deadLetter(ctx context.Context, class, reason string, raw []
 		RawData:                raw,
 		Reason:                 reason,
 		Source:                 src,
+		RecordID:               envelope.RecordID(r.o.Bucket, r.o.Key, r.o.Version, r.o.ETag, r.index),
 	})
 	if err != nil {
 		return fmt.Errorf("splitter: dead letter: %w", err)
