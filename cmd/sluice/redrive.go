@@ -103,7 +103,7 @@ Exit 0 when all records were redriven (or are Ok now), 1 when some were parked, 
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	source := &redrive.Source{Location: src, OnBadLine: func(b redrive.BadLine) {
+	source := &redrive.Source{Location: src, Skip: isRunReport, OnBadLine: func(b redrive.BadLine) {
 		fmt.Fprintf(stderr, "sluice redrive: %s:%d: skipped: %s\n", b.Object, b.Line, b.Problem)
 	}}
 	var s3c *s3.Client
@@ -141,7 +141,7 @@ Exit 0 when all records were redriven (or are Ok now), 1 when some were parked, 
 		}
 		parkedW = redrive.S3Writer{Client: s3c, Bucket: bucket, Prefix: prefix}
 	}
-	source.Skip = func(object string) bool { return sameLocation(object, parkedLoc) }
+	source.Skip = func(object string) bool { return isRunReport(object) || sameLocation(object, parkedLoc) }
 
 	var client redrive.PutRecordBatchAPI = fhc
 	var emu *localfirehose.Emulator
@@ -264,6 +264,13 @@ func streamNames(cfg *config.Config) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// isRunReport reports sluice run's report files, which share the output
+// folder with the dead letters.
+func isRunReport(object string) bool {
+	base := object[strings.LastIndexAny(object, "/\\")+1:]
+	return base == "report.json" || base == "report.html"
 }
 
 // besideSource is the folder or prefix next to src named name:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/internal/localrun"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/normalize"
+	"github.com/sluicehq/sluice/internal/report"
 	"github.com/sluicehq/sluice/schema"
 )
 
@@ -31,6 +33,7 @@ A run that reads no record (every object unrouted, or nothing to read) is an err
 	cfgPath := fs.String("config", config.PathFromEnv(), "the sluice.yaml to read (env SLUICE_CONFIG)")
 	out := fs.String("out", "sluice-out", "output folder, laid out like Firehose's S3 destination")
 	progress := fs.String("progress", "auto", "progress bar on stderr: auto (on a terminal), always or never")
+	withReport := fs.Bool("report", true, "write report.json and report.html into -out: where every column went, what every field got, failures by reason")
 	paths, code, ok := parseFlags(fs, args)
 	if !ok {
 		return code
@@ -68,6 +71,11 @@ A run that reads no record (every object unrouted, or nothing to read) is an err
 		return exitUsage
 	}
 	opts := localrun.Options{Config: cfg, Registry: reg, Inputs: paths, Out: *out, Enrichers: enrichers}
+	var collector *report.Collector
+	if *withReport {
+		collector = report.NewCollector()
+		opts.Observer = collector.Observe
+	}
 	if *progress == "always" || (*progress == "auto" && isTerminal(stderr)) {
 		opts.Progress = func(p localrun.Progress) { drawProgress(stderr, p) }
 	}
@@ -86,6 +94,14 @@ A run that reads no record (every object unrouted, or nothing to read) is an err
 		fmt.Fprintf(stderr, "sluice run: no route in %s matches %s: not read (add a route)\n", *cfgPath, k)
 	}
 	printSummary(stdout, sum, *out)
+	if collector != nil {
+		path, err := writeReport(collector, sum, cfg, *out)
+		if err != nil {
+			fmt.Fprintf(stderr, "sluice run: report: %v\n", err)
+			return exitDeadLetter
+		}
+		fmt.Fprintf(stdout, "report         %s (and report.json): where every column went, what every field got\n", path)
+	}
 	if sum.RecordsIn == 0 {
 		fmt.Fprintf(stderr, "sluice run: no record was read from %s (%d objects, %d unrouted): check the paths and the routes' key globs in %s\n",
 			strings.Join(paths, ", "), sum.Objects, sum.Unrouted, *cfgPath)
@@ -99,6 +115,24 @@ A run that reads no record (every object unrouted, or nothing to read) is an err
 		return exitDeadLetter
 	}
 	return exitOK
+}
+
+// writeReport writes report.json and report.html into out and returns the
+// page's path.
+func writeReport(c *report.Collector, sum localrun.Summary, cfg *config.Config, out string) (string, error) {
+	r := c.Report()
+	r.Totals = report.Totals{RecordsIn: sum.RecordsIn, Ok: sum.Ok, Dropped: sum.Dropped, Failed: sum.Failed,
+		DeadLetters: sum.DeadLettered, Objects: sum.Objects, Unrouted: sum.Unrouted}
+	dl, err := report.ReadDeadLetters(filepath.Join(out, filepath.FromSlash(cfg.DeadLetter.Prefix)))
+	if err != nil {
+		return "", err
+	}
+	r.DeadLetters = dl
+	if err := r.WriteJSON(filepath.Join(out, "report.json")); err != nil {
+		return "", err
+	}
+	path := filepath.Join(out, "report.html")
+	return path, r.WriteHTML(path)
 }
 
 func printSummary(w io.Writer, s localrun.Summary, out string) {

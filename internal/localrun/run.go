@@ -50,6 +50,9 @@ type Options struct {
 	Interval time.Duration
 	// Log receives the handlers' logs. Default: discarded.
 	Log *slog.Logger
+	// Observer, when set, sees every record the transform normalises (see
+	// transform.WithObserver): what sluice run's report is built from.
+	Observer func(transform.Observation)
 }
 
 // Progress is how far a run has come.
@@ -117,9 +120,12 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 
 	t := &tally{failed: map[string]int64{}, dropped: map[string]int64{}, discarded: map[string]map[string]int64{}}
 	re := &sfirehose.Reingester{}
-	tr, err := transform.New(opts.Config, opts.Registry,
-		transform.WithMetrics(metrics.New(io.Discard)), transform.WithLogger(log),
-		transform.WithEnrichers(opts.Enrichers...), transform.WithReingester(re), transform.WithClock(now))
+	topts := []transform.Option{transform.WithMetrics(metrics.New(io.Discard)), transform.WithLogger(log),
+		transform.WithEnrichers(opts.Enrichers...), transform.WithReingester(re), transform.WithClock(now)}
+	if opts.Observer != nil {
+		topts = append(topts, transform.WithObserver(opts.Observer))
+	}
+	tr, err := transform.New(opts.Config, opts.Registry, topts...)
 	if err != nil {
 		return Summary{}, err
 	}
