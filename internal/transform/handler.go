@@ -190,7 +190,9 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	out := &jsonSink{buf: make([]byte, 0, len(payload)+len(payload)/4+1024)}
 	out.buf = append(out.buf, `{"records":[`...)
-	if _, _, err := h.run(ctx, b, out); err != nil {
+	w := h.getWorker()
+	defer h.putWorker(w)
+	if _, _, err := h.run(ctx, w, b, out); err != nil {
 		return nil, err
 	}
 	return append(out.buf, "]}"...), nil
@@ -226,7 +228,11 @@ type Outcome struct {
 // Process is Handle that also returns each record's Outcome, in input order.
 func (h *Handler) Process(ctx context.Context, ev events.KinesisFirehoseEvent) (firehose.Response, []Outcome, error) {
 	out := &typedSink{resp: firehose.Response{Records: make([]firehose.ResponseRecord, 0, len(ev.Records))}}
-	items, results, err := h.run(ctx, firehose.BatchOf(ev), out)
+	// The items and results are the worker's: read them before it goes
+	// back to the pool, where a concurrent call may take it.
+	w := h.getWorker()
+	defer h.putWorker(w)
+	items, results, err := h.run(ctx, w, firehose.BatchOf(ev), out)
 	if err != nil {
 		return firehose.Response{}, nil, err
 	}
@@ -275,11 +281,10 @@ func (s *typedSink) add(r *firehose.ResponseRecord) {
 // run is the transform itself: every record in order, each normalised,
 // validated and written before the next, within the deadline and the
 // response size limit.
-// It returns every item and result; they are valid until the next run.
-func (h *Handler) run(ctx context.Context, b *firehose.Batch, out sink) ([]item, []result, error) {
+// It returns every item and result, which are w's: valid while the caller
+// holds w.
+func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sink) ([]item, []result, error) {
 	start := h.now()
-	w := h.getWorker()
-	defer h.putWorker(w)
 
 	stream, streamCfg, _ := h.cfg.StreamFor(b.DeliveryStreamArn)
 	cutoff, hasDeadline := ctx.Deadline()
