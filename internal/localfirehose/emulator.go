@@ -73,6 +73,7 @@ type Emulator struct {
 
 	now        func() time.Time
 	newID      func() string
+	fixedIDs   bool // newID is the caller's (WithIDs)
 	region     string
 	account    string
 	function   string
@@ -81,6 +82,8 @@ type Emulator struct {
 
 	streams map[string]*stream
 	names   []string // sorted, for deterministic polling
+
+	pipe *pipeline // nil: each batch is processed by the call that cut it
 
 	mu     sync.Mutex // guards closed
 	closed bool
@@ -95,7 +98,9 @@ func WithClock(now func() time.Time) Option { return func(e *Emulator) { e.now =
 
 // WithIDs sets the generator of invocation ids and object-name UUIDs.
 // Default: random version 4 UUIDs.
-func WithIDs(newID func() string) Option { return func(e *Emulator) { e.newID = newID } }
+func WithIDs(newID func() string) Option {
+	return func(e *Emulator) { e.newID, e.fixedIDs = newID, true }
+}
 
 // WithAccount sets the region and account of the ARNs in events and error
 // records. Defaults: us-east-1 and 123456789012.
@@ -119,6 +124,9 @@ func New(cfg *config.Config, process firehose.Processor, out Writer, opts ...Opt
 	}
 	for _, o := range opts {
 		o(e)
+	}
+	if e.pipe != nil {
+		e.pipe.init(e.fixedIDs)
 	}
 	if e.retries < 0 {
 		return nil, errors.New("localfirehose: retries must not be negative")
@@ -199,12 +207,24 @@ func (e *Emulator) PutRecordBatch(ctx context.Context, in *awsfirehose.PutRecord
 	if err := e.Poll(ctx); err != nil {
 		return nil, err
 	}
+	if e.pipe != nil && ctx.Value(invocationKey{}) == nil {
+		if err := e.pipe.waitRoom(); err != nil {
+			return nil, err
+		}
+	}
+	// One copy of the call's records, cut into the buffered ones.
+	total := 0
+	for _, r := range in.Records {
+		total += len(r.Data)
+	}
+	slab := make([]byte, 0, total) // never nil: Firehose sends empty data as ""
 	now := e.now()
 	s.mu.Lock()
 	for i, r := range in.Records {
 		s.seq++
-		data := make([]byte, len(r.Data)) // never nil: Firehose sends empty data as ""
-		copy(data, r.Data)
+		at := len(slab)
+		slab = append(slab, r.Data...)
+		data := slab[at:len(slab):len(slab)]
 		reqSize := base64Len(len(data)) + eventOverhead
 		if len(s.buf) > 0 && s.reqBytes+reqSize > MaxInvocationBytes {
 			if err := e.flushLocked(ctx, s); err != nil {
@@ -313,9 +333,19 @@ func (e *Emulator) Flush(ctx context.Context) error {
 // Close flushes every stream, including records the transform put back
 // while being flushed; later PutRecordBatch calls fail.
 func (e *Emulator) Close(ctx context.Context) error {
-	for e.buffered() > 0 {
+	if e.pipe != nil {
+		defer e.pipe.stop()
+	}
+	for first := e.pipe != nil; first || e.buffered() > 0; first = false {
 		if err := e.Flush(ctx); err != nil {
 			return err
+		}
+		if e.pipe != nil {
+			// Batches cut earlier are still on their way, and the
+			// records the transform puts back arrive while it runs.
+			if err := e.pipe.drain(); err != nil {
+				return err
+			}
 		}
 	}
 	e.mu.Lock()
@@ -346,6 +376,9 @@ func (e *Emulator) flushLocked(ctx context.Context, s *stream) error {
 	s.buf, s.bufBytes, s.reqBytes = nil, 0, 0
 	s.mu.Unlock()
 	defer s.mu.Lock()
+	if e.pipe != nil {
+		return e.pipe.submit(ctx, e, s, batch)
+	}
 	return e.processBatch(ctx, s, batch)
 }
 
@@ -373,9 +406,15 @@ func randomUUID() string {
 }
 
 // event builds the processor's request for a batch.
-func (e *Emulator) event(s *stream, batch []buffered) events.KinesisFirehoseEvent {
+func (e *Emulator) event(s *stream, batch []buffered, attempt int) events.KinesisFirehoseEvent {
+	id := ""
+	if e.pipe != nil {
+		id = e.pipe.invocationID(s, batch, attempt)
+	} else {
+		id = e.newID()
+	}
 	ev := events.KinesisFirehoseEvent{
-		InvocationID:      e.newID(),
+		InvocationID:      id,
 		DeliveryStreamArn: s.arn,
 		Region:            e.region,
 		Records:           make([]events.KinesisFirehoseEventRecord, len(batch)),

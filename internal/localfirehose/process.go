@@ -30,6 +30,13 @@ type verdict struct {
 // fault writing the output is returned: every record ends delivered,
 // dropped or in the error prefix.
 func (e *Emulator) processBatch(ctx context.Context, s *stream, batch []buffered) error {
+	resp, err := e.invoke(ctx, s, batch, 1)
+	return e.finishBatch(ctx, s, batch, resp, err)
+}
+
+// finishBatch judges the first attempt's answer, retries as Firehose
+// does, and delivers.
+func (e *Emulator) finishBatch(ctx context.Context, s *stream, batch []buffered, resp firehose.Response, err error) error {
 	var (
 		verdicts []verdict
 		whole    *failure
@@ -43,7 +50,9 @@ func (e *Emulator) processBatch(ctx context.Context, s *stream, batch []buffered
 	}()
 	for attempts = 1; ; attempts++ {
 		d.Invocations++
-		resp, err := e.invoke(ctx, s, batch)
+		if attempts > 1 {
+			resp, err = e.invoke(ctx, s, batch, attempts)
+		}
 		verdicts, whole = judge(batch, resp, err)
 		retryable := whole != nil && whole.code == CodeFunctionError
 		if retryable {
@@ -65,7 +74,7 @@ func (e *Emulator) processBatch(ctx context.Context, s *stream, batch []buffered
 
 // invoke calls the processor once, turning a panic into an error as the
 // Lambda runtime does.
-func (e *Emulator) invoke(ctx context.Context, s *stream, batch []buffered) (resp firehose.Response, err error) {
+func (e *Emulator) invoke(ctx context.Context, s *stream, batch []buffered, attempt int) (resp firehose.Response, err error) {
 	ctx, cancel := context.WithTimeout(ctx, e.invocation)
 	defer cancel()
 	defer func() {
@@ -73,7 +82,11 @@ func (e *Emulator) invoke(ctx context.Context, s *stream, batch []buffered) (res
 			err = fmt.Errorf("localfirehose: processor panicked: %v", p)
 		}
 	}()
-	return e.process(ctx, e.event(s, batch))
+	ev := e.event(s, batch, attempt)
+	if e.pipe != nil {
+		ctx = context.WithValue(ctx, invocationKey{}, true)
+	}
+	return e.process(ctx, ev)
 }
 
 // judge applies Firehose's response contract. A non-nil whole failure

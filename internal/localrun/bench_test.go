@@ -13,8 +13,8 @@ import (
 
 // benchInput writes a mixed input of about size bytes, split evenly between
 // listings CSVs, ALB access logs with query-string events, and webhook
-// JSON lines, in files of at most 64 MiB as they would land in S3.
-func benchInput(b *testing.B, size int64) string {
+// JSON lines, in files of at most fileSize bytes as they would land in S3.
+func benchInput(b testing.TB, size, fileSize int64) string {
 	b.Helper()
 	dir := b.TempDir()
 	rng := rand.New(rand.NewSource(1))
@@ -35,7 +35,6 @@ func benchInput(b *testing.B, size int64) string {
 				i, rng.Intn(1000000), rng.Intn(5000), rng.Intn(100))
 		}},
 	}
-	const fileSize = 64 << 20
 	var written int64
 	for n := 0; written < size; n++ {
 		k := kinds[n%len(kinds)]
@@ -49,7 +48,7 @@ func benchInput(b *testing.B, size int64) string {
 		}
 		w := bufio.NewWriter(f)
 		fw, _ := w.WriteString(k.header)
-		for i := 0; fw < fileSize && written+int64(fw) < size; i++ {
+		for i := 0; int64(fw) < fileSize && written+int64(fw) < size; i++ {
 			m, _ := w.WriteString(k.line(i))
 			fw += m
 		}
@@ -76,7 +75,7 @@ func BenchmarkRun(b *testing.B) {
 		size = n
 	}
 	cfg, reg := shipped(b)
-	in := benchInput(b, size)
+	in := benchInput(b, size, 64<<20)
 	b.SetBytes(size)
 	b.ResetTimer()
 	var records int64

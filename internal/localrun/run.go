@@ -136,7 +136,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		}
 		return resp, err
 	}
-	emuOpts := []localfirehose.Option{localfirehose.WithClock(now)}
+	emuOpts := []localfirehose.Option{localfirehose.WithClock(now), localfirehose.WithPipeline(cores())}
 	if opts.NewID != nil {
 		emuOpts = append(emuOpts, localfirehose.WithIDs(opts.NewID))
 	}
@@ -148,11 +148,13 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	re.Client = emu
 
 	files := &countingFiles{roots: roots}
-	sp, err := splitter.New(opts.Config, files,
-		splitter.NewFirehoseSink(emu, splitter.WithStreams(opts.Config.Streams)),
-		splitter.WithDeadLetters(deadLetters{out: out, prefix: opts.Config.DeadLetter.Prefix}),
-		splitter.WithMetrics(metrics.New(io.Discard)), splitter.WithLogger(log), splitter.WithClock(now))
-	if err != nil {
+	newSplitter := func(client splitter.PutRecordBatchAPI) (*splitter.Handler, error) {
+		return splitter.New(opts.Config, files,
+			splitter.NewFirehoseSink(client, splitter.WithStreams(opts.Config.Streams)),
+			splitter.WithDeadLetters(deadLetters{out: out, prefix: opts.Config.DeadLetter.Prefix}),
+			splitter.WithMetrics(metrics.New(io.Discard)), splitter.WithLogger(log), splitter.WithClock(now))
+	}
+	if _, err := newSplitter(emu); err != nil {
 		return Summary{}, err
 	}
 
@@ -193,11 +195,16 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	var sum Summary
 	filtered := map[string]int64{} // by stream: kept out by a fork's where
 	runErr := func() error {
-		for _, o := range objects {
-			res, err := sp.Split(ctx, splitter.Object{Bucket: o.bucket, Key: o.key, Size: o.size}, nil)
-			if err != nil {
-				return fmt.Errorf("localrun: %s: %w", filepath.Join(roots[o.bucket], o.key), err)
-			}
+		results, err := splitAll(ctx, objects, roots, newSplitter, emu, func(res splitter.Result) {
+			records.Add(res.Sent + res.DeadLettered)
+			done.Add(1)
+		})
+		if err != nil {
+			emu.Stop()
+			return err
+		}
+		for i, o := range objects {
+			res := results[i]
 			sum.Objects++
 			switch res.Status {
 			case splitter.StatusUnrouted:
@@ -212,8 +219,6 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 				filtered[stream] += n
 			}
 			sum.DeadLettered += res.DeadLettered
-			records.Add(res.Sent + res.DeadLettered)
-			done.Add(1)
 		}
 		return emu.Close(ctx)
 	}()

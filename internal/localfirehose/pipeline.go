@@ -1,0 +1,192 @@
+package localfirehose
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"sync"
+
+	"github.com/sluicehq/sluice/internal/firehose"
+)
+
+// WithPipeline runs up to workers invocations of the processor at once,
+// while the producers go on putting records: a full buffer is handed over
+// instead of being processed by the call that filled it. Deliveries still
+// happen one at a time, in the order the buffers were cut, so the output is
+// the same whatever the scheduling: the same objects with the same names
+// and contents for the same puts (with WithIDs and WithClock).
+//
+// Invocation ids are then derived from the stream, the batch's first
+// record and the attempt (and, without WithIDs, a random salt) rather than
+// drawn from the id generator, which only names objects; a retried
+// invocation runs in delivery order. PutRecordBatch waits while 2*workers
+// batches are cut but not yet delivered, which bounds memory; a call made by
+// the processor itself (the transform putting records back) never waits.
+// Records put back by the processor join the stream's buffer when their
+// call is made, so with such records the batches may differ from run to run.
+func WithPipeline(workers int) Option {
+	return func(e *Emulator) {
+		e.pipe = &pipeline{workers: max(workers, 1)}
+	}
+}
+
+// invocationKey marks the context of a processor invocation.
+type invocationKey struct{}
+
+// pipeline holds batches between the call that cuts them, the workers that
+// invoke the processor and the one goroutine that delivers them in order.
+type pipeline struct {
+	workers int
+	salt    [16]byte
+
+	mu      sync.Mutex
+	cond    sync.Cond
+	queue   []*job // cut, waiting for a worker
+	order   []*job // cut and not yet delivered, oldest first
+	err     error  // the first delivery fault: later calls return it
+	started bool
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+// job is one batch on its way through the pipeline.
+type job struct {
+	ctx     context.Context
+	s       *stream
+	batch   []buffered
+	resp    firehose.Response
+	err     error
+	invoked bool
+}
+
+func (p *pipeline) init(fixedIDs bool) {
+	p.cond.L = &p.mu
+	if !fixedIDs {
+		_, _ = rand.Read(p.salt[:])
+	}
+}
+
+// invocationID is a version 4 UUID derived from the batch and attempt:
+// unique per invocation, and the same whatever the scheduling.
+func (p *pipeline) invocationID(s *stream, batch []buffered, attempt int) string {
+	h := sha256.New()
+	h.Write(p.salt[:])
+	fmt.Fprintf(h, "%s\x00%s\x00%d", s.name, batch[0].id, attempt)
+	var b [16]byte
+	copy(b[:], h.Sum(nil))
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// submit hands a cut batch to the workers. It returns an earlier delivery
+// fault, if any, so that the producer stops.
+func (p *pipeline) submit(ctx context.Context, e *Emulator, s *stream, batch []buffered) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return p.err
+	}
+	if p.stopped {
+		return fmt.Errorf("localfirehose: put after the pipeline stopped: %w", context.Cause(ctx))
+	}
+	if !p.started {
+		p.started = true
+		p.wg.Add(p.workers + 1)
+		for range p.workers {
+			go p.work(e)
+		}
+		go p.deliver(e)
+	}
+	j := &job{ctx: ctx, s: s, batch: batch}
+	p.queue = append(p.queue, j)
+	p.order = append(p.order, j)
+	p.cond.Broadcast()
+	return nil
+}
+
+// work invokes the processor on queued batches.
+func (p *pipeline) work(e *Emulator) {
+	defer p.wg.Done()
+	p.mu.Lock()
+	for {
+		for len(p.queue) == 0 && !p.stopped {
+			p.cond.Wait()
+		}
+		if p.stopped {
+			p.mu.Unlock()
+			return
+		}
+		j := p.queue[0]
+		p.queue[0] = nil
+		p.queue = p.queue[1:]
+		p.mu.Unlock()
+		resp, err := e.invoke(j.ctx, j.s, j.batch, 1)
+		p.mu.Lock()
+		j.resp, j.err, j.invoked = resp, err, true
+		p.cond.Broadcast()
+	}
+}
+
+// deliver judges, retries and delivers batches in the order they were cut.
+func (p *pipeline) deliver(e *Emulator) {
+	defer p.wg.Done()
+	p.mu.Lock()
+	for {
+		for (len(p.order) == 0 || !p.order[0].invoked) && !p.stopped {
+			p.cond.Wait()
+		}
+		if p.stopped {
+			p.mu.Unlock()
+			return
+		}
+		j := p.order[0]
+		p.mu.Unlock()
+		err := e.finishBatch(j.ctx, j.s, j.batch, j.resp, j.err)
+		p.mu.Lock()
+		p.order[0] = nil
+		p.order = p.order[1:]
+		if err != nil && p.err == nil {
+			p.err = err
+		}
+		p.cond.Broadcast()
+	}
+}
+
+// waitRoom waits while 2*workers batches are cut but not delivered.
+func (p *pipeline) waitRoom() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.order) >= 2*p.workers && p.err == nil && !p.stopped {
+		p.cond.Wait()
+	}
+	return p.err
+}
+
+// drain waits until every cut batch is delivered.
+func (p *pipeline) drain() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.order) > 0 && p.err == nil && !p.stopped {
+		p.cond.Wait()
+	}
+	return p.err
+}
+
+// stop ends the workers; batches not yet delivered are abandoned.
+func (p *pipeline) stop() {
+	p.mu.Lock()
+	p.stopped = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// Stop ends a pipelined emulator's workers without delivering what is
+// left, after a fault; Close stops them too.
+func (e *Emulator) Stop() {
+	if e.pipe != nil {
+		e.pipe.stop()
+	}
+}

@@ -1,0 +1,166 @@
+package localfirehose
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsfirehose "github.com/aws/aws-sdk-go-v2/service/firehose"
+	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
+
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/firehose"
+)
+
+// pipelineRun puts the same records into two streams of small buffers and
+// returns what was delivered. Invocations take different times, so that
+// with several workers they finish out of order.
+func pipelineRun(t *testing.T, opts ...Option) (*Memory, StreamStats) {
+	t.Helper()
+	cfg, err := config.Parse("sluice.yaml", []byte("streams:\n  a: {buffer_size_mb: 0.2}\n  b: {buffer_size_mb: 0.2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int64
+	proc := func(ctx context.Context, ev events.KinesisFirehoseEvent) (firehose.Response, error) {
+		time.Sleep(time.Duration(4-calls.Add(1)%4) * time.Millisecond)
+		return okNewline(ev)
+	}
+	out := &Memory{}
+	clock := &fakeClock{t: t0}
+	e, err := New(cfg, proc, out, append([]Option{WithClock(clock.now), WithIDs(counterIDs())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 60 {
+		in := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: aws.String([]string{"a", "b"}[i%3/2])}
+		for j := range 20 {
+			in.Records = append(in.Records, types.Record{Data: fmt.Appendf(nil, "%d-%d-%s", i, j, bytes.Repeat([]byte("d"), 1000))})
+		}
+		if _, err := e.PutRecordBatch(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return out, e.Stats().Total()
+}
+
+func TestPipelineDeliversTheSameWhateverTheWorkers(t *testing.T) {
+	one, st := pipelineRun(t, WithPipeline(1))
+	if st.RecordsIn != 1200 || st.Ok != 1200 || st.Files < 5 {
+		t.Fatalf("stats %+v", st)
+	}
+	for _, workers := range []int{2, 4} {
+		got, _ := pipelineRun(t, WithPipeline(workers))
+		if !maps.EqualFunc(one.Objects, got.Objects, bytes.Equal) {
+			t.Fatalf("%d workers deliver %v, one worker %v", workers, got.Keys(), one.Keys())
+		}
+	}
+	// Without the pipeline, objects have other names (invocations draw
+	// ids) but the same contents.
+	sync, _ := pipelineRun(t)
+	bodies := func(m *Memory) []string {
+		var b []string
+		for _, v := range m.Objects {
+			b = append(b, string(v))
+		}
+		slices.Sort(b)
+		return b
+	}
+	if !slices.Equal(bodies(sync), bodies(one)) {
+		t.Fatal("the pipeline delivers other contents than a processor run by the putting call")
+	}
+}
+
+func TestPipelineProcessorMayPutBack(t *testing.T) {
+	var e *Emulator
+	proc := func(ctx context.Context, ev events.KinesisFirehoseEvent) (firehose.Response, error) {
+		var r firehose.Response
+		for _, rec := range ev.Records {
+			if bytes.HasPrefix(rec.Data, []byte("big")) {
+				// The transform puts overflow back with its invocation's
+				// context: this must not wait for the pipeline to empty.
+				if _, err := e.PutRecordBatch(ctx, &awsfirehose.PutRecordBatchInput{
+					DeliveryStreamName: aws.String("a"),
+					Records:            []types.Record{{Data: []byte("part1")}, {Data: []byte("part2")}},
+				}); err != nil {
+					return r, err
+				}
+				r.Records = append(r.Records, firehose.ResponseRecord{RecordID: rec.RecordID, Result: firehose.Dropped, Data: []byte{}})
+				continue
+			}
+			r.Records = append(r.Records, firehose.ResponseRecord{RecordID: rec.RecordID, Result: firehose.Ok, Data: append(rec.Data, '\n')})
+		}
+		return r, nil
+	}
+	cfg, err := config.Parse("sluice.yaml", []byte("streams:\n  a: {buffer_size_mb: 0.2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err = New(cfg, proc, &Memory{}, WithPipeline(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 20 {
+		in := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: aws.String("a"), Records: []types.Record{{Data: []byte("big")}}}
+		for range 4 {
+			in.Records = append(in.Records, types.Record{Data: bytes.Repeat([]byte("d"), 60_000)})
+		}
+		if _, err := e.PutRecordBatch(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := e.Stats().Total()
+	if st.RecordsIn != 140 || st.Ok != 120 || st.Dropped != 20 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) WriteObject(context.Context, string, []byte) error {
+	return errors.New("disk full")
+}
+
+func TestPipelineReportsADeliveryFault(t *testing.T) {
+	cfg, err := config.Parse("sluice.yaml", []byte("streams:\n  a: {buffer_size_mb: 0.2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(cfg, func(_ context.Context, ev events.KinesisFirehoseEvent) (firehose.Response, error) {
+		return okNewline(ev)
+	},
+		failingWriter{}, WithPipeline(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var putErr error
+	for range 50 {
+		in := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: aws.String("a"), Records: []types.Record{{Data: bytes.Repeat([]byte("d"), 100_000)}}}
+		if _, putErr = e.PutRecordBatch(ctx, in); putErr != nil {
+			break
+		}
+	}
+	closeErr := e.Close(ctx)
+	for _, err := range []error{putErr, closeErr} {
+		if err == nil || !bytes.Contains([]byte(err.Error()), []byte("disk full")) {
+			t.Errorf("got %v, want the delivery fault", err)
+		}
+	}
+}
