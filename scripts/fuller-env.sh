@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # Makes sure what the fuller suite needs is here and running: a Redis on
-# 127.0.0.1:6379 (started if it is installed but stopped), moto_server,
+# 127.0.0.1:6379 (redis-server and redis-cli installed with apt-get if
+# missing, started if stopped), moto_server,
 # cfn-lint and the aws CLI (installed with pip if missing). The tests start
 # moto_server themselves, on a free loopback port. Anything still missing is
 # reported here and fails the suite: the fuller suite never skips.
 set -uo pipefail
 
-
+# redis-server and redis-cli: the real Redis on 6379, and the 3-node Redis
+# Cluster the tests start themselves (internal/testenv.RedisCluster).
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+	echo "installing redis-server and redis-tools with apt-get"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -qq >/dev/null &&
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server redis-tools >/dev/null ||
+		echo "fuller suite: apt-get could not install redis-server and redis-tools"
+fi
 
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 	if command -v redis-server >/dev/null 2>&1; then

@@ -1,8 +1,13 @@
 package testenv
 
 import (
+	"context"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func TestMotoStarts(t *testing.T) {
@@ -19,4 +24,31 @@ func TestMotoStarts(t *testing.T) {
 
 func TestRedisAnswers(t *testing.T) {
 	_ = RedisAddr(t)
+}
+
+func TestRedisCluster(t *testing.T) {
+	addrs := RedisCluster(t)
+	if len(addrs) != RedisClusterNodes {
+		t.Fatalf("%d nodes", len(addrs))
+	}
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	defer c.Close()
+	ctx := context.Background()
+	var mu sync.Mutex
+	masters := map[string]bool{}
+	err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		mu.Lock()
+		defer mu.Unlock()
+		masters[m.Options().Addr] = true
+		return nil
+	})
+	if err != nil || len(masters) != RedisClusterNodes {
+		t.Fatalf("masters %v, %v", masters, err)
+	}
+	// A real cluster refuses what miniredis lets pass.
+	single := redis.NewClient(&redis.Options{Addr: addrs[0]})
+	defer single.Close()
+	if err := single.MGet(ctx, "a", "b").Err(); err == nil || !strings.Contains(err.Error(), "CROSSSLOT") {
+		t.Fatalf("MGET of keys in two slots: %v, want CROSSSLOT", err)
+	}
 }

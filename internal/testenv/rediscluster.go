@@ -1,0 +1,111 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisClusterNodes is how many masters RedisCluster starts: enough for
+// keys to land on different nodes, so that CROSSSLOT and MOVED are real.
+const RedisClusterNodes = 3
+
+// RedisCluster starts a Redis Cluster of RedisClusterNodes masters (no
+// replicas) on free loopback ports, in a temporary directory, for the
+// test's lifetime, and returns its nodes' addresses. The servers are
+// redis-server --cluster-enabled yes, joined with redis-cli --cluster
+// create; it returns once every node reports cluster_state:ok.
+func RedisCluster(t testing.TB) []string {
+	t.Helper()
+	server := Tool(t, "redis-server")
+	cli := Tool(t, "redis-cli")
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var cmds []*exec.Cmd
+	t.Cleanup(func() {
+		cancel()
+		for _, c := range cmds {
+			_ = c.Wait()
+		}
+	})
+	addrs := make([]string, RedisClusterNodes)
+	for i := range addrs {
+		port, bus := FreePort(t), FreePort(t)
+		addrs[i] = fmt.Sprintf("127.0.0.1:%d", port)
+		log, err := os.Create(filepath.Join(dir, fmt.Sprintf("redis-%d.log", port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { log.Close() })
+		cmd := exec.CommandContext(ctx, server,
+			"--bind", "127.0.0.1", "--port", fmt.Sprint(port),
+			"--cluster-enabled", "yes", "--cluster-port", fmt.Sprint(bus),
+			"--cluster-config-file", fmt.Sprintf("nodes-%d.conf", port),
+			"--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no")
+		cmd.Stdout, cmd.Stderr = log, log
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("testenv: start redis-server: %v", err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	clients := make([]*redis.Client, len(addrs))
+	for i, addr := range addrs {
+		clients[i] = redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+		defer clients[i].Close()
+		waitFor(t, dir, 10*time.Second, "redis-server on "+addr, func() error {
+			return clients[i].Ping(context.Background()).Err()
+		})
+	}
+	args := append([]string{"--cluster", "create"}, addrs...)
+	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
+		t.Fatalf("testenv: redis-cli %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	for _, c := range clients {
+		waitFor(t, dir, 20*time.Second, "cluster_state:ok on "+c.Options().Addr, func() error {
+			info, err := c.ClusterInfo(context.Background()).Result()
+			if err == nil && !strings.Contains(info, "cluster_state:ok") {
+				err = fmt.Errorf("not yet ok")
+			}
+			return err
+		})
+	}
+	return addrs
+}
+
+// RedisClusterURL is a REDIS_URL for a cluster started by RedisCluster:
+// its first node, which the client asks whether it is a cluster.
+func RedisClusterURL(t testing.TB) string {
+	t.Helper()
+	return "redis://" + RedisCluster(t)[0]
+}
+
+// waitFor polls ready until it succeeds, failing the test with the
+// servers' logs in dir after timeout.
+func waitFor(t testing.TB, dir string, timeout time.Duration, what string, ready func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := ready()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+			var b strings.Builder
+			for _, l := range logs {
+				data, _ := os.ReadFile(l)
+				fmt.Fprintf(&b, "--- %s\n%s", filepath.Base(l), data)
+			}
+			t.Fatalf("testenv: no %s after %v: %v\n%s", what, timeout, err, b.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
