@@ -83,13 +83,9 @@ func benchCachedBatch(b *testing.B, cache Cache, counter *roundTripCounter) {
 }
 
 func redisCacheWithCounter(b *testing.B, addr string) (*RedisCache, *roundTripCounter) {
-	c, err := NewRedisCache("redis://" + addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { c.Close() })
+	c := redisCacheAt(b, "redis://"+addr+"?cluster=false")
 	counter := &roundTripCounter{}
-	c.Client().(*redis.Client).AddHook(counter)
+	resolved(b, c).(*redis.Client).AddHook(counter)
 	return c, counter
 }
 
@@ -110,9 +106,10 @@ func BenchmarkCachedBatchRedis(b *testing.B) {
 	c, counter := redisCacheWithCounter(b, addr)
 	b.Cleanup(func() {
 		ctx := context.Background()
-		iter := c.Client().Scan(ctx, 0, "sluice:enrich:things:*", 1000).Iterator()
+		rc := resolved(b, c)
+		iter := rc.Scan(ctx, 0, "sluice:enrich:things:*", 1000).Iterator()
 		for iter.Next(ctx) {
-			c.Client().Del(ctx, iter.Val())
+			rc.Del(ctx, iter.Val())
 		}
 	})
 	benchCachedBatch(b, c, counter)
@@ -129,7 +126,7 @@ func BenchmarkRedisPing(b *testing.B) {
 	c, _ := redisCacheWithCounter(b, addr)
 	ctx := context.Background()
 	for range b.N {
-		if err := c.Client().Ping(ctx).Err(); err != nil {
+		if err := resolved(b, c).Ping(ctx).Err(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,7 +7,9 @@ import (
 )
 
 // Cache stores lookup results. Implementations must answer a whole batch
-// in one round trip: MGet returns one value per key, nil for a miss.
+// in one round trip: MGet returns one value per key, nil for a miss. An MGet
+// that fails for some keys only may return the values it read (one per key,
+// nil where unknown) with its error.
 type Cache interface {
 	MGet(ctx context.Context, keys []string) ([][]byte, error)
 	MSet(ctx context.Context, entries []Entry) error

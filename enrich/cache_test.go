@@ -106,11 +106,7 @@ func TestMemoryCacheContract(t *testing.T) {
 func TestMiniredisCacheContract(t *testing.T) {
 	testCacheContract(t, func(t *testing.T) cacheUnderTest {
 		mr := miniredis.RunT(t)
-		c, err := NewRedisCache("redis://" + mr.Addr() + "?read_timeout=2s&write_timeout=2s")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
+		c := redisCacheAt(t, "redis://"+mr.Addr()+"?read_timeout=2s&write_timeout=2s")
 		return cacheUnderTest{Cache: c, full: true, expire: func(_ *testing.T, d time.Duration) { mr.FastForward(d) }}
 	})
 }
@@ -118,11 +114,8 @@ func TestMiniredisCacheContract(t *testing.T) {
 func TestRedisCacheContract(t *testing.T) {
 	addr := testenv.RedisAddr(t)
 	testCacheContract(t, func(t *testing.T) cacheUnderTest {
-		c, err := NewRedisCache("redis://" + addr + "?read_timeout=2s&write_timeout=2s")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { deleteTestKeys(c.Client()); c.Close() })
+		c := redisCacheAt(t, "redis://"+addr+"?read_timeout=2s&write_timeout=2s")
+		t.Cleanup(func() { deleteTestKeys(resolved(t, c)) })
 		return cacheUnderTest{Cache: c, full: true, expire: waitReal}
 	})
 }
@@ -152,33 +145,6 @@ func TestMemoryCacheIsBounded(t *testing.T) {
 	}
 }
 
-func TestNewRedisCacheOptions(t *testing.T) {
-	c, err := NewRedisCache("rediss://sluice:pa55@cache.example.com:6379/2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	o := c.Client().(*redis.Client).Options()
-	if o.TLSConfig == nil || o.TLSConfig.ServerName != "cache.example.com" || o.Username != "sluice" || o.Password != "pa55" || o.DB != 2 {
-		t.Errorf("TLS/AUTH/DB not taken from the URL: tls=%v user=%q db=%d", o.TLSConfig, o.Username, o.DB)
-	}
-	if !o.ContextTimeoutEnabled || o.DialTimeout != DefaultRedisDialTimeout || o.ReadTimeout != DefaultRedisReadTimeout ||
-		o.WriteTimeout != DefaultRedisWriteTimeout || o.PoolTimeout != DefaultRedisPoolTimeout || o.MaxRetries != 0 {
-		t.Errorf("defaults: ctx=%v dial=%v read=%v write=%v pool=%v retries=%d", o.ContextTimeoutEnabled, o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout, o.MaxRetries)
-	}
-	c2, err := NewRedisCache("redis://h:6379?read_timeout=1s&max_retries=2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
-	if o := c2.Client().(*redis.Client).Options(); o.ReadTimeout != time.Second || o.MaxRetries != 2 {
-		t.Errorf("URL settings overridden: read=%v retries=%d", o.ReadTimeout, o.MaxRetries)
-	}
-	if _, err := NewRedisCache("redis://user:hunter2@h:6379/%zz"); err == nil || bytes.Contains([]byte(err.Error()), []byte("hunter2")) {
-		t.Errorf("bad URL: %v", err)
-	}
-}
-
 // deleteTestKeys removes what the contract wrote to a real Redis.
 func deleteTestKeys(c redis.UniversalClient) {
 	ctx := context.Background()
@@ -190,34 +156,24 @@ func deleteTestKeys(c redis.UniversalClient) {
 
 func TestBatchUsesOneReadAndOneWrite(t *testing.T) {
 	mr := miniredis.RunT(t)
-	c, err := NewRedisCache("redis://" + mr.Addr() + "?read_timeout=2s&write_timeout=2s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := redisCacheAt(t, "redis://"+mr.Addr()+"?read_timeout=2s&write_timeout=2s")
+	rc := resolved(t, c)
 	// Connect first (go-redis keeps a second pool for pipelines): a new
 	// connection's handshake is not the batch's.
-	if err := c.Client().Ping(context.Background()).Err(); err != nil {
+	if err := rc.Ping(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Client().Pipelined(context.Background(), func(p redis.Pipeliner) error { return p.Ping(context.Background()).Err() }); err != nil {
+	if _, err := rc.Pipelined(context.Background(), func(p redis.Pipeliner) error { return p.Ping(context.Background()).Err() }); err != nil {
 		t.Fatal(err)
 	}
 	counter := &roundTripCounter{}
-	c.Client().(*redis.Client).AddHook(counter)
+	rc.(*redis.Client).AddHook(counter)
 	a := newAPI(t, realClock{})
 	e, _ := newTestEnricher(t, genericConfig(a.URL), WithCache(c))
-	keys := make([]string, 500)
-	for i := range keys {
-		q := fmt.Sprintf("ok:%d", i%50)
-		if i%50 == 7 {
-			q = "404"
-		}
-		keys[i] = keyOf(t, e, q)
-	}
+	keys := batchOf500(t, e)
 	e.Lookup(context.Background(), keys)
 	if n := counter.n.Load(); n != 2 {
-		t.Fatalf("a batch of misses made %d Redis round trips, want 2 (MGET, then one pipeline)", n)
+		t.Fatalf("a batch of misses made %d Redis round trips, want 2 (one pipeline of GETs, then one of SETs)", n)
 	}
 	if got := len(mr.Keys()); got != 50 {
 		t.Fatalf("%d keys cached, want 50 (49 found, 1 negative)", got)
@@ -237,3 +193,39 @@ func TestBatchUsesOneReadAndOneWrite(t *testing.T) {
 		t.Fatalf("a cached batch made %d round trips and %d lookups, want 1 and none", n, a.total()-50)
 	}
 }
+
+// batchOf500 is 500 keys of which 50 are distinct, one of them a 404.
+func batchOf500(t *testing.T, e *Enricher) []string {
+	keys := make([]string, 500)
+	for i := range keys {
+		q := fmt.Sprintf("ok:%d", i%50)
+		if i%50 == 7 {
+			q = "404"
+		}
+		keys[i] = keyOf(t, e, q)
+	}
+	return keys
+}
+
+func TestFailedReadStillWrites(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c := redisCacheAt(t, "redis://"+mr.Addr()+"?cluster=false&read_timeout=2s&write_timeout=2s")
+	a := newAPI(t, realClock{})
+	e, m := newTestEnricher(t, genericConfig(a.URL), WithCache(readsFail{c}))
+	k := keyOf(t, e, "ok:a")
+	if r := e.Lookup(context.Background(), []string{k})[k]; !r.Found {
+		t.Fatalf("got %+v", r)
+	}
+	if metric(m, e, "EnrichDegraded") != 1 || len(mr.Keys()) != 1 {
+		t.Fatalf("degraded %v, keys %v: want the batch degraded and its result written", metric(m, e, "EnrichDegraded"), mr.Keys())
+	}
+	// The next batch reads it back.
+	e2, _ := newTestEnricher(t, genericConfig(a.URL), WithCache(c))
+	if r := e2.Lookup(context.Background(), []string{k})[k]; !r.Found || a.total() != 1 {
+		t.Fatalf("got %+v after %d lookups, want a cache hit", r, a.total())
+	}
+}
+
+type readsFail struct{ *RedisCache }
+
+func (readsFail) MGet(context.Context, []string) ([][]byte, error) { return nil, errFake }

@@ -2,9 +2,9 @@ package enrich
 
 import (
 	"fmt"
-	"os"
 	"sort"
 
+	"github.com/sluicehq/sluice/internal/redisx"
 	"github.com/sluicehq/sluice/schema"
 )
 
@@ -43,8 +43,9 @@ func (e *Enricher) CheckSchema(s *schema.Schema) error {
 // NewCacheFromEnv returns a RedisCache for REDIS_URL when it is set, else
 // an in-process MemoryCache (local runs).
 func NewCacheFromEnv() (Cache, error) {
-	if u := os.Getenv(EnvRedisURL); u != "" {
-		return NewRedisCache(u)
+	client, err := redisx.FromEnv()
+	if err != nil || client == nil {
+		return NewMemoryCache(nil), err
 	}
-	return NewMemoryCache(nil), nil
+	return NewRedisCache(client), nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/redisx"
 	"github.com/sluicehq/sluice/schema"
 )
 
@@ -50,11 +51,11 @@ func TestCheckSchema(t *testing.T) {
 }
 
 func TestNewCacheFromEnv(t *testing.T) {
-	t.Setenv(EnvRedisURL, "")
+	t.Setenv(redisx.EnvURL, "")
 	if c, err := NewCacheFromEnv(); err != nil || c.(*MemoryCache) == nil {
 		t.Fatalf("without REDIS_URL: %T, %v", c, err)
 	}
-	t.Setenv(EnvRedisURL, "rediss://cache.example.com:6379")
+	t.Setenv(redisx.EnvURL, "rediss://cache.example.com:6379")
 	c, err := NewCacheFromEnv()
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +65,7 @@ func TestNewCacheFromEnv(t *testing.T) {
 	} else {
 		rc.Close()
 	}
-	t.Setenv(EnvRedisURL, "http://nope")
+	t.Setenv(redisx.EnvURL, "http://nope")
 	if _, err := NewCacheFromEnv(); err == nil {
 		t.Fatal("a bad REDIS_URL was accepted")
 	}

@@ -119,7 +119,7 @@ func New(ctx context.Context, cfg config.Enricher, opts ...Option) (*Enricher, e
 	}
 	if cfg.SharedRate > 0 {
 		if rc, ok := e.cache.(*RedisCache); ok {
-			e.shared = NewSharedLimiter(rc.Client(), "sluice:enrich:"+cfg.Name+":rate", cfg.SharedRate, cfg.Burst, e.clock)
+			e.shared = NewSharedLimiter(rc.Client(), SharedLimiterKey(cfg.Name), cfg.SharedRate, cfg.Burst, e.clock)
 		} else {
 			// One process with no shared Redis is the whole fleet.
 			e.shared = newClockLimiter(cfg.SharedRate, cfg.Burst, e.clock)
@@ -240,16 +240,22 @@ func (e *Enricher) Lookup(ctx context.Context, keys []string) map[string]Result 
 		cacheKeys[i] = e.CacheKey(k)
 	}
 
+	// A read that failed still lets the batch write what it looks up: a
+	// cache that cannot be read now (a node down, a timeout) is filled for
+	// the next batch rather than left empty.
 	cached, cacheErr := e.cache.MGet(ctx, cacheKeys)
-	if cacheErr == nil && len(cached) != len(distinct) {
-		cacheErr = fmt.Errorf("enrich: cache answered %d values for %d keys", len(cached), len(distinct))
+	if len(cached) != len(distinct) {
+		if cacheErr == nil {
+			cacheErr = fmt.Errorf("enrich: cache answered %d values for %d keys", len(cached), len(distinct))
+		}
+		cached = nil
 	}
 	if cacheErr != nil {
 		e.count("EnrichDegraded", metrics.Count, 1)
 	}
 	var misses []int
 	for i, k := range distinct {
-		if cacheErr == nil && cached[i] != nil {
+		if cached != nil && cached[i] != nil {
 			if r, ok := decodeResult(cached[i]); ok {
 				out[k] = r
 				continue
@@ -300,9 +306,7 @@ func (e *Enricher) Lookup(ctx context.Context, keys []string) map[string]Result 
 		}
 		entries = append(entries, Entry{Key: cacheKeys[i], Value: b, TTL: ttl})
 	}
-	// A batch that could not read the cache does not try to write it: a slow
-	// Redis then costs one timeout per batch, not two.
-	if cacheErr == nil && len(entries) > 0 {
+	if len(entries) > 0 {
 		if err := e.cache.MSet(ctx, entries); err != nil {
 			e.count("EnrichCacheWriteErrors", metrics.Count, 1)
 		}

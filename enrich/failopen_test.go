@@ -11,6 +11,8 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 // toxicRedis is miniredis behind an in-process toxiproxy on a free
@@ -31,11 +33,7 @@ func newToxicRedis(t *testing.T) *toxicRedis {
 	}
 	t.Cleanup(func() { _ = srv.Collection.Clear() })
 	// Timeouts well above a loaded machine's stalls, well below the toxics'.
-	c, err := NewRedisCache("redis://" + proxy.Listen + "?read_timeout=500ms&write_timeout=500ms")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := redisCacheAt(t, "redis://"+proxy.Listen+"?read_timeout=500ms&write_timeout=500ms")
 	return &toxicRedis{mr: mr, proxy: proxy, cache: c}
 }
 
@@ -137,5 +135,26 @@ func TestSlowRedisCostsAtMostItsTimeout(t *testing.T) {
 	}
 	if ctx.Err() != nil {
 		t.Fatal("a slow Redis held the batch until the deadline")
+	}
+}
+
+func TestSilentRedisCostsPerCallTimeouts(t *testing.T) {
+	c := redisCacheAt(t, "redis://"+testenv.SilentListener(t))
+	a := newAPI(t, realClock{})
+	e, m := newTestEnricher(t, genericConfig(a.URL), WithCache(c))
+	k := keyOf(t, e, "ok:a")
+	// The Lambda's own deadline is far off: the per-call timeouts (read,
+	// then write) must end the cache calls, not the deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if res := e.Lookup(ctx, []string{k})[k]; !res.Found {
+		t.Fatalf("got %+v", res)
+	}
+	if elapsed := time.Since(start); elapsed > 3*time.Second {
+		t.Fatalf("a silent Redis held the batch %v (go-redis's default read timeout alone is 3s)", elapsed)
+	}
+	if metric(m, e, "EnrichDegraded") != 1 || metric(m, e, "EnrichCacheWriteErrors") != 1 {
+		t.Errorf("degraded %v, write errors %v; want 1 and 1", metric(m, e, "EnrichDegraded"), metric(m, e, "EnrichCacheWriteErrors"))
 	}
 }

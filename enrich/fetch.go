@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/redisx"
 )
 
 // MaxResponseBytes caps a response body; a longer one is an error.
@@ -107,7 +108,10 @@ func (e *Enricher) fetch(ctx context.Context, key string) Result {
 }
 
 // wait takes a token from the per-instance limiter, then from the shared
-// one; a shared limiter that cannot reach Redis fails open.
+// one. A shared limiter that cannot reach Redis fails open to the
+// per-instance rate; one whose Redis refuses the script (a cluster used as
+// one node, missing permissions) fails closed, so that a broken cap shows
+// as failed lookups naming REDIS_URL instead of letting every call through.
 func (e *Enricher) wait(ctx context.Context) error {
 	if err := e.limiter.Wait(ctx); err != nil {
 		return err
@@ -116,7 +120,7 @@ func (e *Enricher) wait(ctx context.Context) error {
 		return nil
 	}
 	err := e.shared.Wait(ctx)
-	if err == nil || errors.Is(err, ErrDeadline) || ctx.Err() != nil {
+	if err == nil || errors.Is(err, ErrDeadline) || ctx.Err() != nil || !redisx.IsOutage(err) {
 		return err
 	}
 	e.count("EnrichDegraded", metrics.Count, 1)

@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/redisx"
 )
 
 // fakeClock is virtual time: After fires at once and moves the clock on by
@@ -233,4 +235,25 @@ func newTestEnricher(t testing.TB, cfg config.Enricher, opts ...Option) (*Enrich
 
 func metric(m *metrics.Set, e *Enricher, name string) float64 {
 	return m.Get(name, metrics.Dim{Name: "Enricher", Value: e.Name()})
+}
+
+// redisCacheAt is a RedisCache for a test, closed at its end.
+func redisCacheAt(t testing.TB, url string) *RedisCache {
+	t.Helper()
+	client, err := redisx.New(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return NewRedisCache(client)
+}
+
+// resolved is the go-redis client under c.
+func resolved(t testing.TB, c *RedisCache) redis.UniversalClient {
+	t.Helper()
+	rc, err := c.Client().Resolve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
 }

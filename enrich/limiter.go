@@ -8,6 +8,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
+
+	"github.com/sluicehq/sluice/internal/redisx"
 )
 
 // Limiter paces lookups; Wait blocks until one may start. *rate.Limiter
@@ -86,10 +88,14 @@ redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - no
 return 0
 `)
 
+// SharedLimiterKey is the Redis key of an enricher's shared limiter. The
+// script touches this one key only, so it runs on a Redis Cluster too.
+func SharedLimiterKey(enricher string) string { return "sluice:enrich:" + enricher + ":rate" }
+
 // SharedLimiter caps calls across every instance that shares a Redis: a
-// GCRA in a Lua script, one round trip per granted call.
+// GCRA in a Lua script on one key, one round trip per granted call.
 type SharedLimiter struct {
-	client    redis.Scripter
+	client    *redisx.Client
 	key       string
 	interval  int64 // µs between calls
 	tolerance int64 // µs of burst
@@ -98,7 +104,7 @@ type SharedLimiter struct {
 
 // NewSharedLimiter limits the fleet to perSecond calls (burst at once) on
 // the Redis key.
-func NewSharedLimiter(client redis.Scripter, key string, perSecond float64, burst int, clock Clock) *SharedLimiter {
+func NewSharedLimiter(client *redisx.Client, key string, perSecond float64, burst int, clock Clock) *SharedLimiter {
 	if clock == nil {
 		clock = realClock{}
 	}
@@ -107,15 +113,20 @@ func NewSharedLimiter(client redis.Scripter, key string, perSecond float64, burs
 }
 
 // Wait implements Limiter. An error that is not ErrDeadline or the
-// context's means Redis could not be asked.
+// context's means Redis could not be asked (redisx.IsOutage) or refused the
+// script (anything else: a configuration to fix, see redisx.Explain).
 func (l *SharedLimiter) Wait(ctx context.Context) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		us, err := gcraScript.Run(ctx, l.client, []string{l.key}, l.interval, l.tolerance).Int64()
+		rc, err := l.client.Resolve(ctx)
 		if err != nil {
 			return fmt.Errorf("enrich: shared rate limiter: %w", err)
+		}
+		us, err := gcraScript.Run(ctx, rc, []string{l.key}, l.interval, l.tolerance).Int64()
+		if err != nil {
+			return fmt.Errorf("enrich: shared rate limiter: %w", l.client.Explain(err))
 		}
 		if us <= 0 {
 			return nil

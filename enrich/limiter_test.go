@@ -3,12 +3,12 @@ package enrich
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/sluicehq/sluice/internal/testenv"
 )
@@ -71,8 +71,7 @@ func TestSharedLimiterCapsTheFleet(t *testing.T) {
 	mr := miniredis.RunT(t)
 	clock := &redisClock{mr: mr, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	mr.SetTime(clock.now)
-	client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	defer client.Close()
+	client := redisCacheAt(t, "redis://"+mr.Addr()+"?read_timeout=2s").Client()
 	const perSecond, burst = 4, 2
 	// Three instances share one ceiling.
 	fleet := []*SharedLimiter{
@@ -112,10 +111,10 @@ func TestSharedLimiterCapsTheFleet(t *testing.T) {
 
 func TestSharedLimiterRealRedis(t *testing.T) {
 	addr := testenv.RedisAddr(t)
-	client := redis.NewClient(&redis.Options{Addr: addr})
-	defer client.Close()
+	c := redisCacheAt(t, "redis://"+addr+"?read_timeout=2s")
+	client := c.Client()
 	key := "sluice:test:rate:" + time.Now().Format(time.RFC3339Nano)
-	defer client.Del(context.Background(), key)
+	defer resolved(t, c).Del(context.Background(), key)
 	const perSecond, calls = 50, 20
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -157,5 +156,29 @@ func TestSharedLimiterFailsOpenWhenRedisIsDown(t *testing.T) {
 	// One for the cache read, one for the limiter.
 	if d := metric(m, e, "EnrichDegraded"); d != 2 {
 		t.Errorf("EnrichDegraded = %v, want 2", d)
+	}
+}
+
+func TestSharedLimiterFailsClosedWhenRedisRefuses(t *testing.T) {
+	mr := miniredis.RunT(t)
+	a := newAPI(t, realClock{})
+	cfg := genericConfig(a.URL)
+	cfg.SharedRate = 1
+	e, m := newTestEnricher(t, cfg, WithCache(redisCacheAt(t, "redis://"+mr.Addr()+"?cluster=false&read_timeout=2s")))
+	// What a cluster answers a client that takes it for one node.
+	mr.SetError("MOVED 12539 127.0.0.1:7002")
+	keys := []string{keyOf(t, e, "ok:a"), keyOf(t, e, "ok:b"), keyOf(t, e, "ok:c")}
+	for k, res := range e.Lookup(context.Background(), keys) {
+		if res.Err == nil || !strings.Contains(res.Err.Error(), "REDIS_URL") || !strings.Contains(res.Err.Error(), "cluster=false") {
+			t.Errorf("%s: %+v; want a failed lookup naming REDIS_URL and what to change", k, res)
+		}
+	}
+	if a.total() != 0 {
+		t.Errorf("%d calls went through a shared limiter Redis refused", a.total())
+	}
+	// A cache that cannot be read degrades the batch; a refused limiter
+	// does not count as degraded, it fails.
+	if d := metric(m, e, "EnrichDegraded"); d != 1 {
+		t.Errorf("EnrichDegraded = %v, want 1 (the cache read)", d)
 	}
 }

@@ -4,86 +4,62 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sluicehq/sluice/internal/redisx"
 )
 
-// EnvRedisURL names the environment variable holding the Redis URL.
-const EnvRedisURL = "REDIS_URL"
-
-// Redis defaults, used when the URL does not set them (query parameters
-// dial_timeout, read_timeout, write_timeout, pool_timeout, max_retries).
-// They are short on purpose: a slow cache must cost a batch little, since
-// the enricher then goes straight to the API.
-const (
-	DefaultRedisDialTimeout  = 250 * time.Millisecond
-	DefaultRedisReadTimeout  = 200 * time.Millisecond
-	DefaultRedisWriteTimeout = 200 * time.Millisecond
-	DefaultRedisPoolTimeout  = 200 * time.Millisecond
-)
-
-// RedisCache is the Cache on Redis (ElastiCache in AWS): MGET for a batch
-// read, one pipeline of SET PX for a batch write.
+// RedisCache is the Cache on Redis: a single node, a Redis Cluster or
+// ElastiCache Serverless. A batch is one pipeline of single-key GETs (or of
+// SET PX), never a multi-key command, since the keys are independent and a
+// cluster spreads them over its slots: one round trip on a single node, one
+// pipelined exchange per node on a cluster.
 type RedisCache struct {
-	client redis.UniversalClient
+	client *redisx.Client
 }
 
-// NewRedisCache connects (lazily) to the Redis at rawURL, e.g.
-// redis://host:6379/0, or rediss://user:password@host:6379 for TLS and
-// AUTH as ElastiCache in-transit encryption needs. Context deadlines bound
-// every call (ContextTimeoutEnabled); commands are not retried.
-func NewRedisCache(rawURL string) (*RedisCache, error) {
-	opt, err := redis.ParseURL(rawURL)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // its URL may hold the password
-		}
-		return nil, fmt.Errorf("enrich: %s: %w", EnvRedisURL, err)
-	}
-	q := url.Values{}
-	if u, err := url.Parse(rawURL); err == nil {
-		q = u.Query()
-	}
-	opt.ContextTimeoutEnabled = true
-	if !q.Has("dial_timeout") {
-		opt.DialTimeout = DefaultRedisDialTimeout
-	}
-	if !q.Has("read_timeout") {
-		opt.ReadTimeout = DefaultRedisReadTimeout
-	}
-	if !q.Has("write_timeout") {
-		opt.WriteTimeout = DefaultRedisWriteTimeout
-	}
-	if !q.Has("pool_timeout") {
-		opt.PoolTimeout = DefaultRedisPoolTimeout
-	}
-	if !q.Has("max_retries") {
-		opt.MaxRetries = -1 // no retries: failing open beats waiting
-	}
-	opt.DialerRetries = 1
-	return &RedisCache{client: redis.NewClient(opt)}, nil
-}
+// NewRedisCache caches in the Redis of client (see redisx.New for the URL
+// forms and the per-call timeouts).
+func NewRedisCache(client *redisx.Client) *RedisCache { return &RedisCache{client: client} }
 
-// Client returns the underlying client (the shared limiter uses it too).
-func (c *RedisCache) Client() redis.UniversalClient { return c.client }
+// Client returns the Redis client (the shared limiter uses it too).
+func (c *RedisCache) Client() *redisx.Client { return c.client }
 
 // Close closes the client's connections.
 func (c *RedisCache) Close() error { return c.client.Close() }
 
-// MGet implements Cache with one MGET.
+// MGet implements Cache with one pipeline of GETs. When some GETs fail (a
+// node down), it still returns the values it read, with the error.
 func (c *RedisCache) MGet(ctx context.Context, keys []string) ([][]byte, error) {
-	vals, err := c.client.MGet(ctx, keys...).Result()
+	rc, err := c.client.Resolve(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("enrich: redis MGET: %w", err)
+		return nil, fmt.Errorf("enrich: cache read: %w", err)
 	}
-	out := make([][]byte, len(keys))
-	for i, v := range vals {
-		if s, ok := v.(string); ok {
-			out[i] = []byte(s)
+	cmds := make([]*redis.StringCmd, len(keys))
+	_, err = rc.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Get(ctx, k)
 		}
+		return nil
+	})
+	out := make([][]byte, len(keys))
+	var first error
+	for i, cmd := range cmds {
+		b, err := cmd.Bytes()
+		switch {
+		case err == nil:
+			out[i] = b
+		case errors.Is(err, redis.Nil):
+		case first == nil:
+			first = err
+		}
+	}
+	if first == nil && err != nil && !errors.Is(err, redis.Nil) {
+		first = err
+	}
+	if first != nil {
+		return out, fmt.Errorf("enrich: cache read (pipelined GET): %w", c.client.Explain(first))
 	}
 	return out, nil
 }
@@ -93,7 +69,11 @@ func (c *RedisCache) MSet(ctx context.Context, entries []Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	_, err := c.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	rc, err := c.client.Resolve(ctx)
+	if err != nil {
+		return fmt.Errorf("enrich: cache write: %w", err)
+	}
+	_, err = rc.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, e := range entries {
 			if e.TTL > 0 {
 				p.Set(ctx, e.Key, e.Value, e.TTL)
@@ -102,7 +82,7 @@ func (c *RedisCache) MSet(ctx context.Context, entries []Entry) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("enrich: redis pipelined SET: %w", err)
+		return fmt.Errorf("enrich: cache write (pipelined SET): %w", c.client.Explain(err))
 	}
 	return nil
 }

@@ -1,0 +1,126 @@
+package enrich
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sluicehq/sluice/internal/testenv"
+)
+
+// TestRedisCluster runs the cache, batch lookups and the shared limiter
+// against a real 3-node Redis Cluster, which refuses what miniredis lets
+// pass: a multi-key command across slots (CROSSSLOT), a key on another node
+// (MOVED). The URL names one node only: the client asks it what it is.
+func TestRedisCluster(t *testing.T) {
+	url := testenv.RedisClusterURL(t)
+
+	t.Run("cache contract", func(t *testing.T) {
+		testCacheContract(t, func(t *testing.T) cacheUnderTest {
+			c := redisCacheAt(t, url+"?read_timeout=2s&write_timeout=2s")
+			return cacheUnderTest{Cache: c, full: true, expire: waitReal}
+		})
+	})
+
+	t.Run("two identical batches", func(t *testing.T) {
+		c := redisCacheAt(t, url+"?read_timeout=2s&write_timeout=2s")
+		cc, ok := resolved(t, c).(*redis.ClusterClient)
+		if !ok {
+			t.Fatalf("the client is %T, want a cluster client", resolved(t, c))
+		}
+		ctx := context.Background()
+		// Connect to every node first: a new connection's handshake is not
+		// the batch's. Then count the exchanges each node sees.
+		counter := &roundTripCounter{}
+		var masters []*redis.Client
+		var mu sync.Mutex
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			if _, err := n.Pipelined(ctx, func(p redis.Pipeliner) error { return p.Ping(ctx).Err() }); err != nil {
+				return err
+			}
+			n.AddHook(counter)
+			mu.Lock()
+			masters = append(masters, n)
+			mu.Unlock()
+			return nil
+		})
+		if err != nil || len(masters) != testenv.RedisClusterNodes {
+			t.Fatalf("%d masters, %v", len(masters), err)
+		}
+
+		a := newAPI(t, realClock{})
+		e, m := newTestEnricher(t, genericConfig(a.URL), WithCache(c))
+		keys := batchOf500(t, e)
+		for k, r := range e.Lookup(ctx, keys) {
+			if !r.Found && r.Status != StatusNotFound {
+				t.Fatalf("%s: %+v", k, r)
+			}
+		}
+		if a.total() != 50 || metric(m, e, "EnrichDegraded") != 0 || metric(m, e, "EnrichCacheWriteErrors") != 0 {
+			t.Fatalf("first batch: %d lookups, degraded %v, write errors %v; want 50, 0, 0",
+				a.total(), metric(m, e, "EnrichDegraded"), metric(m, e, "EnrichCacheWriteErrors"))
+		}
+		// One pipelined exchange per node to read, one per node to write.
+		if n := counter.n.Load(); n != 2*int64(len(masters)) {
+			t.Fatalf("a batch of misses made %d exchanges with %d nodes, want 2 each (one pipeline of GETs, one of SETs)", n, len(masters))
+		}
+		// The cache spans the cluster: every node holds some of the keys.
+		for _, n := range masters {
+			if size := n.DBSize(ctx).Val(); size == 0 {
+				t.Errorf("node %s holds no key of 50: the keys did not spread over the slots", n.Options().Addr)
+			}
+		}
+
+		counter.n.Store(0)
+		e.Lookup(ctx, keys)
+		if a.total() != 50 || metric(m, e, "EnrichCacheHits") != 50 {
+			t.Fatalf("second batch: %d more lookups and %v hits, want none and 50", a.total()-50, metric(m, e, "EnrichCacheHits"))
+		}
+		if n := counter.n.Load(); n != int64(len(masters)) {
+			t.Fatalf("a cached batch made %d exchanges with %d nodes, want 1 each", n, len(masters))
+		}
+	})
+
+	t.Run("shared_rate 1 caps the fleet", func(t *testing.T) {
+		a := newAPI(t, realClock{})
+		cfg := genericConfig(a.URL)
+		cfg.Name = "capped"
+		cfg.SharedRate, cfg.Burst = 1, 1
+		// Two instances with their own clients, as two Lambdas would be.
+		var fleet []*Enricher
+		for range 2 {
+			e, m := newTestEnricher(t, cfg, WithCache(redisCacheAt(t, url+"?read_timeout=2s")))
+			if _, ok := e.shared.(*SharedLimiter); !ok {
+				t.Fatalf("shared limiter %T, want the Redis one", e.shared)
+			}
+			t.Cleanup(func() {
+				if d := metric(m, e, "EnrichDegraded"); d != 0 {
+					t.Errorf("EnrichDegraded = %v: the limiter failed open", d)
+				}
+			})
+			fleet = append(fleet, e)
+		}
+		start := time.Now()
+		var wg sync.WaitGroup
+		for i, e := range fleet {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range 2 {
+					k := keyOf(t, e, "ok:"+string(rune('a'+2*i+j)))
+					if r := e.Lookup(context.Background(), []string{k})[k]; !r.Found {
+						t.Errorf("%+v", r)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		// 4 calls at 1/s with no burst: the last cannot start before 3s.
+		if elapsed := time.Since(start); elapsed < 2900*time.Millisecond || a.total() != 4 {
+			t.Fatalf("%d calls in %v: the fleet ran faster than shared_rate 1/s", a.total(), elapsed)
+		}
+	})
+}
