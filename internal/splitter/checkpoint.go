@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sluicehq/sluice/internal/redisx"
 )
 
 // Progress is how far an object has been split. It is saved after every
@@ -61,9 +63,12 @@ func ObjectID(o Object) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// RedisStore keeps checkpoints in Redis.
+// RedisStore keeps checkpoints in Redis: a single node, a Redis Cluster or
+// ElastiCache Serverless. An object's two keys share a hash tag, so they
+// live in one slot and are read with one MGET and finished in one MULTI on
+// a cluster too.
 type RedisStore struct {
-	client *redis.Client
+	client *redisx.Client
 	// TTL bounds how long a done marker and a checkpoint live.
 	ttl time.Duration
 }
@@ -72,35 +77,29 @@ type RedisStore struct {
 // checkpoint) is kept: longer than S3's and SQS's redelivery windows.
 const DefaultCheckpointTTL = 7 * 24 * time.Hour
 
-// NewRedisStore returns a store on the Redis at url (redis://host:port/db),
-// keeping markers for ttl (DefaultCheckpointTTL when 0). Context timeouts
-// bound every call.
-func NewRedisStore(url string, ttl time.Duration) (*RedisStore, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("splitter: REDIS_URL: %w", err)
-	}
-	opt.ContextTimeoutEnabled = true
-	return NewRedisStoreClient(redis.NewClient(opt), ttl), nil
-}
-
-// NewRedisStoreClient wraps an existing client (it should have
-// ContextTimeoutEnabled set).
-func NewRedisStoreClient(c *redis.Client, ttl time.Duration) *RedisStore {
+// NewRedisStore keeps checkpoints in the Redis of client (see redisx.New
+// for the URL forms and the per-call timeouts), keeping markers for ttl
+// (DefaultCheckpointTTL when 0).
+func NewRedisStore(client *redisx.Client, ttl time.Duration) *RedisStore {
 	if ttl <= 0 {
 		ttl = DefaultCheckpointTTL
 	}
-	return &RedisStore{client: c, ttl: ttl}
+	return &RedisStore{client: client, ttl: ttl}
 }
 
-func progressKey(id string) string { return "sluice:split:" + id + ":progress" }
-func doneKey(id string) string     { return "sluice:split:" + id + ":done" }
+// The hash tag {sluice:split:<id>} puts both keys of an object in one slot.
+func progressKey(id string) string { return "{sluice:split:" + id + "}:progress" }
+func doneKey(id string) string     { return "{sluice:split:" + id + "}:done" }
 
 // Load implements CheckpointStore.
 func (s *RedisStore) Load(ctx context.Context, id string) (Progress, bool, error) {
-	vals, err := s.client.MGet(ctx, progressKey(id), doneKey(id)).Result()
+	rc, err := s.client.Resolve(ctx)
 	if err != nil {
 		return Progress{}, false, fmt.Errorf("splitter: checkpoint load: %w", err)
+	}
+	vals, err := rc.MGet(ctx, progressKey(id), doneKey(id)).Result()
+	if err != nil {
+		return Progress{}, false, fmt.Errorf("splitter: checkpoint load: %w", s.client.Explain(err))
 	}
 	if vals[1] != nil {
 		return Progress{}, true, nil
@@ -116,22 +115,30 @@ func (s *RedisStore) Load(ctx context.Context, id string) (Progress, bool, error
 
 // Save implements CheckpointStore.
 func (s *RedisStore) Save(ctx context.Context, id string, p Progress) error {
-	b, _ := json.Marshal(p)
-	if err := s.client.Set(ctx, progressKey(id), b, s.ttl).Err(); err != nil {
+	rc, err := s.client.Resolve(ctx)
+	if err != nil {
 		return fmt.Errorf("splitter: checkpoint save: %w", err)
+	}
+	b, _ := json.Marshal(p)
+	if err := rc.Set(ctx, progressKey(id), b, s.ttl).Err(); err != nil {
+		return fmt.Errorf("splitter: checkpoint save: %w", s.client.Explain(err))
 	}
 	return nil
 }
 
 // Finish implements CheckpointStore.
 func (s *RedisStore) Finish(ctx context.Context, id string) error {
-	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	rc, err := s.client.Resolve(ctx)
+	if err != nil {
+		return fmt.Errorf("splitter: checkpoint finish: %w", err)
+	}
+	_, err = rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, doneKey(id), "1", s.ttl)
 		p.Del(ctx, progressKey(id))
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("splitter: checkpoint finish: %w", err)
+		return fmt.Errorf("splitter: checkpoint finish: %w", s.client.Explain(err))
 	}
 	return nil
 }

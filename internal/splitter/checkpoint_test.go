@@ -3,12 +3,13 @@ package splitter
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
 
+	"github.com/sluicehq/sluice/internal/redisx"
 	"github.com/sluicehq/sluice/internal/testenv"
 )
 
@@ -57,12 +58,15 @@ func TestMemoryStore(t *testing.T) {
 
 func TestRedisStoreMiniredis(t *testing.T) {
 	mr := miniredis.RunT(t)
-	s := NewRedisStoreClient(redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true}), time.Hour)
+	s := NewRedisStore(redisAt(t, "redis://"+mr.Addr()), time.Hour)
 	testStore(t, s)
 	// Markers expire: a done object is forgotten after the TTL.
 	id := "ttl"
 	if err := s.Finish(context.Background(), id); err != nil {
 		t.Fatal(err)
+	}
+	if !mr.Exists("{sluice:split:ttl}:done") {
+		t.Fatalf("keys %v: want the done marker under the object's hash tag", mr.Keys())
 	}
 	mr.FastForward(2 * time.Hour)
 	if _, done, _ := s.Load(context.Background(), id); done {
@@ -78,16 +82,40 @@ func TestRedisStoreMiniredis(t *testing.T) {
 
 func TestRedisStoreReal(t *testing.T) {
 	addr := testenv.RedisAddr(t)
-	s, err := NewRedisStore("redis://"+addr+"/0", time.Minute)
+	testStore(t, NewRedisStore(redisAt(t, "redis://"+addr+"/0"), time.Minute))
+}
+
+// A Redis that accepts connections and never answers costs each checkpoint
+// call its per-call timeout, not the invocation's deadline.
+func TestRedisStoreSilentServer(t *testing.T) {
+	s := NewRedisStore(redisAt(t, "redis://"+testenv.SilentListener(t)), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	calls := map[string]func() error{
+		"load":   func() error { _, _, err := s.Load(ctx, "x"); return err },
+		"save":   func() error { return s.Save(ctx, "x", Progress{Next: 1}) },
+		"finish": func() error { return s.Finish(ctx, "x") },
+	}
+	for name, call := range calls {
+		start := time.Now()
+		err := call()
+		if err == nil || !redisx.IsOutage(err) || !strings.Contains(err.Error(), "REDIS_URL") {
+			t.Errorf("%s: %v; want an outage naming REDIS_URL", name, err)
+		}
+		// go-redis's own default read timeout alone is 3s.
+		if elapsed := time.Since(start); elapsed > 2*time.Second {
+			t.Errorf("%s took %v; the per-call read timeout is %v", name, elapsed, redisx.DefaultReadTimeout)
+		}
+	}
+}
+
+// redisAt is a Redis client for a test, closed at its end.
+func redisAt(t *testing.T, url string) *redisx.Client {
+	t.Helper()
+	c, err := redisx.New(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	testStore(t, s)
-}
-
-func TestNewRedisStoreBadURL(t *testing.T) {
-	if _, err := NewRedisStore("http://nope", 0); err == nil {
-		t.Fatal("want an error for a non-redis URL")
-	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/sluicehq/sluice/internal/deadletter"
 	"github.com/sluicehq/sluice/internal/envelope"
@@ -439,7 +438,10 @@ func TestFormatThatCannotOpenIsDeadLettered(t *testing.T) {
 // dead-lettered exactly once.
 func TestDeadlineContinuationDirect(t *testing.T) {
 	mr := miniredis.RunT(t)
-	store := NewRedisStoreClient(redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true}), 0)
+	testDeadlineContinuation(t, NewRedisStore(redisAt(t, "redis://"+mr.Addr()), 0))
+}
+
+func testDeadlineContinuation(t *testing.T, store CheckpointStore) {
 	const n = 20000
 	var data bytes.Buffer
 	bad := 0

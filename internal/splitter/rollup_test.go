@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/format"
@@ -145,7 +144,7 @@ func TestRollupContinuationSameRecords(t *testing.T) {
 	wantRecords := one.fh.records("rollups")
 
 	mr := miniredis.RunT(t)
-	store := NewRedisStoreClient(redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true}), 0)
+	store := NewRedisStore(redisAt(t, "redis://"+mr.Addr()), 0)
 	r := newRollupRig(t, store)
 	payload := s3EventFor(r.obj)
 	hops := 0

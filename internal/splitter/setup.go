@@ -12,25 +12,22 @@ import (
 
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/redisx"
 )
-
-// EnvRedisURL names the checkpoint Redis (redis://host:port/db). Unset:
-// checkpoints live in the process only.
-const EnvRedisURL = "REDIS_URL"
 
 // NewAWS builds a Handler on AWS clients made from awsCfg: S3 (objects and
 // dead letters), Firehose, Lambda (continuations) and, when REDIS_URL is
-// set, Redis checkpoints. The handler and its Firehose producers count into
+// set, Redis checkpoints (see redisx.New for its forms). The handler and its Firehose producers count into
 // m. opts come last and override.
 func NewAWS(cfg *config.Config, awsCfg aws.Config, m *metrics.Set, opts ...Option) (*Handler, error) {
 	s3c := s3.NewFromConfig(awsCfg)
 	base := []Option{WithInvoker(lambda.NewFromConfig(awsCfg), ""), WithMetrics(m)}
-	if url := os.Getenv(EnvRedisURL); url != "" {
-		store, err := NewRedisStore(url, 0)
-		if err != nil {
-			return nil, err
-		}
-		base = append(base, WithCheckpoints(store))
+	client, err := redisx.FromEnv()
+	if err != nil {
+		return nil, fmt.Errorf("splitter: %w", err)
+	}
+	if client != nil {
+		base = append(base, WithCheckpoints(NewRedisStore(client, 0)))
 	} else {
 		slog.Warn("REDIS_URL is unset: checkpoints and done markers last only as long as this process")
 	}
