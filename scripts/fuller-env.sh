@@ -2,7 +2,9 @@
 # Makes sure what the fuller suite needs is here and running: a Redis on
 # 127.0.0.1:6379 (redis-server and redis-cli installed with apt-get if
 # missing, started if stopped), moto_server,
-# cfn-lint and the aws CLI (installed with pip if missing). The tests start
+# cfn-lint and the aws CLI (installed with pip if missing), and Chromium for
+# the headless check of sluice run's report.html (Debian's chromium package,
+# installed with apt-get if missing). The tests start
 # moto_server themselves, on a free loopback port. Anything still missing is
 # reported here and fails the suite: the fuller suite never skips.
 set -uo pipefail
@@ -47,6 +49,21 @@ for tool in moto_server cfn-lint aws; do
 
 	fi
 done
+# Headless Chromium renders report.html in the fuller suite.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then
+	sudo=""
+	if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then
+		sudo="sudo"
+	fi
+	if command -v apt-get >/dev/null 2>&1; then
+		echo "installing chromium with apt-get"
+		$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null ||
+			echo "fuller suite: apt-get could not install chromium"
+	fi
+fi
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then
+	echo "fuller suite: chromium is not installed (apt-get install chromium)"
+fi
 # The tests fail on whatever is still missing, naming it; this script only
 # reports, so the test output shows every problem at once.
 exit 0

@@ -36,6 +36,7 @@ code { background: #f4f4f4; padding: 0 3px; }
 <tr><th>records in</th><th>ok</th><th>dropped</th><th>failed</th><th>dead letters</th><th>objects</th><th>unrouted</th></tr>
 <tr><td class="n records_in">{{.Totals.RecordsIn}}</td><td class="n ok">{{.Totals.Ok}}</td><td class="n dropped">{{.Totals.Dropped}}</td><td class="n failed">{{.Totals.Failed}}</td><td class="n dead_letters">{{.Totals.DeadLetters}}</td><td class="n objects">{{.Totals.Objects}}</td><td class="n unrouted">{{.Totals.Unrouted}}</td></tr>
 </table>
+<p>Per schema, "ok" counts records normalised; with <code>pack</code> a Firehose record holding several fails as a whole when one of them fails, so the totals above may count more failed records.</p>
 <p class="legend">Bars:<span style="background:#2e7d32"></span>delivered<span style="background:#f9a825"></span>preserved (original kept in extra)<span style="background:#9e9e9e"></span>null or default<span style="background:#c62828"></span>failed</p>
 {{range .Schemas}}{{$schema := .Schema}}
 <h2 id="schema-{{.Schema}}">{{.Schema}} v{{.Version}}: {{.Records}} records normalised, {{.Ok}} ok, {{.Failed}} failed</h2>
@@ -54,7 +55,7 @@ code { background: #f4f4f4; padding: 0 3px; }
 {{end}}{{end}}
 <h2 id="failures">Failed records by reason</h2>
 {{if .Failures}}<table class="reasons">
-<tr><th>reason</th><th>records</th><th>where (first {{len (index .Failures 0).Where | printf "%d"}} or fewer)</th></tr>
+<tr><th>reason</th><th>records</th><th>where (up to five)</th></tr>
 {{range .Failures}}<tr><td>{{.Reason}}</td><td class="n">{{.Count}}</td><td>{{range .Where}}<div>{{.Object}}{{if .Line}}:{{.Line}}{{end}}{{if .Value}} <code>{{printf "%q" .Value}}</code>{{end}}</div>{{end}}</td></tr>
 {{end}}</table>{{else}}<p class="ok">None.</p>{{end}}
 <h2 id="dead-letters">Dead letters by reason (lines the splitter could not parse)</h2>

@@ -149,3 +149,18 @@ func SilentListener(t testing.TB) string {
 	}()
 	return l.Addr().String()
 }
+
+// Chromium returns the path of a headless-capable Chromium (Debian's
+// chromium package, installed by scripts/fuller-env.sh), failing the test
+// if there is none.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	need(t, "chromium")
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatalf("testenv: chromium is not installed (apt-get install chromium, or run scripts/fuller-env.sh)")
+	return ""
+}
