@@ -2,6 +2,7 @@ package splitter
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +10,11 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/redisx"
 	"github.com/sluicehq/sluice/internal/testenv"
 )
@@ -118,4 +124,63 @@ func redisAt(t *testing.T, url string) *redisx.Client {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// Three SQS messages and a Redis that accepts connections but never
+// answers: each message fails (to be retried) within the per-call
+// timeouts, long before the invocation's 12s deadline, and nothing is sent.
+func TestSilentRedisFailsSQSMessagesQuickly(t *testing.T) {
+	r := newRig(t, NewRedisStore(redisAt(t, "redis://"+testenv.SilentListener(t)), time.Minute))
+	var bodies []json.RawMessage
+	for i := range 3 {
+		bodies = append(bodies, s3EventFor(r.s3.add("b", fmt.Sprintf("listings/%d.txt", i), numbered(10), "", fmt.Sprint("e", i))))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Second)
+	defer cancel()
+	start := time.Now()
+	out, err := r.h.Handle(ctx, sqsEventFor(bodies...))
+	elapsed := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := out.(events.SQSEventResponse).BatchItemFailures; len(f) != 3 {
+		t.Fatalf("batch item failures %+v, want all three messages", f)
+	}
+	if n := len(r.fh.records("events")); n != 0 {
+		t.Fatalf("%d records sent without a checkpoint", n)
+	}
+	// Three objects, each failing at its first checkpoint call: about 0.2s
+	// each with the default read timeout (go-redis's own default is 3s).
+	if elapsed > 3*time.Second {
+		t.Fatalf("a silent Redis held three messages %v", elapsed)
+	}
+}
+
+func TestNewAWSTakesCheckpointsFromRedisURL(t *testing.T) {
+	cfg, err := config.Parse("sluice.yaml", []byte(testYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	awsCfg := aws.Config{Region: "us-east-1"}
+	t.Setenv(redisx.EnvURL, "")
+	h, err := NewAWS(cfg, awsCfg, metrics.New(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := h.checkpoints.(*MemoryStore); !ok {
+		t.Fatalf("without REDIS_URL: %T", h.checkpoints)
+	}
+	t.Setenv(redisx.EnvURL, "rediss://sluice-abc.serverless.use1.cache.amazonaws.com:6379")
+	if h, err = NewAWS(cfg, awsCfg, metrics.New(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := h.checkpoints.(*RedisStore); !ok {
+		t.Fatalf("with REDIS_URL: %T", h.checkpoints)
+	} else if cluster, _ := s.client.Cluster(); !cluster {
+		t.Fatal("an ElastiCache Serverless URL did not make a cluster client")
+	}
+	t.Setenv(redisx.EnvURL, "rediss://sluice-abc.serverless.use1.cache.amazonaws.com:6379/1")
+	if _, err := NewAWS(cfg, awsCfg, metrics.New(nil)); err == nil || !strings.Contains(err.Error(), "remove /1 from REDIS_URL") {
+		t.Fatalf("a database number on Serverless: %v", err)
+	}
 }
