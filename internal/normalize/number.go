@@ -88,7 +88,7 @@ func readNumber(dst []byte, body string, decimal byte) (_ []byte, mark byte, st 
 		return dst, 0, numBad
 	}
 	if strings.ContainsAny(body, "eE") {
-		if !isPlainNumber(body) || strings.Count(body, ".") > 1 {
+		if _, err := strconv.ParseFloat(body, 64); err != nil || !isPlainNumber(body) {
 			return dst, 0, numBad
 		}
 		return append(dst, body...), 0, numOK
