@@ -20,14 +20,20 @@ import (
 	"github.com/sluicehq/sluice/schema"
 )
 
-// exampleInput is what `sluice run` runs with no arguments.
-const exampleInput = "examples/input"
+// With no arguments, `sluice run` runs projectInput (the sample input of a
+// project sluice init wrote), else exampleInput (the shipped example, in
+// the repository).
+const (
+	projectInput = "input"
+	exampleInput = "examples/input"
+)
 
 func runRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("run", "run [-config sluice.yaml] [-out DIR] [-progress auto|always|never] [PATH...]", `
 Runs the whole pipeline on local files: route, split, an in-process Firehose, transform,
 and delivery into -out. A folder's files are keyed by their path below it, so routes
-match as they would in the bucket. With no PATH it runs the shipped example (`+exampleInput+`).
+match as they would in the bucket. With no PATH it runs `+projectInput+`/ (as sluice init writes),
+else the shipped example (`+exampleInput+`).
 With REDIS_URL set, enrichment caches in Redis; otherwise in memory.
 A run that reads no record (every object unrouted, or nothing to read) is an error.`, stderr)
 	cfgPath := fs.String("config", config.PathFromEnv(), "the sluice.yaml to read (env SLUICE_CONFIG)")
@@ -43,11 +49,16 @@ A run that reads no record (every object unrouted, or nothing to read) is an err
 		return exitUsage
 	}
 	if len(paths) == 0 {
-		if _, err := os.Stat(exampleInput); err != nil {
-			fmt.Fprintf(stderr, "sluice run: name the files or folders to run (the shipped example %s is not here: run from the repository's root)\n", exampleInput)
+		for _, p := range []string{projectInput, exampleInput} {
+			if st, err := os.Stat(p); err == nil && st.IsDir() {
+				paths = []string{p}
+				break
+			}
+		}
+		if len(paths) == 0 {
+			fmt.Fprintf(stderr, "sluice run: name the files or folders to run (no %s/ here, as sluice init writes, nor the shipped example %s: run from the repository's root)\n", projectInput, exampleInput)
 			return exitUsage
 		}
-		paths = []string{exampleInput}
 	}
 	cfg, reg, err := config.LoadAll(*cfgPath)
 	if err != nil {
