@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/enrich"
 	"github.com/sluicehq/sluice/internal/app"
+	"github.com/sluicehq/sluice/internal/chaos"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/localrun"
 	"github.com/sluicehq/sluice/internal/metrics"
@@ -39,6 +42,8 @@ A run that reads no record (every object unrouted, or nothing to read) is an err
 	cfgPath := fs.String("config", config.PathFromEnv(), "the sluice.yaml to read (env SLUICE_CONFIG)")
 	out := fs.String("out", "sluice-out", "output folder, laid out like Firehose's S3 destination")
 	progress := fs.String("progress", "auto", "progress bar on stderr: auto (on a terminal), always or never")
+	chaosSeed := fs.String("chaos", "", "inject faults drawn from this seed (a number) and check conservation by record id")
+	chaosRate := fs.Float64("chaos-rate", 0.1, "with -chaos: how often each fault fires at each chance (0 to 1)")
 	withReport := fs.Bool("report", true, "write report.json and report.html into -out: where every column went, what every field got, failures by reason")
 	paths, code, ok := parseFlags(fs, args)
 	if !ok {
@@ -75,13 +80,35 @@ A run that reads no record (every object unrouted, or nothing to read) is an err
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "sluice run: warning: %s\n", w)
 	}
+	var inj *chaos.Injector
+	if *chaosSeed != "" {
+		seed, err := strconv.ParseUint(*chaosSeed, 10, 64)
+		if err != nil || *chaosRate < 0 || *chaosRate > 1 {
+			fmt.Fprintf(stderr, "sluice run: -chaos takes a seed (a number, not %q) and -chaos-rate a rate from 0 to 1 (not %g)\n", *chaosSeed, *chaosRate)
+			return exitUsage
+		}
+		inj = chaos.New(seed, *chaosRate)
+	}
 	ctx := context.Background()
-	enrichers, err := app.Enrichers(ctx, cfg, reg, enrich.WithMetrics(metrics.New(io.Discard)))
+	enrichOpts := []enrich.Option{enrich.WithMetrics(metrics.New(io.Discard))}
+	if inj != nil && len(cfg.Enrichers) > 0 {
+		cache, err := enrich.NewCacheFromEnv()
+		if err != nil {
+			fmt.Fprintf(stderr, "sluice run: %v\n", err)
+			return exitUsage
+		}
+		enrichOpts = append(enrichOpts, enrich.WithCache(inj.Cache(cache)),
+			enrich.WithHTTPClient(&http.Client{Transport: inj.Transport(http.DefaultTransport), CheckRedirect: sameHostRedirects}))
+	}
+	enrichers, err := app.Enrichers(ctx, cfg, reg, enrichOpts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice run: %v\n", err)
 		return exitUsage
 	}
 	opts := localrun.Options{Config: cfg, Registry: reg, Inputs: paths, Out: *out, Enrichers: enrichers}
+	if inj != nil {
+		opts.Faults = inj
+	}
 	var collector *report.Collector
 	if *withReport {
 		collector = report.NewCollector()
@@ -104,7 +131,7 @@ A run that reads no record (every object unrouted, or nothing to read) is an err
 	for _, k := range sum.UnroutedKeys {
 		fmt.Fprintf(stderr, "sluice run: no route in %s matches %s: not read (add a route)\n", *cfgPath, k)
 	}
-	printSummary(stdout, sum, *out)
+	printSummary(stdout, sum, *out, inj != nil)
 	if collector != nil {
 		path, err := writeReport(collector, sum, cfg, *out)
 		if err != nil {
@@ -117,6 +144,9 @@ A run that reads no record (every object unrouted, or nothing to read) is an err
 		fmt.Fprintf(stderr, "sluice run: no record was read from %s (%d objects, %d unrouted): check the paths and the routes' key globs in %s\n",
 			strings.Join(paths, ", "), sum.Objects, sum.Unrouted, *cfgPath)
 		return exitUsage
+	}
+	if inj != nil {
+		return chaosCheck(inj, *out, *chaosSeed, *chaosRate, stdout, stderr, sum)
 	}
 	if !sum.Conserved() {
 		fmt.Fprintln(stderr, "sluice run: records are unaccounted for (a bug: please report it with the input)")
@@ -146,7 +176,7 @@ func writeReport(c *report.Collector, sum localrun.Summary, cfg *config.Config, 
 	return path, r.WriteHTML(path)
 }
 
-func printSummary(w io.Writer, s localrun.Summary, out string) {
+func printSummary(w io.Writer, s localrun.Summary, out string, chaos bool) {
 	secs := s.Elapsed.Seconds()
 	if secs <= 0 {
 		secs = 1e-9
@@ -158,7 +188,10 @@ func printSummary(w io.Writer, s localrun.Summary, out string) {
 	fmt.Fprintf(w, "  failed       %d%s\n", s.Failed, byCode(s.FailedByReason))
 	fmt.Fprintf(w, "  dead letters %d (lines the splitter could not parse)\n", s.DeadLettered)
 	verdict := "every record is accounted for"
-	if !s.Conserved() {
+	switch {
+	case chaos:
+		verdict = "with -chaos the counts include retried invocations and duplicates: checked by record id below"
+	case !s.Conserved():
 		verdict = "RECORDS UNACCOUNTED FOR"
 	}
 	for _, schemaName := range sortedKeys(s.Discarded) {
@@ -256,4 +289,38 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// sameHostRedirects refuses a redirect to another host, as the enrichers'
+// own client does.
+func sameHostRedirects(req *http.Request, via []*http.Request) error {
+	if req.URL.Host != via[0].URL.Host || len(via) >= 3 {
+		return http.ErrUseLastResponse
+	}
+	return nil
+}
+
+// chaosCheck prints the faults injected and checks conservation by record
+// id: exit 1 naming the ids when it breaks, else as a plain run would.
+func chaosCheck(inj *chaos.Injector, out, seed string, rate float64, stdout, stderr io.Writer, sum localrun.Summary) int {
+	fmt.Fprintf(stdout, "chaos          seed %s, rate %g: %d faults injected\n", seed, rate, inj.Total())
+	for _, c := range inj.Counts() {
+		fmt.Fprintf(stdout, "  %-34s %d\n", c.Fault, c.N)
+	}
+	if err := inj.Ledger().ReadOutput(out); err != nil {
+		fmt.Fprintf(stderr, "sluice run: chaos: %v\n", err)
+		return exitDeadLetter
+	}
+	r := inj.Ledger().Check()
+	fmt.Fprintf(stdout, "by record id   %d ids: %d delivered, %d dropped, %d failed, %d dead-lettered; %d duplicates (same id, same document)\n",
+		r.IDs, r.Delivered, r.Dropped, r.Failed, r.DeadLetter, r.Duplicates)
+	if !r.Conserved() {
+		fmt.Fprintf(stderr, "sluice run: chaos: conservation broken: %s\n", r.Broken(20))
+		return exitDeadLetter
+	}
+	fmt.Fprintln(stdout, "conservation   every record id is accounted for")
+	if sum.Failed > 0 || sum.DeadLettered > 0 {
+		return exitDeadLetter
+	}
+	return exitOK
 }

@@ -32,6 +32,11 @@ func TestRunCommand(t *testing.T) {
 			"every record is accounted for", ""},
 		{"bad config", []string{"run", "-config", "nope.yaml", "../../examples/input"}, exitUsage, "", "SLUICE_CONFIG"},
 		{"bad flag", []string{"run", "-progress", "sometimes"}, exitUsage, "", "-progress must be"},
+		{"chaos on the shipped example", []string{"run", "-config", cfg, "-progress", "never", "-chaos", "1", "-chaos-rate", "0.3", "../../examples/input"}, exitOK,
+			"conservation   every record id is accounted for", ""},
+		{"chaos on the broken example", []string{"run", "-config", cfg, "-progress", "never", "-chaos", "1", "../../examples/broken"}, exitDeadLetter,
+			"conservation   every record id is accounted for", ""},
+		{"chaos without a seed", []string{"run", "-config", cfg, "-chaos", "x", "../../examples/input"}, exitUsage, "", "-chaos takes a seed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

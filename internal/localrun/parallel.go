@@ -90,7 +90,7 @@ func (c *queueClient) PutRecordBatch(ctx context.Context, in *awsfirehose.PutRec
 // naming the file under roots, or a put's) ends the run. finished is called
 // as each object's split ends.
 func splitAll(ctx context.Context, objects []object, roots map[string]string, newSplitter func(splitter.PutRecordBatchAPI) (*splitter.Handler, error),
-	put splitter.PutRecordBatchAPI, finished func(splitter.Result)) ([]splitter.Result, error) {
+	faults Faults, put splitter.PutRecordBatchAPI, finished func(splitter.Result)) ([]splitter.Result, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	queues := make([]objectQueue, len(objects))
@@ -108,6 +108,10 @@ func splitAll(ctx context.Context, objects []object, roots map[string]string, ne
 			cancel(err)
 			return nil, err
 		}
+		split := func(ctx context.Context, o splitter.Object) (splitter.Result, error) { return sp.Split(ctx, o, nil) }
+		if faults != nil {
+			split = faults.Split(split) // retried as SQS redelivers
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -118,7 +122,7 @@ func splitAll(ctx context.Context, objects []object, roots map[string]string, ne
 				}
 				o := objects[i]
 				client.q = queues[i]
-				res, err := sp.Split(ctx, splitter.Object{Bucket: o.bucket, Key: o.key, Size: o.size}, nil)
+				res, err := split(ctx, splitter.Object{Bucket: o.bucket, Key: o.key, Size: o.size})
 				close(queues[i])
 				if err != nil {
 					cancel(fmt.Errorf("localrun: %s: %w", filepath.Join(roots[o.bucket], o.key), err))

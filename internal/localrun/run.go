@@ -53,6 +53,20 @@ type Options struct {
 	// Observer, when set, sees every record the transform normalises (see
 	// transform.WithObserver): what sluice run's report is built from.
 	Observer func(transform.Observation)
+	// Faults, when set, wraps the run's clients and events to inject
+	// faults (sluice run -chaos; see internal/chaos). Default: none.
+	Faults Faults
+}
+
+// Faults wraps what the run's stages call: the S3 events, the splitter's
+// reads and PutRecordBatch client, each split (retries), and the transform
+// invocation the Firehose emulator makes.
+type Faults interface {
+	Events([]splitter.Object) []splitter.Object
+	Files(splitter.GetObjectAPI) splitter.GetObjectAPI
+	Firehose(splitter.PutRecordBatchAPI) splitter.PutRecordBatchAPI
+	Split(func(context.Context, splitter.Object) (splitter.Result, error)) func(context.Context, splitter.Object) (splitter.Result, error)
+	Process(sfirehose.Processor) sfirehose.Processor
 }
 
 // Progress is how far a run has come.
@@ -129,7 +143,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	process := func(ctx context.Context, ev events.KinesisFirehoseEvent) (sfirehose.Response, error) {
+	var process sfirehose.Processor = func(ctx context.Context, ev events.KinesisFirehoseEvent) (sfirehose.Response, error) {
 		resp, outcomes, err := tr.Process(ctx, ev)
 		if err == nil {
 			t.add(outcomes)
@@ -141,6 +155,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		emuOpts = append(emuOpts, localfirehose.WithIDs(opts.NewID))
 	}
 	out := localfirehose.Dir(opts.Out)
+	if opts.Faults != nil {
+		process = opts.Faults.Process(process)
+	}
 	emu, err := localfirehose.New(opts.Config, process, out, emuOpts...)
 	if err != nil {
 		return Summary{}, err
@@ -148,9 +165,18 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	re.Client = emu
 
 	files := &countingFiles{roots: roots}
+	var s3c splitter.GetObjectAPI = files
+	if opts.Faults != nil {
+		s3c = opts.Faults.Files(files)
+		objects = faultEvents(opts.Faults, objects)
+	}
+	checkpoints := splitter.NewMemoryStore() // shared: a duplicate event finds its object done
 	newSplitter := func(client splitter.PutRecordBatchAPI) (*splitter.Handler, error) {
-		return splitter.New(opts.Config, files,
-			splitter.NewFirehoseSink(client, splitter.WithStreams(opts.Config.Streams)),
+		if opts.Faults != nil {
+			client = opts.Faults.Firehose(client)
+		}
+		return splitter.New(opts.Config, s3c,
+			splitter.NewFirehoseSink(client, splitter.WithStreams(opts.Config.Streams)), splitter.WithCheckpoints(checkpoints),
 			splitter.WithDeadLetters(deadLetters{out: out, prefix: opts.Config.DeadLetter.Prefix}),
 			splitter.WithMetrics(metrics.New(io.Discard)), splitter.WithLogger(log), splitter.WithClock(now))
 	}
@@ -195,7 +221,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	var sum Summary
 	filtered := map[string]int64{} // by stream: kept out by a fork's where
 	runErr := func() error {
-		results, err := splitAll(ctx, objects, roots, newSplitter, emu, func(res splitter.Result) {
+		results, err := splitAll(ctx, objects, roots, newSplitter, opts.Faults, emu, func(res splitter.Result) {
 			records.Add(res.Sent + res.DeadLettered)
 			done.Add(1)
 		})
@@ -205,6 +231,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		}
 		for i, o := range objects {
 			res := results[i]
+			if res.Status == splitter.StatusAlreadyDone {
+				continue // a duplicate event
+			}
 			sum.Objects++
 			switch res.Status {
 			case splitter.StatusUnrouted:
@@ -378,4 +407,19 @@ type deadLetters struct {
 
 func (d deadLetters) WriteDeadLetters(ctx context.Context, name string, body []byte) error {
 	return d.out.WriteObject(ctx, d.prefix+name, body)
+}
+
+// faultEvents delivers the objects' events through faults: some twice,
+// some out of order.
+func faultEvents(faults Faults, objects []object) []object {
+	evs := make([]splitter.Object, len(objects))
+	for i, o := range objects {
+		evs[i] = splitter.Object{Bucket: o.bucket, Key: o.key, Size: o.size}
+	}
+	evs = faults.Events(evs)
+	out := make([]object, len(evs))
+	for i, e := range evs {
+		out[i] = object{bucket: e.Bucket, key: e.Key, size: e.Size}
+	}
+	return out
 }
