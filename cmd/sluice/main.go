@@ -32,6 +32,7 @@ var commands = map[string]command{
 	"redrive":   {"explain or put dead-lettered records back into a stream", runRedrive},
 	"split":     {"split a file or S3 object into envelope records (JSON lines on stdout)", runSplit},
 	"replay":    {"re-send existing S3 objects through the splitter", runReplay},
+	"rollup":    {"query a rollup: merge its partial aggregates into final numbers", runRollup},
 	"test":      {"run your pipeline's test cases (input, expected documents and failures) and show the differences", runTest},
 	"version":   {"print sluice's version, commit and Go version", runVersion},
 }

@@ -204,6 +204,19 @@ func printSummary(w io.Writer, s localrun.Summary, out string, chaos bool) {
 	}
 	fmt.Fprintf(w, "in = ok + dropped + failed + dead letters: %d = %d + %d + %d + %d: %s\n",
 		s.RecordsIn, s.Ok, s.Dropped, s.Failed, s.DeadLettered, verdict)
+	for _, name := range sortedKeys(s.Rollups) {
+		r := s.Rollups[name]
+		var excluded int64
+		for _, n := range r.Excluded {
+			excluded += n
+		}
+		verdict := "every line is accounted for"
+		if !r.Conserved() {
+			verdict = "LINES UNACCOUNTED FOR"
+		}
+		fmt.Fprintf(w, "rollup %s: lines in %d = aggregated %d + excluded %d%s + dead letters %d: %s; %d partial aggregates\n",
+			name, r.Lines, r.Aggregated, excluded, byCode(r.Excluded), r.DeadLettered, verdict, r.Records)
+	}
 	fmt.Fprintf(w, "files written  %d delivered, %d processing-failed, in %s\n", s.Files, s.ErrorFiles, out)
 	fmt.Fprintf(w, "throughput     %.0f records/s, %.1f MB/s (%s)\n", float64(s.RecordsIn)/secs, float64(s.BytesIn)/1e6/secs, s.Elapsed.Round(time.Millisecond))
 }

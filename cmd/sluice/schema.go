@@ -130,15 +130,22 @@ func loadRegistry(dir string, c *config.Config) (*schema.Registry, string, error
 	if dir == "" && c != nil && c.Schemas.Dir != "" {
 		dir = c.Resolve(c.Schemas.Dir)
 	}
+	var r *schema.Registry
+	var err error
+	from := "dir " + dir
 	if dir == "" {
-		r, err := schema.Shipped()
-		return r, "the schemas built into sluice", err
+		from = "the schemas built into sluice"
+		r, err = schema.Shipped()
+	} else {
+		r, err = schema.LoadDir(dir)
 	}
-	r, err := schema.LoadDir(dir)
+	if err == nil && c != nil {
+		err = c.AddRollupSchemas(r)
+	}
 	if err != nil {
-		return nil, dir, err
+		return nil, from, err
 	}
-	return r, "dir " + dir, nil
+	return r, from, nil
 }
 
 func checkFlags(stderr io.Writer) (*flag.FlagSet, any) {

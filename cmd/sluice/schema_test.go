@@ -70,7 +70,7 @@ func TestSchemaCheck(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
-		for _, w := range []string{"3 schemas, 4 versions", "listing v1..v2", "sluice.yaml is valid", "OK"} {
+		for _, w := range []string{"4 schemas, 5 versions", "beacon_5m v1", "listing v1..v2", "sluice.yaml is valid", "OK"} {
 			if !strings.Contains(out, w) {
 				t.Errorf("output lacks %q:\n%s", w, out)
 			}

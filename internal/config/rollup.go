@@ -155,6 +155,14 @@ const (
 	ColumnWindowStart = "window_start"
 )
 
+// WindowName writes a window length as in sluice.yaml: 5m, 1h.
+func WindowName(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return fmt.Sprintf("%dm", d/time.Minute)
+}
+
 // Windows are the window lengths a rollup may use.
 var Windows = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour}
 
@@ -368,7 +376,7 @@ func (r *Route) RollupSchema() []byte {
 		fields = append(fields, field{Name: Column(d), Type: nullable(r.FieldType(d)), Doc: "dimension " + d + "; null when the record has no value"})
 	}
 	fields = append(fields, field{Name: ColumnWindowStart, Type: map[string]string{"type": "long", "logicalType": "timestamp-millis"},
-		Doc: fmt.Sprintf("start of the %v window of %s", ro.Window, r.TimeField())})
+		Doc: fmt.Sprintf("start of the %s window of %s", WindowName(ro.Window), r.TimeField())})
 	for _, m := range ro.Measures {
 		f := field{Name: m.Column()}
 		switch m.Kind {
@@ -400,7 +408,7 @@ func (r *Route) RollupSchema() []byte {
 	fields = append(fields, field{Name: "provenance", Type: nullable(prov), Default: json.RawMessage("null")})
 	doc := map[string]any{
 		"type": "record", "name": ro.Name, "namespace": "sluice.rollup",
-		"doc":    fmt.Sprintf("Rollup %s of %s records: partial aggregates per source object, group and %v window (generated from sluice.yaml).", ro.Name, r.Format, ro.Window),
+		"doc":    fmt.Sprintf("Rollup %s of %s records: partial aggregates per source object, group and %s window (generated from sluice.yaml).", ro.Name, r.Format, WindowName(ro.Window)),
 		"fields": fields,
 	}
 	var b bytes.Buffer

@@ -19,21 +19,8 @@ func (c *Config) Registry() (*schema.Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i, r := range c.Routes {
-		if r.Rollup == nil {
-			continue
-		}
-		key := fmt.Sprintf("routes[%d].rollup.name", i)
-		if reg.Has(r.Rollup.Name) {
-			return nil, c.errf(key, "%q is also a schema's name; a rollup's schema is generated, so rename the rollup", r.Rollup.Name)
-		}
-		s, err := schema.Parse(r.Rollup.Name, 1, r.RollupSchema())
-		if err != nil {
-			return nil, c.errf(key, "generated schema: %v", err)
-		}
-		if err := reg.Add(s); err != nil {
-			return nil, c.errf(key, "%v", err)
-		}
+	if err := c.AddRollupSchemas(reg); err != nil {
+		return nil, err
 	}
 	return reg, nil
 }
@@ -57,4 +44,25 @@ func LoadAll(path string) (*Config, *schema.Registry, error) {
 		return nil, nil, err
 	}
 	return c, reg, nil
+}
+
+// AddRollupSchemas adds each rollup route's generated schema to reg.
+func (c *Config) AddRollupSchemas(reg *schema.Registry) error {
+	for i, r := range c.Routes {
+		if r.Rollup == nil {
+			continue
+		}
+		key := fmt.Sprintf("routes[%d].rollup.name", i)
+		if reg.Has(r.Rollup.Name) {
+			return c.errf(key, "%q is also a schema's name; a rollup's schema is generated, so rename the rollup", r.Rollup.Name)
+		}
+		s, err := schema.Parse(r.Rollup.Name, 1, r.RollupSchema())
+		if err != nil {
+			return c.errf(key, "generated schema: %v", err)
+		}
+		if err := reg.Add(s); err != nil {
+			return c.errf(key, "%v", err)
+		}
+	}
+	return nil
 }

@@ -96,6 +96,9 @@ type Summary struct {
 	// Discarded counts, by schema and input column, the values lost because
 	// the schema has no "extra" map to keep columns that match no field.
 	Discarded map[string]map[string]int64
+	// Rollups are the rollup routes' lines, by rollup name. Their records
+	// (partial aggregates) are counted in RecordsIn like any record.
+	Rollups map[string]*RollupSummary
 	// Files and ErrorFiles are the objects delivered and those under the
 	// error prefix.
 	Files, ErrorFiles int64
@@ -103,9 +106,36 @@ type Summary struct {
 	Elapsed           time.Duration
 }
 
+// RollupSummary is what a rollup route did with its lines.
+type RollupSummary struct {
+	Lines, Aggregated int64
+	// Excluded counts lines by the where rule they failed.
+	Excluded map[string]int64
+	// DeadLettered counts the route's dead letters (they are also in
+	// Summary.DeadLettered).
+	DeadLettered int64
+	// Records counts the partial aggregates emitted.
+	Records int64
+}
+
+// Conserved reports whether lines in = aggregated + excluded + dead letters.
+func (r *RollupSummary) Conserved() bool {
+	n := r.Aggregated + r.DeadLettered
+	for _, e := range r.Excluded {
+		n += e
+	}
+	return n == r.Lines
+}
+
 // Conserved reports whether every record read is accounted for:
-// in = Ok + Dropped + Failed + splitter dead letters.
+// in = Ok + Dropped + Failed + splitter dead letters, and each rollup's
+// lines are conserved.
 func (s Summary) Conserved() bool {
+	for _, r := range s.Rollups {
+		if !r.Conserved() {
+			return false
+		}
+	}
 	return s.RecordsIn == s.Ok+s.Dropped+s.Failed+s.DeadLettered
 }
 
@@ -248,6 +278,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 				filtered[stream] += n
 			}
 			sum.DeadLettered += res.DeadLettered
+			if rc := res.Rollup; rc != nil {
+				sum.addRollup(rc, res.DeadLettered)
+			}
 		}
 		return emu.Close(ctx)
 	}()
@@ -422,4 +455,22 @@ func faultEvents(faults Faults, objects []object) []object {
 		out[i] = object{bucket: e.Bucket, key: e.Key, size: e.Size}
 	}
 	return out
+}
+
+func (s *Summary) addRollup(rc *splitter.RollupCounts, deadLettered int64) {
+	if s.Rollups == nil {
+		s.Rollups = map[string]*RollupSummary{}
+	}
+	r := s.Rollups[rc.Name]
+	if r == nil {
+		r = &RollupSummary{Excluded: map[string]int64{}}
+		s.Rollups[rc.Name] = r
+	}
+	r.Lines += rc.Lines
+	r.Aggregated += rc.Aggregated
+	r.DeadLettered += deadLettered
+	r.Records += rc.Records
+	for rule, n := range rc.Excluded {
+		r.Excluded[rule] += n
+	}
 }

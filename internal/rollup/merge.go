@@ -1,6 +1,7 @@
 package rollup
 
 import (
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -85,10 +86,14 @@ func NewMerger(route *config.Route, q Query) (*Merger, error) {
 	return m, nil
 }
 
-// Add merges one delivered document (decoded with json.Decoder.UseNumber).
+// Add merges one delivered document (decoded with json.Decoder.UseNumber),
+// or the splitter's envelope of one.
 // A document of another rollup or schema is skipped; one of this rollup
 // that cannot be read is an error naming the column.
 func (m *Merger) Add(doc map[string]any) error {
+	if fields, ok := doc["fields"].(map[string]any); ok && doc[config.ColumnRollup] == nil {
+		doc = fields // an envelope, as sluice split prints it
+	}
 	if doc[config.ColumnRollup] != m.ro.Name {
 		m.Others++
 		return nil
@@ -128,7 +133,10 @@ func (m *Merger) Add(doc map[string]any) error {
 	m.key = k
 	g := m.groups[string(k)]
 	if g == nil {
-		g = &mergedGroup{key: string(k), window: win, accs: make([]*acc, len(m.ro.Measures))}
+		g = &mergedGroup{key: string(k), accs: make([]*acc, len(m.ro.Measures))}
+		if m.window {
+			g.window = win // else 0: groups span windows
+		}
 		for _, d := range m.dims {
 			g.dims = append(g.dims, doc[d.column])
 		}
@@ -190,14 +198,13 @@ func (m *Merger) Columns() []string {
 // Rows returns one row per group, in Columns' order, sorted by window and
 // dimensions: strings, int64, float64, uint64 (distinct) or nil.
 func (m *Merger) Rows() [][]any {
-	keys := make([]string, 0, len(m.groups))
-	for k := range m.groups {
-		keys = append(keys, k)
+	groups := make([]*mergedGroup, 0, len(m.groups))
+	for _, g := range m.groups {
+		groups = append(groups, g)
 	}
-	slices.Sort(keys)
-	rows := make([][]any, 0, len(keys))
-	for _, k := range keys {
-		g := m.groups[k]
+	slices.SortFunc(groups, compareGroups)
+	rows := make([][]any, 0, len(groups))
+	for _, g := range groups {
 		row := make([]any, 0, len(m.dims)+8)
 		for _, v := range g.dims {
 			if n, ok := v.(json.Number); ok {
@@ -243,4 +250,37 @@ func (m *Merger) Rows() [][]any {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// compareGroups orders by window, then by each dimension: null first,
+// numbers by value, text as bytes.
+func compareGroups(a, b *mergedGroup) int {
+	if c := cmp.Compare(a.window, b.window); c != 0 {
+		return c
+	}
+	for i := range a.dims {
+		x, y := a.dims[i], b.dims[i]
+		switch {
+		case x == nil && y == nil:
+			continue
+		case x == nil:
+			return -1
+		case y == nil:
+			return 1
+		}
+		if nx, ok := x.(json.Number); ok {
+			if ny, ok := y.(json.Number); ok {
+				fx, _ := nx.Float64()
+				fy, _ := ny.Float64()
+				if c := cmp.Compare(fx, fy); c != 0 {
+					return c
+				}
+				continue
+			}
+		}
+		if c := strings.Compare(fmt.Sprint(x), fmt.Sprint(y)); c != 0 {
+			return c
+		}
+	}
+	return 0
 }

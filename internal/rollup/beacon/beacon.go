@@ -6,10 +6,14 @@
 package beacon
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -152,4 +156,38 @@ func text(r *rand.Rand, l *Line) string {
 		resp.Format("2006-01-02T15:04:05.000000Z"), r.IntN(254)+1, 1024+r.IntN(60000), r.IntN(4)+10,
 		l.TargetTime, l.Status, l.Status, l.SentBytes, u, ua, r.Uint32(), r.Uint64(), created, r.IntN(4)+10, l.Status, r.Uint64())
 	return b.String()
+}
+
+// Day writes a day of logs from start, one gzipped object per 5 minutes
+// named as ALB names them, under dir/alb-logs/AWSLogs/..., with perFile
+// lines each. It returns the lines written, in order.
+func Day(dir string, start time.Time, perFile int, seed uint64) ([]Line, error) {
+	var all []Line
+	for i := range 288 {
+		from := start.Add(time.Duration(i) * 5 * time.Minute)
+		lines := Generate(Options{Seed: seed + uint64(i), Start: from, Span: 5 * time.Minute, Lines: perFile, Users: 2000})
+		day := from.Format("2006/01/02")
+		name := filepath.Join(dir, "alb-logs/AWSLogs/123456789012/elasticloadbalancing/eu-west-1", day,
+			fmt.Sprintf("123456789012_elasticloadbalancing_eu-west-1_app.beacon.50dc6c495c0c9188_%s_198.51.100.7_%04d.log.gz", from.Add(5*time.Minute).Format("20060102T1504Z"), i))
+		if err := writeGzip(name, lines); err != nil {
+			return nil, err
+		}
+		all = append(all, lines...)
+	}
+	return all, nil
+}
+
+func writeGzip(name string, lines []Line) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	for _, l := range lines {
+		zw.Write([]byte(l.Text + "\n"))
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(name, b.Bytes(), 0o644)
 }
