@@ -226,6 +226,15 @@ func readNumber(dst []byte, body string, decimal byte) (_ []byte, mark byte, st 
 // "1.234.567"; 0 for text that does not say ("1,299", "845", "1 000") or
 // is not a number. The transform gathers it over a column's values.
 func DecimalMark(s string) byte {
+	// The transform asks this of every text value of a batch, addresses
+	// and descriptions included: most are plainly not numbers.
+	if !mayShowMark(s) {
+		return 0
+	}
+	return decimalMark(s)
+}
+
+func decimalMark(s string) byte {
 	body, _ := stripNumber(s)
 	if strings.IndexByte(body, '.') < 0 && strings.IndexByte(body, ',') < 0 {
 		return 0
@@ -308,4 +317,50 @@ func parseNumber(sc *Scratch, f *envelope.Field) (float64, error) {
 		return 0, errNotNumber
 	}
 	return x, nil
+}
+
+// Byte classes for mayShowMark: bytes a number's body may hold (digits and
+// separators, the multi-byte spaces and apostrophe included), and bytes
+// stripNumber may take off around it (spaces, signs, parentheses, '%' and
+// currency symbols).
+var (
+	bodyByte   = byteSet("0123456789.,' _\xc2\xa0\xe2\x80\xaf\x89\x99")
+	aroundByte = byteSet(" \t\n\v\f\r()%+-\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000" +
+		strings.Join(currencySymbols, ""))
+)
+
+func byteSet(s string) (set [256]bool) {
+	for i := 0; i < len(s); i++ {
+		set[s[i]] = true
+	}
+	return set
+}
+
+// mayShowMark is false for text DecimalMark surely answers 0 for: text
+// with no digit, a byte that is neither a number's nor what may surround
+// one, or a byte other than a digit or separator between its first and
+// last digit (the body keeps every digit and what lies between).
+func mayShowMark(s string) bool {
+	first, last := -1, -1
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if first < 0 {
+				first = i
+			}
+			last = i
+		case !bodyByte[c] && !aroundByte[c]:
+			return false
+		}
+	}
+	if first < 0 {
+		return false
+	}
+	for i := first; i < last; i++ {
+		if !bodyByte[s[i]] {
+			return false
+		}
+	}
+	return true
 }
