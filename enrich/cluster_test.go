@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +17,8 @@ import (
 // pass: a multi-key command across slots (CROSSSLOT), a key on another node
 // (MOVED). The URL names one node only: the client asks it what it is.
 func TestRedisCluster(t *testing.T) {
-	url := testenv.RedisClusterURL(t)
+	cluster := testenv.RedisCluster(t)
+	url := cluster.URL()
 
 	t.Run("cache contract", func(t *testing.T) {
 		testCacheContract(t, func(t *testing.T) cacheUnderTest {
@@ -81,6 +83,62 @@ func TestRedisCluster(t *testing.T) {
 		}
 		if n := counter.n.Load(); n != int64(len(masters)) {
 			t.Fatalf("a cached batch made %d exchanges with %d nodes, want 1 each", n, len(masters))
+		}
+	})
+
+	t.Run("one node silent", func(t *testing.T) {
+		c := redisCacheAt(t, url)
+		a := newAPI(t, realClock{})
+		e, m := newTestEnricher(t, genericConfig(a.URL), WithCache(c))
+		ctx := context.Background()
+		var keys []string
+		for i := range 30 {
+			keys = append(keys, keyOf(t, e, fmt.Sprintf("ok:silent-%d", i)))
+		}
+		e.Lookup(ctx, keys)
+		if a.total() != 30 {
+			t.Fatalf("%d lookups, want 30", a.total())
+		}
+		// One master stops answering (SIGSTOP) until the test ends.
+		cc := resolved(t, c).(*redis.ClusterClient)
+		silent, err := cc.MasterForKey(ctx, e.CacheKey(keys[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		onSilent := 0
+		for _, k := range keys {
+			n, err := cc.MasterForKey(ctx, e.CacheKey(k))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.Options().Addr == silent.Options().Addr {
+				onSilent++
+			}
+		}
+		if onSilent == len(keys) {
+			t.Fatalf("all %d keys on one node", len(keys))
+		}
+		cluster.Freeze(t, silent.Options().Addr)
+		start := time.Now()
+		got := e.Lookup(ctx, keys)
+		elapsed := time.Since(start)
+		for k, r := range got {
+			if !r.Found {
+				t.Fatalf("%s: %+v", k, r)
+			}
+		}
+		// Keys on the other nodes are still read from the cache.
+		if more := a.total() - 30; more != onSilent {
+			t.Errorf("%d more lookups, want %d (the keys on the silent node only)", more, onSilent)
+		}
+		if metric(m, e, "EnrichDegraded") != 1 {
+			t.Errorf("EnrichDegraded = %v, want 1", metric(m, e, "EnrichDegraded"))
+		}
+		// The read and the write each cost the silent node a few per-call
+		// timeouts (a new connection's handshake, one retry), not forever.
+		t.Logf("a batch with one node silent took %v", elapsed)
+		if elapsed > 3*time.Second {
+			t.Errorf("a silent node held the batch %v", elapsed)
 		}
 	})
 

@@ -27,6 +27,10 @@ const (
 	DefaultReadTimeout  = 200 * time.Millisecond
 	DefaultWriteTimeout = 200 * time.Millisecond
 	DefaultPoolTimeout  = 200 * time.Millisecond
+	// DefaultMaxRedirects is how often a cluster call is sent again: after
+	// a MOVED or ASK redirect, or a node's timeout or network error
+	// (query parameter max_redirects).
+	DefaultMaxRedirects = 1
 )
 
 // mode is how the URL asks to talk to the server.
@@ -128,6 +132,12 @@ func New(rawURL string) (*Client, error) {
 		c.clusterO.ContextTimeoutEnabled = true
 		c.clusterO.DialerRetries = 1
 		defaults(q, &c.clusterO.DialTimeout, &c.clusterO.ReadTimeout, &c.clusterO.WriteTimeout, &c.clusterO.PoolTimeout, &c.clusterO.MaxRetries)
+		if !q.Has("max_redirects") {
+			// The cluster client also retries a timed-out node up to
+			// MaxRedirects times (3 by default: 1.5s for a silent node at a
+			// 200ms read timeout). One is enough to follow a MOVED or ASK.
+			c.clusterO.MaxRedirects = DefaultMaxRedirects
+		}
 	}
 	switch c.mode {
 	case single:

@@ -97,8 +97,17 @@ func TestNewSetsShortTimeouts(t *testing.T) {
 	rc, _ = cc.Resolve(context.Background())
 	co := rc.(*redis.ClusterClient).Options()
 	if co.TLSConfig == nil || !co.ContextTimeoutEnabled || co.DialTimeout != DefaultDialTimeout || co.ReadTimeout != time.Second ||
-		co.WriteTimeout != DefaultWriteTimeout || co.PoolTimeout != DefaultPoolTimeout || co.MaxRetries != -1 {
-		t.Errorf("cluster: tls=%v ctx=%v dial=%v read=%v write=%v pool=%v retries=%d", co.TLSConfig, co.ContextTimeoutEnabled, co.DialTimeout, co.ReadTimeout, co.WriteTimeout, co.PoolTimeout, co.MaxRetries)
+		co.WriteTimeout != DefaultWriteTimeout || co.PoolTimeout != DefaultPoolTimeout || co.MaxRetries != -1 || co.MaxRedirects != DefaultMaxRedirects {
+		t.Errorf("cluster: tls=%v ctx=%v dial=%v read=%v write=%v pool=%v retries=%d redirects=%d", co.TLSConfig, co.ContextTimeoutEnabled, co.DialTimeout, co.ReadTimeout, co.WriteTimeout, co.PoolTimeout, co.MaxRetries, co.MaxRedirects)
+	}
+	c3, err := New("redis://h:6379?cluster=true&max_redirects=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c3.Close()
+	rc, _ = c3.Resolve(context.Background())
+	if r := rc.(*redis.ClusterClient).Options().MaxRedirects; r != 3 {
+		t.Errorf("max_redirects=3 in the URL gave %d", r)
 	}
 }
 
@@ -230,7 +239,7 @@ func TestExplain(t *testing.T) {
 // TestRedisCluster checks, against a real 3-node Redis Cluster, that the
 // client finds out it is one and that what a cluster refuses is explained.
 func TestRedisCluster(t *testing.T) {
-	addrs := testenv.RedisCluster(t)
+	addrs := testenv.RedisCluster(t).Addrs
 	ctx := context.Background()
 
 	c, err := New("redis://" + addrs[0])

@@ -17,7 +17,7 @@ import (
 // pass: a multi-key command across slots (CROSSSLOT), a key on another node
 // (MOVED), a database number (SELECT).
 func TestRedisCluster(t *testing.T) {
-	url := testenv.RedisClusterURL(t)
+	url := testenv.RedisCluster(t).URL()
 	store := NewRedisStore(redisAt(t, url), time.Minute)
 
 	t.Run("store", func(t *testing.T) { testStore(t, store) })

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,12 +18,37 @@ import (
 // keys to land on different nodes, so that CROSSSLOT and MOVED are real.
 const RedisClusterNodes = 3
 
+// Cluster is a Redis Cluster started for a test.
+type Cluster struct {
+	Addrs []string // the masters' host:port, one per node
+	procs map[string]*os.Process
+}
+
+// URL is a REDIS_URL for the cluster: its first node, which the client
+// asks whether it is a cluster.
+func (c *Cluster) URL() string { return "redis://" + c.Addrs[0] }
+
+// Freeze stops the node at addr (SIGSTOP) until the test ends: the kernel
+// still accepts connections for it, but nothing answers, as with a hung
+// server.
+func (c *Cluster) Freeze(t testing.TB, addr string) {
+	t.Helper()
+	p := c.procs[addr]
+	if p == nil {
+		t.Fatalf("testenv: no cluster node at %s", addr)
+	}
+	if err := p.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("testenv: freeze %s: %v", addr, err)
+	}
+	t.Cleanup(func() { _ = p.Signal(syscall.SIGCONT) })
+}
+
 // RedisCluster starts a Redis Cluster of RedisClusterNodes masters (no
 // replicas) on free loopback ports, in a temporary directory, for the
-// test's lifetime, and returns its nodes' addresses. The servers are
-// redis-server --cluster-enabled yes, joined with redis-cli --cluster
-// create; it returns once every node reports cluster_state:ok.
-func RedisCluster(t testing.TB) []string {
+// test's lifetime. The servers are redis-server --cluster-enabled yes,
+// joined with redis-cli --cluster create; it returns once every node
+// reports cluster_state:ok.
+func RedisCluster(t testing.TB) *Cluster {
 	t.Helper()
 	server := Tool(t, "redis-server")
 	cli := Tool(t, "redis-cli")
@@ -30,11 +56,15 @@ func RedisCluster(t testing.TB) []string {
 	ctx, cancel := context.WithCancel(context.Background())
 	var cmds []*exec.Cmd
 	t.Cleanup(func() {
+		for _, c := range cmds {
+			_ = c.Process.Signal(syscall.SIGCONT) // a frozen node cannot stop
+		}
 		cancel()
 		for _, c := range cmds {
 			_ = c.Wait()
 		}
 	})
+	cluster := &Cluster{procs: map[string]*os.Process{}}
 	addrs := make([]string, RedisClusterNodes)
 	for i := range addrs {
 		port, bus := FreePort(t), FreePort(t)
@@ -54,6 +84,7 @@ func RedisCluster(t testing.TB) []string {
 			t.Fatalf("testenv: start redis-server: %v", err)
 		}
 		cmds = append(cmds, cmd)
+		cluster.procs[addrs[i]] = cmd.Process
 	}
 	clients := make([]*redis.Client, len(addrs))
 	for i, addr := range addrs {
@@ -77,14 +108,8 @@ func RedisCluster(t testing.TB) []string {
 			return err
 		})
 	}
-	return addrs
-}
-
-// RedisClusterURL is a REDIS_URL for a cluster started by RedisCluster:
-// its first node, which the client asks whether it is a cluster.
-func RedisClusterURL(t testing.TB) string {
-	t.Helper()
-	return "redis://" + RedisCluster(t)[0]
+	cluster.Addrs = addrs
+	return cluster
 }
 
 // waitFor polls ready until it succeeds, failing the test with the

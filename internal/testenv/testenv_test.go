@@ -27,7 +27,7 @@ func TestRedisAnswers(t *testing.T) {
 }
 
 func TestRedisCluster(t *testing.T) {
-	addrs := RedisCluster(t)
+	addrs := RedisCluster(t).Addrs
 	if len(addrs) != RedisClusterNodes {
 		t.Fatalf("%d nodes", len(addrs))
 	}
