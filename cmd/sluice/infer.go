@@ -20,9 +20,10 @@ import (
 type inferOptions struct {
 	name, format, out, config string
 	max                       int
+	infer.Options
 }
 
-const inferUsage = "infer [-name NAME] [-format csv|jsonl|alb|elb] [-out DIR] [-config F] [-max-records N] FILE|DIR..."
+const inferUsage = "infer [-name NAME] [-format csv|jsonl|alb|elb] [-out DIR] [-enum N] [-arrays] [-config F] [-max-records N] FILE|DIR..."
 
 func inferFlags(stderr io.Writer) (*flag.FlagSet, any) {
 	o := &inferOptions{}
@@ -32,6 +33,8 @@ func inferFlags(stderr io.Writer) (*flag.FlagSet, any) {
 	fs.StringVar(&o.out, "out", ".", "directory to write NAME.v1.avsc into")
 	fs.StringVar(&o.config, "config", config.PathFromEnv(), "config whose timezone and transform.day_first the coercions use, if it exists")
 	fs.IntVar(&o.max, "max-records", 100000, "read at most this many records of each file (0: all)")
+	fs.IntVar(&o.Enum, "enum", 0, "make a text column with at most N distinct values (each seen twice on average) an enum (default 0: never)")
+	fs.BoolVar(&o.Arrays, "arrays", false, "make a column of lists separated by ';' or '|' (never ','), or of JSON arrays, an array of strings")
 	return fs, o
 }
 
@@ -91,7 +94,7 @@ func runSchemaInfer(flags *flag.FlagSet, opts any, args []string, stdout, stderr
 			routes = append(routes, r)
 		}
 	}
-	res := sampler.Result(name)
+	res := sampler.Result(name, o.Options)
 	if res.Records == 0 {
 		return fail("no records in %s", strings.Join(files, ", "))
 	}
@@ -148,8 +151,13 @@ func extension(path string) string {
 
 func typeName(t any) string {
 	if m, ok := t.(map[string]any); ok {
-		if m["logicalType"] == "decimal" {
+		switch {
+		case m["logicalType"] == "decimal":
 			return fmt.Sprintf("decimal(%v,%v)", m["precision"], m["scale"])
+		case m["type"] == "enum":
+			return fmt.Sprintf("enum%v", m["symbols"])
+		case m["type"] == "array":
+			return fmt.Sprintf("array<%v>", m["items"])
 		}
 		return fmt.Sprint(m["logicalType"])
 	}

@@ -221,3 +221,24 @@ func TestInferUnifiesSpellingsAndSaysWhatItSaw(t *testing.T) {
 		t.Errorf("overwrote: exit %d %s", code, stderr)
 	}
 }
+
+// With -arrays and -enum, what infer asks for is still delivered: every
+// record Ok.
+func TestInferArraysAndEnumsDeliver(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "orders.csv"), []byte("Order,Status,Tags\n1,paid,a;b\n2,Pending,c\n3,PAID,d|e\n4,pending,\n5,paid,f\n6,on-hold,g\n7,On Hold,h\n"), 0o644)
+	summary, out := inferAndRun(t, dir, "-enum", "3", "-arrays")
+	if !strings.Contains(summary, "records in     7\n  ok           7\n") {
+		t.Fatalf("not every record delivered:\n%s", summary)
+	}
+	byOrder := map[string]map[string]any{}
+	for _, d := range delivered(t, out) {
+		byOrder[fmt.Sprint(d["order"])] = d
+	}
+	if d := byOrder["3"]; fmt.Sprint(d["status"]) != "paid" || fmt.Sprint(d["tags"]) != "[d e]" {
+		t.Errorf("order 3: %v", d)
+	}
+	if d := byOrder["7"]; fmt.Sprint(d["status"]) != "on_hold" {
+		t.Errorf("order 7: %v", d)
+	}
+}

@@ -40,7 +40,7 @@ func TestPickTheNarrowestTypeThatReadsEveryValue(t *testing.T) {
 			for _, v := range tt.values {
 				s.add(f, format.Record{Fields: []envelope.Field{{Name: "Col", Value: v}}})
 			}
-			r := s.Result("x")
+			r := s.Result("x", Options{})
 			got := r.Fields[0]
 			if typeString(got.Type) != tt.want || got.Nullable != tt.nullable {
 				t.Errorf("%q: %s (nullable %v), want %s (nullable %v)", tt.values, typeString(got.Type), got.Nullable, tt.want, tt.nullable)
@@ -78,11 +78,50 @@ func TestAbsentColumnsAreNullable(t *testing.T) {
 	a, b := s.beginFile("a.csv"), s.beginFile("b.csv")
 	s.add(a, format.Record{Fields: []envelope.Field{{Name: "id", Value: "1"}, {Name: "Only A", Value: "x"}}})
 	s.add(b, format.Record{Fields: []envelope.Field{{Name: "ID", Value: "2"}}})
-	r := s.Result("x")
+	r := s.Result("x", Options{})
 	if len(r.Fields) != 2 || r.Fields[0].Nullable || !r.Fields[1].Nullable {
 		t.Fatalf("fields %+v", r.Fields)
 	}
 	if r.Fields[0].Aliases[0] != "ID" {
 		t.Errorf("the spelling ID is not an alias: %v", r.Fields[0].Aliases)
+	}
+}
+
+func TestEnumsAndArraysOnlyWhenAsked(t *testing.T) {
+	statuses := []string{"Paid", "pending", "PAID", "On-Hold", "paid", "pending"}
+	tags := []string{"books; cafe", "bikes|repairs", "fruit"}
+	addresses := []string{"12 High St, Bristol; back door", "3 Quay Rd"}
+	infer := func(values []string, opts Options) any {
+		s, _ := NewSampler(normalize.Options{})
+		f := s.beginFile("x.csv")
+		for _, v := range values {
+			s.add(f, format.Record{Fields: []envelope.Field{{Name: "col", Value: v}}})
+		}
+		r := s.Result("x", opts)
+		if _, err := r.AVSC(); err != nil {
+			t.Fatal(err)
+		}
+		return r.Fields[0].Type
+	}
+	if got := typeString(infer(statuses, Options{})); got != "string" {
+		t.Errorf("statuses without -enum: %s", got)
+	}
+	if got := fmt.Sprint(infer(statuses, Options{Enum: 5})); got != "map[name:col_enum symbols:[on_hold paid pending] type:enum]" {
+		t.Errorf("statuses with -enum 5: %s", got)
+	}
+	if got := typeString(infer(statuses, Options{Enum: 2})); got != "string" {
+		t.Errorf("three statuses with -enum 2: %s", got)
+	}
+	if got := typeString(infer([]string{"a1", "b2", "c3"}, Options{Enum: 10})); got != "string" {
+		t.Errorf("ids seen once each became an enum: %s", got)
+	}
+	if got := typeString(infer(tags, Options{})); got != "string" {
+		t.Errorf("lists without -arrays: %s", got)
+	}
+	if got := fmt.Sprint(infer(tags, Options{Arrays: true})); got != "map[items:string type:array]" {
+		t.Errorf("lists with -arrays: %s", got)
+	}
+	if got := typeString(infer(addresses, Options{Arrays: true})); got != "string" {
+		t.Errorf("text with commas (which the transform splits first) became an array: %s", got)
 	}
 }

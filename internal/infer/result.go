@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"unicode"
 
@@ -42,8 +43,18 @@ type Result struct {
 	InExtra []string
 }
 
+// Options ask for the types infer does not choose by itself.
+type Options struct {
+	// Enum makes a text column with at most this many distinct values
+	// (each seen at least twice on average) an enum of them. 0: never.
+	Enum int
+	// Arrays makes a text column whose values are lists separated by ';'
+	// or '|' (and never ','), or JSON arrays, an array of strings.
+	Arrays bool
+}
+
 // Result infers the schema called name from everything sampled.
-func (s *Sampler) Result(name string) *Result {
+func (s *Sampler) Result(name string, opts Options) *Result {
 	r := &Result{Name: name, Files: len(s.files)}
 	for _, f := range s.files {
 		r.Records += f.records
@@ -70,7 +81,10 @@ func (s *Sampler) Result(name string) *Result {
 			f.Aliases = append(f.Aliases, c.canonical)
 		}
 		var what string
-		f.Type, what = c.pick()
+		f.Type, what = c.pick(opts)
+		if m, ok := f.Type.(map[string]any); ok && m["type"] == "enum" {
+			m["name"] = f.Name + "_enum"
+		}
 		f.Nullable = c.present < r.Records || c.empty > 0 || c.present == c.empty
 		f.Doc = c.doc(len(s.files), r.Records, what)
 		r.Fields = append(r.Fields, f)
@@ -79,8 +93,18 @@ func (s *Sampler) Result(name string) *Result {
 }
 
 // pick chooses the narrowest type that reads every value seen, and says why.
-func (c *column) pick() (any, string) {
+func (c *column) pick(opts Options) (any, string) {
 	numeric := !c.leadZero && !c.notNumber
+	values := int(c.present - c.empty)
+	switch {
+	case opts.Arrays && c.nonScalars && c.jsonArrays:
+		return map[string]any{"type": "array", "items": "string"}, "array<string>: JSON arrays, items kept as text"
+	case opts.Arrays && !c.nonScalars && c.listSeps && !c.commas:
+		return map[string]any{"type": "array", "items": "string"}, "array<string>: lists separated by ';' or '|'"
+	}
+	if t, what, ok := c.enum(opts.Enum, values); ok && !(c.alive[candLong] && numeric) && !(c.alive[candDouble] && numeric) && !(c.alive[candBoolean] && c.wordBool) {
+		return t, what
+	}
 	switch {
 	case c.nonScalars:
 		return "string", "string: JSON objects or arrays, kept as their JSON text"
@@ -110,6 +134,31 @@ func quote(list []string) []string {
 		out[i] = fmt.Sprintf("%q", s)
 	}
 	return out
+}
+
+// enum makes the column an enum when it has few distinct values, each a
+// valid symbol once spelled as a name (the transform matches symbols
+// ignoring case and punctuation). It has no default: an unseen value fails
+// with its reason instead of being replaced.
+func (c *column) enum(max, values int) (any, string, bool) {
+	n := len(c.distinct)
+	if max <= 0 || n == 0 || n > max || n > maxEnum || c.nonScalars || values < 2*n {
+		return nil, "", false
+	}
+	keys := make([]string, 0, n)
+	for k := range c.distinct {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var symbols []string
+	for _, k := range keys {
+		sym := avroName(c.distinct[k])
+		if normalize.Canonical(sym) != k || containsStr(symbols, sym) {
+			return nil, "", false // a value no symbol can spell
+		}
+		symbols = append(symbols, sym)
+	}
+	return map[string]any{"type": "enum", "name": "", "symbols": symbols}, fmt.Sprintf("enum of %d symbols (-enum)", n), true
 }
 
 func (c *column) doc(files, records int, what string) string {

@@ -77,7 +77,15 @@ type column struct {
 	timeOfDay  bool // a timestamp that is not midnight
 	fraction   int  // digits after the decimal separator, when all agree; -1 when not
 	nonScalars bool // JSON objects or arrays
+	jsonArrays bool // JSON arrays only (no objects)
+	listSeps   bool // text with ';' or '|', which the transform splits lists at
+	commas     bool // text with ',' (which the transform would split at first)
+
+	distinct map[string]string // canonical value → first spelling, up to maxEnum+1
 }
+
+// maxEnum caps the symbols an inferred enum may have.
+const maxEnum = 64
 
 // NewSampler returns a sampler that coerces with opts (the zone for naive
 // times, day-first dates), as the transform will.
@@ -141,9 +149,31 @@ func (s *Sampler) value(c *column, fld envelope.Field) {
 	}
 	v := strings.TrimSpace(fld.Value)
 	if fld.Kind == envelope.Raw && (strings.HasPrefix(v, "{") || strings.HasPrefix(v, "[")) {
+		if !c.nonScalars {
+			c.jsonArrays = true
+		}
+		c.jsonArrays = c.jsonArrays && strings.HasPrefix(v, "[")
 		c.nonScalars = true
 		c.alive = [numCandidates]bool{}
 		return
+	}
+	if strings.ContainsAny(v, ";|") {
+		c.listSeps = true
+	}
+	if strings.Contains(v, ",") {
+		c.commas = true
+	}
+	if c.distinct == nil {
+		c.distinct = map[string]string{}
+	}
+	if len(c.distinct) <= maxEnum {
+		if k := normalize.Canonical(v); k != "" {
+			if _, ok := c.distinct[k]; !ok {
+				c.distinct[k] = v
+			}
+		} else {
+			c.distinct["\x00"+v] = v // no letters or digits: cannot be a symbol
+		}
 	}
 	if len(v) > 1 && v[0] == '0' && isDigit(v[1]) {
 		c.leadZero = true
