@@ -282,7 +282,7 @@ func (r *Rollup) check(c *Config, route *Route, key string) error {
 		}
 		w.re = re
 	}
-	columns := map[string]string{ColumnRollup: "reserved", ColumnID: "reserved", ColumnWindowStart: "reserved", "provenance": "reserved"}
+	columns := map[string]string{ColumnRollup: "reserved", ColumnID: "reserved", ColumnWindowStart: "reserved", "extra": "reserved", "provenance": "reserved"}
 	claim := func(col, k string) error {
 		if prev, ok := columns[col]; ok {
 			return c.errf(k, "its column %q is also %s (rename or drop one)", col, prev)
@@ -358,7 +358,8 @@ func fieldSet(s string) map[string]bool {
 
 // RollupSchema returns the Avro schema (.avsc text) generated for a rollup
 // route: the rollup's name and record id, typed group keys, the window
-// start, the measures and provenance.
+// start, the measures, and the extra map and provenance every sluice
+// schema has.
 func (r *Route) RollupSchema() []byte {
 	type field struct {
 		Name    string `json:"name"`
@@ -405,7 +406,9 @@ func (r *Route) RollupSchema() []byte {
 		{Name: "format", Type: nullable("string"), Default: json.RawMessage("null")},
 		{Name: "ingested_at", Type: nullable(map[string]string{"type": "long", "logicalType": "timestamp-millis"}), Default: json.RawMessage("null")},
 	}}
-	fields = append(fields, field{Name: "provenance", Type: nullable(prov), Default: json.RawMessage("null")})
+	fields = append(fields,
+		field{Name: "extra", Type: map[string]string{"type": "map", "values": "string"}, Doc: "input fields that match no column (none from the splitter)", Default: json.RawMessage("{}")},
+		field{Name: "provenance", Type: nullable(prov), Default: json.RawMessage("null")})
 	doc := map[string]any{
 		"type": "record", "name": ro.Name, "namespace": "sluice.rollup",
 		"doc":    fmt.Sprintf("Rollup %s of %s records: partial aggregates per source object, group and %s window (generated from sluice.yaml).", ro.Name, r.Format, WindowName(ro.Window)),

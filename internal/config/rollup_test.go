@@ -66,7 +66,7 @@ func TestRollupRouteParses(t *testing.T) {
 	}
 	wantFields := "rollup:string rollup_id:string event:union[null,string] utm_source:union[null,string] elb_status_code:union[null,long] " +
 		"window_start:timestamp-millis count:long sum_sent_bytes:long min_target_processing_time:union[null,double] " +
-		"max_target_processing_time:union[null,double] hll_user:string sketch_target_processing_time:string provenance:union[null,record sluice.rollup.provenance]"
+		"max_target_processing_time:union[null,double] hll_user:string sketch_target_processing_time:string extra:map<string> provenance:union[null,record sluice.rollup.provenance]"
 	if strings.Join(got, " ") != wantFields {
 		t.Errorf("schema fields:\n%s\nwant\n%s", strings.Join(got, " "), wantFields)
 	}
