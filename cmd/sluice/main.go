@@ -25,6 +25,7 @@ type command struct {
 
 // commands lists every subcommand.
 var commands = map[string]command{
+	"graph":     {"print the routes, streams and prefixes the config describes (text, or Graphviz DOT with -dot)", runGraph},
 	"init":      {"write a starting project: a commented sluice.yaml, a schema, sample input and a test case", runInit},
 	"run":       {"run the whole pipeline on local files (the shipped example by default)", runRun},
 	"transform": {"run the transform handler on a Firehose event file", runTransform},

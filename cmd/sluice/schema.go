@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/normalize"
+	"github.com/sluicehq/sluice/internal/topology"
 	"github.com/sluicehq/sluice/schema"
 	"github.com/sluicehq/sluice/schema/ddl"
 )
@@ -162,6 +163,7 @@ func runSchemaCheck(flags *flag.FlagSet, opts any, args []string, stdout, stderr
 		return exitUsage
 	}
 	var problems []string
+	var graph *topology.Graph
 	cfg, err := loadConfig(flags, src.config, true)
 	if errors.Is(err, fs.ErrNotExist) {
 		problems = append(problems, err.Error()+"; or pass -config \"\" to check only the schemas")
@@ -169,6 +171,8 @@ func runSchemaCheck(flags *flag.FlagSet, opts any, args []string, stdout, stderr
 		problems = append(problems, err.Error())
 	} else if cfg != nil {
 		if err := cfg.CheckStreams(); err != nil {
+			problems = append(problems, err.Error())
+		} else if graph, err = topology.Build(cfg); err != nil {
 			problems = append(problems, err.Error())
 		}
 	}
@@ -218,6 +222,8 @@ func runSchemaCheck(flags *flag.FlagSet, opts any, args []string, stdout, stderr
 		for _, w := range warnings {
 			fmt.Fprintf(stdout, "warning: %s\n", w)
 		}
+		fmt.Fprintf(stdout, "graph: %d routes, %d streams, %d stages, no cycle; every stream with a prefix of its own is read or final (sluice graph prints it)\n",
+			len(graph.Routes), len(graph.Streams), graph.Stages())
 	} else {
 		fmt.Fprintln(stdout, "config: not checked (-config \"\")")
 	}

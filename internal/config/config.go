@@ -105,6 +105,12 @@ type Stream struct {
 	// <ErrorPrefix>processing-failed/YYYY/MM/DD/HH/).
 	Prefix      string `yaml:"prefix"`
 	ErrorPrefix string `yaml:"error_prefix"`
+
+	// Final marks a stream whose delivered objects leave the pipeline (read
+	// by people or other systems). A stream with a Prefix of its own must
+	// be read by a route (a chain) or be Final; one without delivers under
+	// the date and is final. Default: false.
+	Final bool `yaml:"final"`
 }
 
 // Route sends matching S3 objects to a format and to one stream (stream

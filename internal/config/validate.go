@@ -237,6 +237,13 @@ func (c *Config) CheckSchemas(has func(name string) bool) error {
 	return nil
 }
 
+// Errorf returns a problem with key as an *Error that names the file and
+// the key's line and column: for checks made outside this package (the
+// topology's).
+func (c *Config) Errorf(key, format string, args ...any) error {
+	return c.errf(key, format, args...)
+}
+
 func (c *Config) errf(key, format string, args ...any) error {
 	line, col := position(c.doc, key)
 	return &Error{Path: c.Path, Line: line, Column: col, Key: key, Problem: fmt.Sprintf(format, args...)}

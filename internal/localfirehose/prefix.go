@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/config"
 )
 
 // defaultTimePrefix is what Firehose puts after a prefix with no
@@ -302,4 +304,30 @@ func streamPrefixes(rawPrefix, rawError string) (ok, failed *prefix, key string,
 		}
 	}
 	return ok, failed, "", nil
+}
+
+// SampleKeys returns the key of an object the stream named name would
+// deliver for records arriving at t, and the key of an object of its
+// processing-failed records, as the emulator (and Firehose) names them. A
+// partition key the prefix needs is taken from keys, else written as its
+// name. A prefix Firehose would reject is an error, and key names the
+// stream's config key at fault (prefix or error_prefix). The topology check matches routes against
+// these keys to find the routes that read a stream's output.
+func SampleKeys(name string, s config.Stream, t time.Time, keys map[string]string) (delivered, failed, key string, err error) {
+	ok, bad, key, err := streamPrefixes(s.Prefix, s.ErrorPrefix)
+	if err != nil {
+		return "", "", key, err
+	}
+	random := func() string { return "RANDOMSTRNG" }
+	all := map[string]string{}
+	for _, k := range ok.keys {
+		all[k] = k
+	}
+	for k, v := range keys {
+		all[k] = v
+	}
+	obj := objectName(name, t, "00000000-0000-0000-0000-000000000000")
+	d, _ := ok.eval(t, all, random)
+	f, _ := bad.eval(t, nil, random)
+	return d + obj, f + obj, "", nil
 }
