@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/normalize"
 	"github.com/sluicehq/sluice/internal/report"
+	"github.com/sluicehq/sluice/internal/topology"
 	"github.com/sluicehq/sluice/schema"
 )
 
@@ -66,6 +67,9 @@ A run that reads no record (every object unrouted, or nothing to read) is an err
 		}
 	}
 	cfg, reg, err := config.LoadAll(*cfgPath)
+	if err == nil {
+		_, err = topology.Build(cfg) // a cycle would never end
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice run: %v\n", err)
 		return exitUsage
@@ -181,6 +185,19 @@ func printSummary(w io.Writer, s localrun.Summary, out string, chaos bool) {
 	if secs <= 0 {
 		secs = 1e-9
 	}
+	if len(s.Stages) > 1 {
+		for i, st := range s.Stages {
+			fmt.Fprintf(w, "stage %-8d %s, %d records read: in %d = ok %d + dropped %d + failed %d + dead letters %d",
+				i+1, plural(st.Objects, "object"), st.Read, st.RecordsIn, st.Ok, st.Dropped, st.Failed, st.DeadLettered)
+			if st.HandedOn > 0 {
+				fmt.Fprintf(w, "; %d handed on", st.HandedOn)
+			}
+			if !st.Conserved() {
+				fmt.Fprint(w, ": RECORDS UNACCOUNTED FOR")
+			}
+			fmt.Fprintln(w)
+		}
+	}
 	fmt.Fprintf(w, "objects        %d (%d unrouted, %d missing)\n", s.Objects, s.Unrouted, s.Missing)
 	fmt.Fprintf(w, "records in     %d\n", s.RecordsIn)
 	fmt.Fprintf(w, "  ok           %d\n", s.Ok)
@@ -188,6 +205,9 @@ func printSummary(w io.Writer, s localrun.Summary, out string, chaos bool) {
 	fmt.Fprintf(w, "  failed       %d%s\n", s.Failed, byCode(s.FailedByReason))
 	fmt.Fprintf(w, "  dead letters %d (lines the splitter could not parse)\n", s.DeadLettered)
 	verdict := "every record is accounted for"
+	if len(s.Stages) > 1 {
+		verdict += ", in every stage, and each stage read what the one before handed on"
+	}
 	switch {
 	case chaos:
 		verdict = "with -chaos the counts include retried invocations and duplicates: checked by record id below"
@@ -336,4 +356,12 @@ func chaosCheck(inj *chaos.Injector, out, seed string, rate float64, stdout, std
 		return exitDeadLetter
 	}
 	return exitOK
+}
+
+// plural is "1 object" or "n objects".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -222,8 +222,8 @@ func runSchemaCheck(flags *flag.FlagSet, opts any, args []string, stdout, stderr
 		for _, w := range warnings {
 			fmt.Fprintf(stdout, "warning: %s\n", w)
 		}
-		fmt.Fprintf(stdout, "graph: %d routes, %d streams, %d stages, no cycle; every stream with a prefix of its own is read or final (sluice graph prints it)\n",
-			len(graph.Routes), len(graph.Streams), graph.Stages())
+		fmt.Fprintf(stdout, "graph: %s, %s, %s, no cycle; every stream with a prefix of its own is read or final (sluice graph prints it)\n",
+			plural(len(graph.Routes), "route"), plural(len(graph.Streams), "stream"), plural(graph.Stages(), "stage"))
 	} else {
 		fmt.Fprintln(stdout, "config: not checked (-config \"\")")
 	}

@@ -330,12 +330,9 @@ func (e *Emulator) Flush(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Close flushes every stream, including records the transform put back
-// while being flushed; later PutRecordBatch calls fail.
-func (e *Emulator) Close(ctx context.Context) error {
-	if e.pipe != nil {
-		defer e.pipe.stop()
-	}
+// Drain flushes every stream until nothing is buffered or on its way,
+// including records the transform put back while being flushed.
+func (e *Emulator) Drain(ctx context.Context) error {
 	for first := e.pipe != nil; first || e.buffered() > 0; first = false {
 		if err := e.Flush(ctx); err != nil {
 			return err
@@ -347,6 +344,18 @@ func (e *Emulator) Close(ctx context.Context) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// Close drains every stream and stops a pipeline's workers; later
+// PutRecordBatch calls fail.
+func (e *Emulator) Close(ctx context.Context) error {
+	if e.pipe != nil {
+		defer e.pipe.stop()
+	}
+	if err := e.Drain(ctx); err != nil {
+		return err
 	}
 	e.mu.Lock()
 	e.closed = true

@@ -12,6 +12,7 @@ import (
 	awsfirehose "github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 
+	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/splitter"
 )
 
@@ -108,7 +109,10 @@ func splitAll(ctx context.Context, objects []object, roots map[string]string, ne
 			cancel(err)
 			return nil, err
 		}
-		split := func(ctx context.Context, o splitter.Object) (splitter.Result, error) { return sp.Split(ctx, o, nil) }
+		// route is the route of the object being split: set for an object a
+		// stage delivered, nil for the routing table to decide.
+		var route *config.Route
+		split := func(ctx context.Context, o splitter.Object) (splitter.Result, error) { return sp.Split(ctx, o, route) }
 		if faults != nil {
 			split = faults.Split(split) // retried as SQS redelivers
 		}
@@ -122,6 +126,7 @@ func splitAll(ctx context.Context, objects []object, roots map[string]string, ne
 				}
 				o := objects[i]
 				client.q = queues[i]
+				route = o.route
 				res, err := split(ctx, splitter.Object{Bucket: o.bucket, Key: o.key, Size: o.size})
 				close(queues[i])
 				if err != nil {

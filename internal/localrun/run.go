@@ -1,11 +1,13 @@
 package localrun
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,6 +24,7 @@ import (
 	"github.com/sluicehq/sluice/internal/localfirehose"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/splitter"
+	"github.com/sluicehq/sluice/internal/topology"
 	"github.com/sluicehq/sluice/internal/transform"
 	"github.com/sluicehq/sluice/schema"
 )
@@ -77,28 +80,22 @@ type Progress struct {
 	Elapsed               time.Duration
 }
 
-// Summary is what a run did to every record.
+// Summary is what a run did to every record: in total (Counts) and stage
+// by stage.
 type Summary struct {
+	Counts
 	Objects, Unrouted, Missing int
 	// UnroutedKeys names the objects no route matched (they were not read).
 	UnroutedKeys []string
-	// RecordsIn counts the records the splitter read: sent to Firehose,
-	// kept out of a stream by a fork's where, or dead-lettered because they
-	// could not be parsed. A forked route counts a record once per branch.
-	RecordsIn int64
-	// Ok, Dropped and Failed are the transform's results; FailedByReason
-	// splits Failed by reason class, DroppedByRule Dropped by rule.
-	Ok, Dropped, Failed int64
-	FailedByReason      map[string]int64
-	DroppedByRule       map[string]int64
-	// DeadLettered counts the splitter's dead letters.
-	DeadLettered int64
 	// Discarded counts, by schema and input column, the values lost because
 	// the schema has no "extra" map to keep columns that match no field.
 	Discarded map[string]map[string]int64
 	// Rollups are the rollup routes' lines, by rollup name. Their records
 	// (partial aggregates) are counted in RecordsIn like any record.
 	Rollups map[string]*RollupSummary
+	// Stages are the run's stages in order: the input, then each round of
+	// objects delivered under a prefix a route reads (a chain).
+	Stages []Stage
 	// Files and ErrorFiles are the objects delivered and those under the
 	// error prefix.
 	Files, ErrorFiles int64
@@ -127,22 +124,69 @@ func (r *RollupSummary) Conserved() bool {
 	return n == r.Lines
 }
 
+// Counts is what became of the records of a run, or of one stage.
+type Counts struct {
+	// RecordsIn counts the records the splitter read: sent to Firehose,
+	// kept out of a stream by a fork's where, or dead-lettered because they
+	// could not be parsed. A forked route counts a record once per branch.
+	RecordsIn int64
+	// Ok, Dropped and Failed are the transform's results (Dropped also
+	// counts records a where kept out); FailedByReason splits Failed by
+	// reason class, DroppedByRule Dropped by rule.
+	Ok, Dropped, Failed int64
+	FailedByReason      map[string]int64
+	DroppedByRule       map[string]int64
+	// DeadLettered counts the splitter's dead letters.
+	DeadLettered int64
+}
+
 // Conserved reports whether every record read is accounted for:
-// in = Ok + Dropped + Failed + splitter dead letters, and each rollup's
-// lines are conserved.
+// in = Ok + Dropped + Failed + splitter dead letters.
+func (c Counts) Conserved() bool {
+	return c.RecordsIn == c.Ok+c.Dropped+c.Failed+c.DeadLettered
+}
+
+// Stage is one round of a run. Stage 1 reads the input; stage N+1 reads
+// the objects stage N delivered under a prefix that a route reads.
+type Stage struct {
+	Counts
+	// Objects is how many objects the stage read, Read how many records
+	// they held (before forks: a record sent to two streams counts once
+	// here and twice in RecordsIn).
+	Objects int
+	Read    int64
+	// HandedOn counts the documents the stage delivered into objects that
+	// a route reads: the next stage's input.
+	HandedOn int64
+}
+
+// Conserved reports whether every record is accounted for in the whole run
+// and in each stage, whether every stage read exactly the documents the
+// stage before handed on, and whether each rollup's lines are conserved.
 func (s Summary) Conserved() bool {
+	if !s.Counts.Conserved() {
+		return false
+	}
 	for _, r := range s.Rollups {
 		if !r.Conserved() {
 			return false
 		}
 	}
-	return s.RecordsIn == s.Ok+s.Dropped+s.Failed+s.DeadLettered
+	for i, st := range s.Stages {
+		if !st.Conserved() || i > 0 && s.Stages[i-1].HandedOn != st.Read {
+			return false
+		}
+	}
+	return true
 }
 
 // object is one input file: bucket names its input folder.
 type object struct {
 	bucket, key string
 	size        int64
+	// route is set for an object a stage delivered: the route the graph
+	// says reads it.
+	route *config.Route
 }
 
 // Run runs the pipeline on opts.Inputs. An error is a systemic fault (the
@@ -157,10 +201,21 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	graph, err := topology.Build(opts.Config)
+	if err != nil {
+		return Summary{}, err
+	}
 	objects, roots, err := listInputs(opts.Inputs)
 	if err != nil {
 		return Summary{}, err
 	}
+	// Objects the stages deliver are read back from the output folder, a
+	// bucket named after it.
+	outBucket := filepath.Base(filepath.Clean(opts.Out))
+	for i := 2; roots[outBucket] != ""; i++ {
+		outBucket = fmt.Sprintf("%s-%d", filepath.Base(filepath.Clean(opts.Out)), i)
+	}
+	roots[outBucket] = opts.Out
 
 	t := &tally{failed: map[string]int64{}, dropped: map[string]int64{}, discarded: map[string]map[string]int64{}}
 	re := &sfirehose.Reingester{}
@@ -188,7 +243,8 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if opts.Faults != nil {
 		process = opts.Faults.Process(process)
 	}
-	emu, err := localfirehose.New(opts.Config, process, out, emuOpts...)
+	delivered := &recorder{w: out, graph: graph}
+	emu, err := localfirehose.New(opts.Config, process, delivered, emuOpts...)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -214,10 +270,14 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		return Summary{}, err
 	}
 
-	var total int64
-	for _, o := range objects {
-		total += o.size
+	var total, objectsTotal atomic.Int64
+	add := func(objs []object) {
+		for _, o := range objs {
+			total.Add(o.size)
+		}
+		objectsTotal.Add(int64(len(objs)))
 	}
+	add(objects)
 	var done atomic.Int64 // objects finished
 	var records atomic.Int64
 	stop := make(chan struct{})
@@ -240,8 +300,8 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 					// The emulator's buffer interval passes with real time.
 					_ = emu.Poll(ctx)
 					if opts.Progress != nil {
-						opts.Progress(Progress{BytesRead: files.read.Load(), BytesTotal: total, Objects: int(done.Load()),
-							ObjectsTotal: len(objects), Records: records.Load(), Elapsed: time.Since(start)})
+						opts.Progress(Progress{BytesRead: files.read.Load(), BytesTotal: total.Load(), Objects: int(done.Load()),
+							ObjectsTotal: int(objectsTotal.Load()), Records: records.Load(), Elapsed: time.Since(start)})
 					}
 				}
 			}
@@ -249,38 +309,60 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 
 	var sum Summary
-	filtered := map[string]int64{} // by stream: kept out by a fork's where
 	runErr := func() error {
-		results, err := splitAll(ctx, objects, roots, newSplitter, opts.Faults, emu, func(res splitter.Result) {
-			records.Add(res.Sent + res.DeadLettered)
-			done.Add(1)
-		})
-		if err != nil {
-			emu.Stop()
-			return err
-		}
-		for i, o := range objects {
-			res := results[i]
-			if res.Status == splitter.StatusAlreadyDone {
-				continue // a duplicate event
+		for len(objects) > 0 {
+			before := t.counts(emu.Stats().Total().Failed)
+			results, err := splitAll(ctx, objects, roots, newSplitter, opts.Faults, emu, func(res splitter.Result) {
+				records.Add(res.Sent + res.DeadLettered)
+				done.Add(1)
+			})
+			if err != nil {
+				emu.Stop()
+				return err
 			}
-			sum.Objects++
-			switch res.Status {
-			case splitter.StatusUnrouted:
-				sum.Unrouted++
-				sum.UnroutedKeys = append(sum.UnroutedKeys, o.bucket+"/"+o.key)
-			case splitter.StatusMissing, splitter.StatusChanged:
-				sum.Missing++
+			var st Stage
+			for i, o := range objects {
+				res := results[i]
+				if res.Status == splitter.StatusAlreadyDone {
+					continue // a duplicate event
+				}
+				sum.Objects++
+				st.Objects++
+				switch res.Status {
+				case splitter.StatusUnrouted:
+					sum.Unrouted++
+					sum.UnroutedKeys = append(sum.UnroutedKeys, o.bucket+"/"+o.key)
+				case splitter.StatusMissing, splitter.StatusChanged:
+					sum.Missing++
+				case splitter.StatusDone:
+					st.Read += res.Progress.Next
+				}
+				st.RecordsIn += res.Sent + res.DeadLettered
+				st.DeadLettered += res.DeadLettered
+				if rc := res.Rollup; rc != nil {
+					sum.addRollup(rc, res.DeadLettered)
+				}
+				for stream, n := range res.Filtered {
+					st.RecordsIn += n
+					st.Dropped += n
+					st.DroppedByRule = addTo(st.DroppedByRule, "where:"+stream, n)
+				}
 			}
-			sum.RecordsIn += res.Sent + res.DeadLettered
-			for stream, n := range res.Filtered {
-				sum.RecordsIn += n
-				filtered[stream] += n
+			// The stage ends when every record it put is delivered: what
+			// it delivered under a routed prefix is the next stage.
+			if err := emu.Drain(ctx); err != nil {
+				emu.Stop()
+				return err
 			}
-			sum.DeadLettered += res.DeadLettered
-			if rc := res.Rollup; rc != nil {
-				sum.addRollup(rc, res.DeadLettered)
+			st.Counts = st.plus(t.counts(emu.Stats().Total().Failed).minus(before))
+			objects = nil
+			for _, d := range delivered.take() {
+				objects = append(objects, object{bucket: outBucket, key: d.key, size: d.size, route: &opts.Config.Routes[d.route]})
+				st.HandedOn += d.documents
 			}
+			add(objects)
+			sum.Stages = append(sum.Stages, st)
+			sum.Counts = sum.plus(st.Counts)
 		}
 		return emu.Close(ctx)
 	}()
@@ -291,27 +373,97 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 
 	stats := emu.Stats().Total()
-	sum.Ok, sum.Dropped, sum.Failed = t.ok, t.droppedN, t.failedN
-	sum.FailedByReason, sum.DroppedByRule = t.failed, t.dropped
 	if len(t.discarded) > 0 {
 		sum.Discarded = t.discarded
-	}
-	for stream, n := range filtered {
-		sum.Dropped += n
-		sum.DroppedByRule["where:"+stream] += n
-	}
-	if n := stats.Failed - t.failedN; n > 0 {
-		// The emulator failed whole batches itself (a broken response).
-		sum.Failed += n
-		sum.FailedByReason["firehose"] += n
 	}
 	sum.Files, sum.ErrorFiles, sum.BytesIn = stats.Files, stats.ErrorFiles, files.read.Load()
 	sum.Elapsed = time.Since(start)
 	if opts.Progress != nil {
-		opts.Progress(Progress{BytesRead: sum.BytesIn, BytesTotal: total, Objects: len(objects), ObjectsTotal: len(objects),
+		n := int(objectsTotal.Load())
+		opts.Progress(Progress{BytesRead: sum.BytesIn, BytesTotal: total.Load(), Objects: n, ObjectsTotal: n,
 			Records: sum.RecordsIn, Elapsed: sum.Elapsed})
 	}
 	return sum, nil
+}
+
+// plus returns c with o added.
+func (c Counts) plus(o Counts) Counts {
+	c.RecordsIn += o.RecordsIn
+	c.Ok += o.Ok
+	c.Dropped += o.Dropped
+	c.Failed += o.Failed
+	c.DeadLettered += o.DeadLettered
+	for k, n := range o.DroppedByRule {
+		c.DroppedByRule = addTo(c.DroppedByRule, k, n)
+	}
+	for k, n := range o.FailedByReason {
+		c.FailedByReason = addTo(c.FailedByReason, k, n)
+	}
+	return c
+}
+
+// minus returns c less o, for the transform's results (a stage's share of
+// the run's tally).
+func (c Counts) minus(o Counts) Counts {
+	d := Counts{Ok: c.Ok - o.Ok, Dropped: c.Dropped - o.Dropped, Failed: c.Failed - o.Failed}
+	for k, n := range c.DroppedByRule {
+		if n -= o.DroppedByRule[k]; n != 0 {
+			d.DroppedByRule = addTo(d.DroppedByRule, k, n)
+		}
+	}
+	for k, n := range c.FailedByReason {
+		if n -= o.FailedByReason[k]; n != 0 {
+			d.FailedByReason = addTo(d.FailedByReason, k, n)
+		}
+	}
+	return d
+}
+
+// addTo adds n to m[k], making m when needed (maps always exist in a
+// Summary's totals so callers can index them).
+func addTo(m map[string]int64, k string, n int64) map[string]int64 {
+	if m == nil {
+		m = map[string]int64{}
+	}
+	m[k] += n
+	return m
+}
+
+// recorder passes the emulator's objects to the output folder and notes
+// those a route reads, with their documents (newline-terminated JSON).
+type recorder struct {
+	w     localfirehose.Writer
+	graph *topology.Graph
+	mu    sync.Mutex
+	taken []deliveredObject
+}
+
+type deliveredObject struct {
+	key             string
+	route           int
+	size, documents int64
+}
+
+func (r *recorder) WriteObject(ctx context.Context, key string, body []byte) error {
+	if err := r.w.WriteObject(ctx, key, body); err != nil {
+		return err
+	}
+	if route, ok := r.graph.Match(key); ok {
+		r.mu.Lock()
+		r.taken = append(r.taken, deliveredObject{key: key, route: route, size: int64(len(body)), documents: int64(bytes.Count(body, []byte{'\n'}))})
+		r.mu.Unlock()
+	}
+	return nil
+}
+
+// take returns the objects noted since the last call, sorted by key.
+func (r *recorder) take() []deliveredObject {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.taken
+	r.taken = nil
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
 }
 
 // tally counts the transform's outcomes, record by record (parts of packed
@@ -321,6 +473,21 @@ type tally struct {
 	ok, droppedN, failedN int64
 	failed, dropped       map[string]int64
 	discarded             map[string]map[string]int64
+}
+
+// counts returns the transform's results so far. emulatorFailed is the
+// emulator's own count of failed records: beyond the transform's, they are
+// batches it failed itself (a broken response).
+func (t *tally) counts(emulatorFailed int64) Counts {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := Counts{Ok: t.ok, Dropped: t.droppedN, Failed: t.failedN,
+		DroppedByRule: maps.Clone(t.dropped), FailedByReason: maps.Clone(t.failed)}
+	if n := emulatorFailed - t.failedN; n > 0 {
+		c.Failed += n
+		c.FailedByReason = addTo(c.FailedByReason, "firehose", n)
+	}
+	return c
 }
 
 func (t *tally) add(outcomes []transform.Outcome) {

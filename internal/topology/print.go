@@ -20,7 +20,7 @@ func (g *Graph) WriteText(w io.Writer) error {
 			if r.Stage != stage {
 				continue
 			}
-			fmt.Fprintf(tw, "  routes[%d] %s (%s)", r.Index, routeSource(r.Config), r.Config.Format)
+			fmt.Fprintf(tw, "  routes[%d] %s (%s)", r.Index, routeSource(r.Config), routeReads(r.Config))
 			if len(r.Reads) > 0 {
 				fmt.Fprintf(tw, ", reads %s", strings.Join(r.Reads, ", "))
 			}
@@ -64,7 +64,7 @@ func (g *Graph) WriteDOT(w io.Writer) error {
 	b.WriteString("digraph sluice {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=11];\n  edge [fontname=\"Helvetica\", fontsize=10];\n")
 	for _, r := range g.Routes {
 		fmt.Fprintf(&b, "  %s [shape=box, label=%s];\n", routeNode(r.Index),
-			dotQuote(fmt.Sprintf("routes[%d]\n%s\n%s", r.Index, routeSource(r.Config), r.Config.Format)))
+			dotQuote(fmt.Sprintf("routes[%d]\n%s\n%s", r.Index, routeSource(r.Config), routeReads(r.Config))))
 	}
 	for _, s := range g.Streams {
 		fmt.Fprintf(&b, "  %s [shape=cylinder, label=%s];\n", dotQuote("stream "+s.Name), dotQuote(s.Name))
@@ -99,6 +99,14 @@ func routeSource(r config.Route) string {
 		return r.Key
 	}
 	return r.Bucket + ":" + r.Key
+}
+
+// routeReads is the route's format, and its rollup when it aggregates.
+func routeReads(r config.Route) string {
+	if r.Rollup != nil {
+		return r.Format + ", rollup " + r.Rollup.Name
+	}
+	return r.Format
 }
 
 // whereText writes a branch's conditions after lead, or nothing.
