@@ -49,6 +49,7 @@ const (
 type Client struct {
 	name     string // the URL without its password, for messages
 	mode     mode
+	tls      bool
 	db       int
 	single   *redis.Options
 	clusterO *redis.ClusterOptions
@@ -86,6 +87,7 @@ func New(rawURL string) (*Client, error) {
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
 		return nil, c.usage(fmt.Sprintf("scheme %q: use redis:// or rediss:// (TLS)", u.Scheme))
 	}
+	c.tls = u.Scheme == "rediss"
 	q := u.Query()
 	if v := q.Get("cluster"); q.Has("cluster") {
 		on, err := strconv.ParseBool(v)

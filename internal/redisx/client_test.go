@@ -288,3 +288,54 @@ func TestRedisCluster(t *testing.T) {
 	}
 	t.Fatal("one node answered for every key")
 }
+
+// TestRedisClusterTLS is ElastiCache Serverless's setting: a cluster that
+// accepts only TLS, reached through one rediss:// address.
+func TestRedisClusterTLS(t *testing.T) {
+	cl := testenv.RedisClusterTLS(t)
+	ctx := context.Background()
+	c, err := New(cl.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The test's certificate authority, where ElastiCache's is a public one.
+	c.single.TLSConfig.RootCAs = cl.TLS.RootCAs
+	c.clusterO.TLSConfig.RootCAs = cl.TLS.RootCAs
+	rc, err := c.Resolve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cluster, _ := c.Cluster(); !cluster {
+		t.Fatal("a TLS cluster node taken for one node")
+	}
+	keys := []string{"a", "b", "c", "d", "e", "f"}
+	_, err = rc.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Set(ctx, k, k, time.Minute)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if v, err := rc.Get(ctx, k).Result(); err != nil || v != k {
+			t.Fatalf("GET %s = %q, %v", k, v, err)
+		}
+	}
+
+	// Plain redis:// to a TLS-only server fails as an outage, within the
+	// per-call timeouts.
+	plain, err := New("redis://" + cl.Addrs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	start := time.Now()
+	_, err = plain.Resolve(ctx)
+	t.Logf("redis:// to a TLS-only node: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "use rediss://") || time.Since(start) > 2*time.Second {
+		t.Fatalf("redis:// to a TLS-only node: %v after %v; want a hint to use rediss://", err, time.Since(start))
+	}
+}

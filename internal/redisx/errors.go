@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"syscall"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -68,6 +69,8 @@ func (c *Client) Explain(err error) error {
 		e.Hint = "a Redis Cluster has only database 0: remove the /db from " + EnvURL
 	case redis.IsAuthError(err) || redis.HasErrorPrefix(err, "WRONGPASS"):
 		e.Hint = "check the user and password in " + EnvURL
+	case !c.tls && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
+		e.Hint = "the server closed the connection: if it accepts only TLS (ElastiCache Serverless, in-transit encryption), use rediss:// in " + EnvURL
 	case redis.IsPermissionError(err):
 		e.Hint = "the user in " + EnvURL + " lacks a permission sluice needs (GET, SET, DEL, MGET, MULTI, EVALSHA, EVAL, INFO)"
 	}

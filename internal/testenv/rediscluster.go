@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"os/exec"
@@ -21,12 +22,20 @@ const RedisClusterNodes = 3
 // Cluster is a Redis Cluster started for a test.
 type Cluster struct {
 	Addrs []string // the masters' host:port, one per node
+	// TLS is set for a cluster that accepts only TLS (RedisClusterTLS):
+	// a client config trusting the cluster's own certificate authority.
+	TLS   *tls.Config
 	procs map[string]*os.Process
 }
 
 // URL is a REDIS_URL for the cluster: its first node, which the client
-// asks whether it is a cluster.
-func (c *Cluster) URL() string { return "redis://" + c.Addrs[0] }
+// asks whether it is a cluster; rediss:// for a TLS cluster.
+func (c *Cluster) URL() string {
+	if c.TLS != nil {
+		return "rediss://" + c.Addrs[0]
+	}
+	return "redis://" + c.Addrs[0]
+}
 
 // Freeze stops the node at addr (SIGSTOP) until the test ends: the kernel
 // still accepts connections for it, but nothing answers, as with a hung
@@ -50,6 +59,19 @@ func (c *Cluster) Freeze(t testing.TB, addr string) {
 // reports cluster_state:ok.
 func RedisCluster(t testing.TB) *Cluster {
 	t.Helper()
+	return startCluster(t, false)
+}
+
+// RedisClusterTLS is RedisCluster accepting only TLS, on clients' ports and
+// on the cluster bus, as ElastiCache Serverless does. Its certificate,
+// for 127.0.0.1, is signed by a certificate authority made for the test.
+func RedisClusterTLS(t testing.TB) *Cluster {
+	t.Helper()
+	return startCluster(t, true)
+}
+
+func startCluster(t testing.TB, withTLS bool) *Cluster {
+	t.Helper()
 	server := Tool(t, "redis-server")
 	cli := Tool(t, "redis-cli")
 	dir := t.TempDir()
@@ -65,6 +87,14 @@ func RedisCluster(t testing.TB) *Cluster {
 		}
 	})
 	cluster := &Cluster{procs: map[string]*os.Process{}}
+	var tlsArgs, cliTLS []string
+	if withTLS {
+		var ca string
+		cluster.TLS, ca = certificates(t, dir)
+		tlsArgs = []string{"--tls-cert-file", filepath.Join(dir, "node.pem"), "--tls-key-file", filepath.Join(dir, "node.key"),
+			"--tls-ca-cert-file", ca, "--tls-auth-clients", "no", "--tls-cluster", "yes", "--tls-replication", "yes"}
+		cliTLS = []string{"--tls", "--cacert", ca}
+	}
 	addrs := make([]string, RedisClusterNodes)
 	for i := range addrs {
 		port, bus := FreePort(t), FreePort(t)
@@ -74,11 +104,15 @@ func RedisCluster(t testing.TB) *Cluster {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { log.Close() })
-		cmd := exec.CommandContext(ctx, server,
-			"--bind", "127.0.0.1", "--port", fmt.Sprint(port),
-			"--cluster-enabled", "yes", "--cluster-port", fmt.Sprint(bus),
+		ports := []string{"--port", fmt.Sprint(port)}
+		if withTLS {
+			ports = append([]string{"--port", "0", "--tls-port", fmt.Sprint(port)}, tlsArgs...)
+		}
+		args := append([]string{"--bind", "127.0.0.1"}, ports...)
+		args = append(args, "--cluster-enabled", "yes", "--cluster-port", fmt.Sprint(bus),
 			"--cluster-config-file", fmt.Sprintf("nodes-%d.conf", port),
 			"--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no")
+		cmd := exec.CommandContext(ctx, server, args...)
 		cmd.Stdout, cmd.Stderr = log, log
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("testenv: start redis-server: %v", err)
@@ -88,13 +122,14 @@ func RedisCluster(t testing.TB) *Cluster {
 	}
 	clients := make([]*redis.Client, len(addrs))
 	for i, addr := range addrs {
-		clients[i] = redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+		clients[i] = redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, TLSConfig: cluster.TLS})
 		defer clients[i].Close()
 		waitFor(t, dir, 10*time.Second, "redis-server on "+addr, func() error {
 			return clients[i].Ping(context.Background()).Err()
 		})
 	}
-	args := append([]string{"--cluster", "create"}, addrs...)
+	args := append(cliTLS, "--cluster", "create")
+	args = append(args, addrs...)
 	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
 	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
 		t.Fatalf("testenv: redis-cli %s: %v\n%s", strings.Join(args, " "), err, out)

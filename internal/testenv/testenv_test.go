@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -50,5 +51,22 @@ func TestRedisCluster(t *testing.T) {
 	defer single.Close()
 	if err := single.MGet(ctx, "a", "b").Err(); err == nil || !strings.Contains(err.Error(), "CROSSSLOT") {
 		t.Fatalf("MGET of keys in two slots: %v, want CROSSSLOT", err)
+	}
+}
+
+func TestRedisClusterTLS(t *testing.T) {
+	cl := RedisClusterTLS(t)
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs, TLSConfig: cl.TLS})
+	defer c.Close()
+	ctx := context.Background()
+	for _, k := range []string{"a", "b", "c"} {
+		if err := c.Set(ctx, k, k, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plain := redis.NewClient(&redis.Options{Addr: cl.Addrs[0], MaxRetries: -1, ReadTimeout: time.Second})
+	defer plain.Close()
+	if err := plain.Ping(ctx).Err(); err == nil {
+		t.Fatal("a TLS-only node answered a plain connection")
 	}
 }
