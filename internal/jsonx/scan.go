@@ -303,7 +303,7 @@ func (p *Scanner) strEscaped(start int) (string, error) {
 		switch {
 		case c == '"':
 			p.I++
-			return string(buf), nil
+			return Alias(buf), nil // buf is this string's alone
 		case c < 0x20:
 			return "", p.Fail("control character in a string")
 		case c != '\\':

@@ -190,6 +190,17 @@ const eventOverhead = 192
 // is processed at once;
 // a delivery fault (the output cannot be written) is returned as an error.
 func (e *Emulator) PutRecordBatch(ctx context.Context, in *awsfirehose.PutRecordBatchInput, _ ...func(*awsfirehose.Options)) (*awsfirehose.PutRecordBatchOutput, error) {
+	return e.put(ctx, in, true)
+}
+
+// PutOwnedRecordBatch is PutRecordBatch for a caller that hands the
+// records' data over: the emulator keeps it without a copy, so the caller
+// must never change it afterwards.
+func (e *Emulator) PutOwnedRecordBatch(ctx context.Context, in *awsfirehose.PutRecordBatchInput) (*awsfirehose.PutRecordBatchOutput, error) {
+	return e.put(ctx, in, false)
+}
+
+func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput, copyData bool) (*awsfirehose.PutRecordBatchOutput, error) {
 	if err := e.checkOpen(); err != nil {
 		return nil, err
 	}
@@ -213,18 +224,27 @@ func (e *Emulator) PutRecordBatch(ctx context.Context, in *awsfirehose.PutRecord
 		}
 	}
 	// One copy of the call's records, cut into the buffered ones.
-	total := 0
-	for _, r := range in.Records {
-		total += len(r.Data)
+	var slab []byte
+	if copyData {
+		total := 0
+		for _, r := range in.Records {
+			total += len(r.Data)
+		}
+		slab = make([]byte, 0, total)
 	}
-	slab := make([]byte, 0, total) // never nil: Firehose sends empty data as ""
 	now := e.now()
 	s.mu.Lock()
 	for i, r := range in.Records {
 		s.seq++
-		at := len(slab)
-		slab = append(slab, r.Data...)
-		data := slab[at:len(slab):len(slab)]
+		data := r.Data
+		if copyData {
+			at := len(slab)
+			slab = append(slab, r.Data...)
+			data = slab[at:len(slab):len(slab)]
+		}
+		if data == nil {
+			data = []byte{} // Firehose sends empty data as ""
+		}
 		reqSize := base64Len(len(data)) + eventOverhead
 		if len(s.buf) > 0 && s.reqBytes+reqSize > MaxInvocationBytes {
 			if err := e.flushLocked(ctx, s); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/deadletter"
@@ -144,9 +145,13 @@ func responseSize(resp firehose.Response) int { return firehose.ResponseSize(&re
 type object struct {
 	key    string
 	oldest time.Time
-	body   bytes.Buffer
+	body   *bytes.Buffer
 	count  int
 }
+
+// bodies are object bodies to reuse: a Writer does not keep the bytes it
+// is given, and a batch's objects are about the same size every time.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // deliver writes Ok records under the prefix (one object per evaluated
 // prefix, named <stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid> after the
@@ -159,7 +164,8 @@ func (e *Emulator) deliver(ctx context.Context, s *stream, d *StreamStats, batch
 	add := func(objs *[]*object, by map[string]*object, pfx string, arrival time.Time) *object {
 		o, ok := by[pfx]
 		if !ok {
-			o = &object{key: pfx, oldest: arrival}
+			o = &object{key: pfx, oldest: arrival, body: bodies.Get().(*bytes.Buffer)}
+			o.body.Reset()
 			by[pfx] = o
 			*objs = append(*objs, o)
 		}
@@ -225,6 +231,13 @@ func (e *Emulator) deliver(ctx context.Context, s *stream, d *StreamStats, batch
 		}
 		d.FailedByCode[v.fail.code]++
 	}
+	defer func() {
+		for _, objs := range [][]*object{okObjects, errObjects} {
+			for _, o := range objs {
+				bodies.Put(o.body)
+			}
+		}
+	}()
 	for _, group := range []struct {
 		objs  []*object
 		files *int64

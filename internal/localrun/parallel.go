@@ -87,11 +87,12 @@ func (c *queueClient) PutRecordBatch(ctx context.Context, in *awsfirehose.PutRec
 
 // splitAll splits objects on splitWorkers goroutines, each with its own
 // splitter from newSplitter, and puts their records into put in object
-// order. It returns each object's result; the first error (a split's,
+// order, handing the queued copies over (put may keep them). It returns each object's result; the first error (a split's,
 // naming the file under roots, or a put's) ends the run. finished is called
 // as each object's split ends.
 func splitAll(ctx context.Context, objects []object, roots map[string]string, newSplitter func(splitter.PutRecordBatchAPI) (*splitter.Handler, error),
-	faults Faults, put splitter.PutRecordBatchAPI, finished func(splitter.Result)) ([]splitter.Result, error) {
+	faults Faults, put func(context.Context, *awsfirehose.PutRecordBatchInput) (*awsfirehose.PutRecordBatchOutput, error),
+	finished func(splitter.Result)) ([]splitter.Result, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	queues := make([]objectQueue, len(objects))
@@ -143,7 +144,7 @@ func splitAll(ctx context.Context, objects []object, roots map[string]string, ne
 	// worker blocked on a full queue returns when ctx ends.
 	for _, q := range queues {
 		for in := range q {
-			if _, err := put.PutRecordBatch(ctx, in); err != nil {
+			if _, err := put(ctx, in); err != nil {
 				cancel(fmt.Errorf("localrun: %w", err))
 				break
 			}
