@@ -107,7 +107,7 @@ func position(doc *yaml.Node, path string) (line, col int) {
 }
 
 var (
-	typeErrorRe    = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
+	typeErrorRe    = regexp.MustCompile("(?s)^line (\\d+): cannot unmarshal (\\S+)(?: `(.*)`)? into (.+)$")
 	unknownFieldRe = regexp.MustCompile(`^line (\d+): field (.+) not found in type (.+)$`)
 )
 
@@ -120,12 +120,17 @@ func typeProblems(path string, doc *yaml.Node, msgs []string) []*Error {
 		if m := typeErrorRe.FindStringSubmatch(msg); m != nil {
 			line, _ := strconv.Atoi(m[1])
 			tag, value := m[2], m[3]
-			e.Line = line
+			e.Line, e.Column = line, 1
 			e.Problem = "got " + describeYAML(tag, value)
+			if root := rootNode(doc); root != nil && root.Kind != yaml.MappingNode {
+				// The file itself is not a map of keys.
+				e.Column = root.Column
+				e.Problem = fmt.Sprintf("want %s, got %s", describeType(reflect.TypeOf(Config{})), describeYAML(tag, value))
+			}
 			visitKeys(doc, "", reflect.TypeOf(Config{}), func(p string, k, v *yaml.Node, t reflect.Type) {
 				// The last match is the innermost: a list's own line also
 				// holds its first entry.
-				if v.Line != line || v.ShortTag() != "!!"+tag || (value != "" && v.Value != value) || t == nil {
+				if v.Line != line || v.ShortTag() != tag || (value != "" && v.Value != value) || t == nil {
 					return
 				}
 				e.Key, e.Column = p, v.Column
@@ -147,6 +152,17 @@ func typeProblems(path string, doc *yaml.Node, msgs []string) []*Error {
 		errs = append(errs, e)
 	}
 	return errs
+}
+
+func rootNode(doc *yaml.Node) *yaml.Node {
+	n := doc
+	for n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	if n == nil || n.Kind == yaml.DocumentNode {
+		return nil
+	}
+	return n
 }
 
 // parentType is the struct type holding the key at path, or nil.
@@ -207,7 +223,7 @@ func describeType(t reflect.Type) string {
 
 // describeYAML says what the file has, from yaml.v3's tag and value.
 func describeYAML(tag, value string) string {
-	switch tag {
+	switch strings.TrimPrefix(tag, "!!") {
 	case "seq":
 		return "a list"
 	case "map":
@@ -225,7 +241,7 @@ func describeYAML(tag, value string) string {
 		return "nothing"
 	}
 	if value != "" {
-		return value
+		return fmt.Sprintf("%q (tagged %s)", value, tag)
 	}
-	return "!!" + tag
+	return "a value tagged " + tag
 }

@@ -1,0 +1,34 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// Parse never panics, and an error that points at a line points inside the
+// file and never shows the YAML library's internals.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"timezone: UTC\n", "routes:\n  - key: [a, b]\n", "streams:\n  s:\n    buffer_interval: 3\n", "routes: 3\n",
+		"enrichers:\n  - key: abc\n", "a: [\n", "timezon: UTC\n", "streams:\n  s:\n    bufer: 1\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		_, err := Parse("f.yaml", src)
+		if err == nil {
+			return
+		}
+		// YAML ends a line at \n, \r\n or a lone \r.
+		lines := bytes.Count(src, []byte("\n")) + bytes.Count(src, []byte("\r")) + 1
+		var ce *Error
+		if errors.As(err, &ce) && ce.Line > lines {
+			t.Fatalf("error at line %d of a %d-line file: %v", ce.Line, lines, err)
+		}
+		if msg := err.Error(); strings.Contains(msg, "unmarshal !!") || strings.Contains(msg, "in type config.") {
+			t.Fatalf("a library's words: %v", err)
+		}
+	})
+}
