@@ -1,6 +1,9 @@
 package normalize
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // FuzzDecimalMark checks the quick refusal changes no answer: DecimalMark
 // (with it) and decimalMark (the full reading) agree on any text.
@@ -14,4 +17,46 @@ func FuzzDecimalMark(f *testing.F) {
 			t.Fatalf("DecimalMark(%q) = %q, the full reading says %q", s, got, want)
 		}
 	})
+}
+
+// FuzzStripNumber checks stripNumber against its plain form, which tries
+// every currency symbol at both ends until none is left.
+func FuzzStripNumber(f *testing.F) {
+	for _, s := range []string{"£1,299.00", "(USD 12)", "-+$ 5 €", "12 kr", "Fr. 3", "US$4", "plain text", "", "%", "( -R$ 1 )%"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		body, neg := stripNumber(s)
+		wantBody, wantNeg := stripNumberPlain(s)
+		if body != wantBody || neg != wantNeg {
+			t.Fatalf("stripNumber(%q) = %q, %v; plainly %q, %v", s, body, neg, wantBody, wantNeg)
+		}
+	})
+}
+
+func stripNumberPlain(s string) (body string, neg bool) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
+		neg, s = true, s[1:len(s)-1]
+	}
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%"))
+	for changed := true; changed; {
+		changed = false
+		s = strings.TrimSpace(s)
+		if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
+			neg = neg != (s[0] == '-')
+			s = s[1:]
+			changed = true
+			continue
+		}
+		for _, c := range currencySymbols {
+			if strings.HasPrefix(s, c) {
+				s, changed = s[len(c):], true
+			}
+			if strings.HasSuffix(s, c) {
+				s, changed = s[:len(s)-len(c)], true
+			}
+		}
+	}
+	return s, neg
 }

@@ -45,6 +45,9 @@ func stripNumber(s string) (body string, neg bool) {
 			changed = true
 			continue
 		}
+		if s == "" || !symbolFirst[s[0]] && !symbolLast[s[len(s)-1]] {
+			break // no symbol can start or end here
+		}
 		for _, c := range currencySymbols {
 			if strings.HasPrefix(s, c) {
 				s, changed = s[len(c):], true
@@ -328,6 +331,15 @@ var (
 	aroundByte = byteSet(" \t\n\v\f\r()%+-\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000" +
 		strings.Join(currencySymbols, ""))
 )
+
+// symbolFirst and symbolLast hold the first and last bytes of the
+// currency symbols.
+var symbolFirst, symbolLast = func() (first, last [256]bool) {
+	for _, c := range currencySymbols {
+		first[c[0]], last[c[len(c)-1]] = true, true
+	}
+	return first, last
+}()
 
 func byteSet(s string) (set [256]bool) {
 	for i := 0; i < len(s); i++ {
