@@ -27,9 +27,9 @@ type command struct {
 var commands = map[string]command{
 	"graph":     {"print the routes, streams and prefixes the config describes (text, or Graphviz DOT with -dot)", runGraph},
 	"init":      {"write a starting project: a commented sluice.yaml, a schema, sample input and a test case", runInit},
-	"run":       {"run the whole pipeline on local files (the shipped example by default)", runRun},
+	"run":       {"run the whole pipeline on local files (input/ or the shipped example by default); writes report.html", runRun},
 	"transform": {"run the transform handler on a Firehose event file", runTransform},
-	"schema":    {"check schemas and config, compare versions, write Redshift/OpenSearch/Glue definitions", runSchema},
+	"schema":    {"infer a schema from sample files, check schemas and config, compare versions, write Redshift/OpenSearch/Glue definitions", runSchema},
 	"redrive":   {"explain or put dead-lettered records back into a stream", runRedrive},
 	"split":     {"split a file or S3 object into envelope records (JSON lines on stdout)", runSplit},
 	"replay":    {"re-send existing S3 objects through the splitter", runReplay},
@@ -79,5 +79,5 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nRun 'sluice <command> -h' for a command's flags.")
 	fmt.Fprintln(w, "Every command reads sluice.yaml (or the file named by SLUICE_CONFIG, or --config).")
-	fmt.Fprintln(w, "Exit status: 0 all records delivered or dropped by a rule, 1 some dead-lettered, 2 usage or config error.")
+	fmt.Fprintln(w, exitStatusHelp)
 }
