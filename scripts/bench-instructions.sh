@@ -1,28 +1,56 @@
 #!/usr/bin/env bash
-# Compares BenchmarkTransform with BenchmarkNaiveBaseline in instructions
-# per iteration, counted by valgrind's callgrind: unlike wall-clock time, the
-# count does not depend on what else the machine is doing. Each benchmark is
-# run at N=2 and N=4 and the difference halved, which cancels the setup.
-# Garbage collection is off: when its cycles fall would make the difference
-# meaningless. That favours the baseline, which allocates about 7x more.
+# Instructions per benchmark iteration, counted by valgrind's callgrind:
+# unlike wall-clock time, the count does not depend on what else the
+# machine is doing, so a regression shows even on a busy machine. Each
+# benchmark is run at N=2 and N=4 and the difference halved, which cancels
+# the setup. Garbage collection is off (BENCH_GOGC changes it): when its
+# cycles fall would make the difference meaningless. That favours the naive
+# baseline, which allocates about 7x more.
 #
-#   bash scripts/bench-instructions.sh
+#   bash scripts/bench-instructions.sh            # the transform against the naive baseline
+#   bash scripts/bench-instructions.sh jsonl csv  # stages: transform jsonl csv alb
+#
+# Stages: transform (BenchmarkTransform and BenchmarkNaiveBaseline, one 3 MB
+# Firehose event); jsonl, csv and alb (the splitter's formats, 8 MiB of
+# input each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)"; exit 2; }
-bin=$(mktemp)
-trap 'rm -f "$bin" "$bin".*' EXIT
-CGO_ENABLED=0 go test -c -o "$bin" ./internal/transform/
-cd internal/transform
-count() { # benchmark N
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(transform)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+count() { # binary benchmark N
 	# Async preemption signals confuse callgrind; one P keeps the count stable.
-	GOGC=${BENCH_GOGC:-off} GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file="$bin.cg" \
-		"$bin" -test.run XXX -test.bench "^$1\$" -test.benchtime "$2x" -test.cpu 1 >/dev/null 2>"$bin.err"
-	grep -o 'Collected : [0-9]*' "$bin.err" | grep -o '[0-9]*$'
+	GOGC=${BENCH_GOGC:-off} GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" \
+		"$1" -test.run XXX -test.bench "^$2\$" -test.benchtime "$3x" -test.cpu 1 >/dev/null 2>"$tmp/err"
+	grep -o 'Collected : [0-9]*' "$tmp/err" | grep -o '[0-9]*$'
 }
-per() { echo $(( ($(count "$1" 4) - $(count "$1" 2)) / 2 )); }
-t=$(per BenchmarkTransform)
-n=$(per BenchmarkNaiveBaseline)
-echo "BenchmarkTransform      $t instructions per 3 MB event"
-echo "BenchmarkNaiveBaseline  $n instructions per 3 MB event"
-awk -v t="$t" -v n="$n" 'BEGIN { printf "sluice does the work in %.2fx fewer instructions\n", n / t }'
+per() { echo $(( ($(count "$1" "$2" 4) - $(count "$1" "$2" 2)) / 2 )); }
+binary() { # package: builds its test binary once, runs from its folder
+	local bin="$tmp/$(echo "$1" | tr / _).test"
+	[ -x "$bin" ] || CGO_ENABLED=0 go test -c -o "$bin" "./$1" >&2
+	echo "$bin"
+}
+report() { # package benchmark what: prints the count, leaves it in $n
+	local bin
+	bin=$(binary "$1")
+	n=$(cd "$1" && per "$bin" "$2")
+	printf '%-24s %12d instructions per %s\n' "$2" "$n" "$3"
+}
+
+for stage in "${stages[@]}"; do
+	case $stage in
+	transform)
+		report internal/transform BenchmarkTransform "3 MB event"
+		t=$n
+		report internal/transform BenchmarkNaiveBaseline "3 MB event"
+		awk -v t="$t" -v n="$n" 'BEGIN { printf "sluice does the work in %.2fx fewer instructions\n", n / t }'
+		;;
+	jsonl) report internal/format BenchmarkJSONL "8 MiB of JSON lines" ;;
+	csv) report internal/format BenchmarkCSV "8 MiB of CSV" ;;
+	alb) report internal/format BenchmarkALB "8 MiB of ALB logs" ;;
+	*) echo "unknown stage $stage (transform jsonl csv alb)" >&2; exit 2 ;;
+	esac
+done
