@@ -56,11 +56,32 @@ type WhereRule struct {
 	NotMatch string `yaml:"not_match"`
 
 	re *regexp.Regexp
+	// exact is set when the expression is ^literal$: a string comparison.
+	exact   string
+	isExact bool
 }
 
 // Matches reports whether value passes the rule (valid after Validate).
 func (w *WhereRule) Matches(value string) bool {
+	if w.isExact {
+		return (value == w.exact) == (w.NotMatch == "")
+	}
 	return w.re.MatchString(value) == (w.NotMatch == "")
+}
+
+func (w *WhereRule) compile(expr string) error {
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return err
+	}
+	w.re = re
+	if lit, ok := strings.CutPrefix(expr, "^"); ok && strings.HasSuffix(lit, "$") {
+		lit = lit[:len(lit)-1]
+		if regexp.QuoteMeta(lit) == lit {
+			w.exact, w.isExact = lit, true
+		}
+	}
+	return nil
 }
 
 // The measure kinds.
@@ -276,11 +297,9 @@ func (r *Rollup) check(c *Config, route *Route, key string) error {
 		if w.NotMatch != "" {
 			expr, sub = w.NotMatch, ".not_match"
 		}
-		re, err := regexp.Compile(expr)
-		if err != nil {
+		if err := w.compile(expr); err != nil {
 			return c.errf(k+sub, "not a valid regular expression: %v", err)
 		}
-		w.re = re
 	}
 	columns := map[string]string{ColumnRollup: "reserved", ColumnID: "reserved", ColumnWindowStart: "reserved", "extra": "reserved", "provenance": "reserved"}
 	claim := func(col, k string) error {

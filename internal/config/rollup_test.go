@@ -139,3 +139,34 @@ func TestQuantileColumn(t *testing.T) {
 		}
 	}
 }
+
+// A where rule ^literal$ is compared as a string; any other expression is
+// a regular expression; not_match inverts either.
+func TestWhereRuleMatches(t *testing.T) {
+	tests := []struct {
+		rule    WhereRule
+		yes, no []string
+	}{
+		{WhereRule{Match: "^/e$"}, []string{"/e"}, []string{"", "/e/", "x/e", "/E"}},
+		{WhereRule{Match: "^/e.x$"}, []string{"/e.x", "/eyx"}, []string{"/e.xx"}},
+		{WhereRule{Match: "e"}, []string{"e", "/e/x"}, []string{""}},
+		{WhereRule{NotMatch: "^ELB-HealthChecker/"}, []string{"Mozilla", ""}, []string{"ELB-HealthChecker/2.0"}},
+		{WhereRule{NotMatch: "^-$"}, []string{"x", ""}, []string{"-"}},
+	}
+	for _, tt := range tests {
+		expr := tt.rule.Match + tt.rule.NotMatch
+		if err := tt.rule.compile(expr); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range tt.yes {
+			if !tt.rule.Matches(v) {
+				t.Errorf("%+v does not pass %q", tt.rule, v)
+			}
+		}
+		for _, v := range tt.no {
+			if tt.rule.Matches(v) {
+				t.Errorf("%+v passes %q", tt.rule, v)
+			}
+		}
+	}
+}

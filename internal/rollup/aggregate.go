@@ -51,6 +51,7 @@ type Aggregator struct {
 	slots   map[string]int
 	vals    []string
 	present []bool
+	nums    []number // a slot's value read as a number, once per record
 	cache   []cached // a record position's field name and slot
 	timeS   int
 	urlS    int // request_url, when a derived field needs it
@@ -64,6 +65,23 @@ type Aggregator struct {
 	groups map[string]*group
 	key    []byte
 	counts Counts
+}
+
+// number is a slot's value read as a number: parsed says it was tried.
+type number struct {
+	parsed, ok bool
+	f          float64
+	i          int64
+}
+
+// number reads slot s's value as a number once per record.
+func (a *Aggregator) number(s int, isInt bool) *number {
+	n := &a.nums[s]
+	if !n.parsed {
+		n.f, n.i, n.ok = parseNumber(a.vals[s], isInt)
+		n.parsed = true
+	}
+	return n
 }
 
 type cached struct {
@@ -139,6 +157,7 @@ func (a *Aggregator) slot(name string) int {
 	a.slots[name] = s
 	a.vals = append(a.vals, "")
 	a.present = append(a.present, false)
+	a.nums = append(a.nums, number{})
 	return s
 }
 
@@ -160,6 +179,7 @@ func (a *Aggregator) Add(fields []envelope.Field) (Outcome, int, string) {
 
 func (a *Aggregator) add(fields []envelope.Field) (Outcome, int, string) {
 	clear(a.present)
+	clear(a.nums)
 	for i := range fields {
 		f := &fields[i]
 		if i >= len(a.cache) {
@@ -225,7 +245,7 @@ func (a *Aggregator) add(fields []envelope.Field) (Outcome, int, string) {
 	// changes nothing.
 	for _, m := range a.measures {
 		if m.slot >= 0 && m.m.Kind != config.MeasureDistinct && a.present[m.slot] {
-			if _, _, ok := parseNumber(a.vals[m.slot], m.isInt); !ok {
+			if !a.number(m.slot, m.isInt).ok {
 				return Invalid, 0, fmt.Sprintf("rollup %s: %s of %s: %q is not a number", a.ro.Name, m.m.Kind, m.m.Field, clip(a.vals[m.slot]))
 			}
 		}
@@ -244,8 +264,8 @@ func (a *Aggregator) add(fields []envelope.Field) (Outcome, int, string) {
 			g.accs[i].hll.Insert([]byte(v))
 			continue
 		}
-		f, n, _ := parseNumber(v, m.isInt)
-		g.accs[i].addNumber(f, n)
+		n := a.number(m.slot, m.isInt)
+		g.accs[i].addNumber(n.f, n.i)
 	}
 	return Aggregated, 0, ""
 }
@@ -362,7 +382,10 @@ func (a *Aggregator) record(prefix string, g *group) (Record, error) {
 // splitURL returns the host (without port) and path of a logged request
 // URL: "https://h.example:443/e?x=1" is h.example and /e.
 func splitURL(u string) (host, path string) {
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		u = u[:i]
+	}
+	if i := strings.IndexByte(u, '#'); i >= 0 {
 		u = u[:i]
 	}
 	if i := strings.Index(u, "://"); i >= 0 {

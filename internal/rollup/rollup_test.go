@@ -484,3 +484,24 @@ func TestParseTime(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseTime: the fast path reads exactly what time.Parse reads, to the
+// millisecond (fractions truncated, as windows need).
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2024-05-01T10:00:00.123456Z", "2024-05-01T10:00:00Z", "2024-02-29T23:59:59.999Z", "2023-02-29T00:00:00Z", "1714557600", "-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ms, ok := parseUTC(s)
+		if !ok {
+			return
+		}
+		tm, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatalf("parseUTC(%q) = %d, but time.Parse refuses it: %v", s, ms, err)
+		}
+		if want := tm.UnixMilli(); ms != want {
+			t.Fatalf("parseUTC(%q) = %d, time.Parse %d", s, ms, want)
+		}
+	})
+}
