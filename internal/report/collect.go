@@ -2,6 +2,7 @@ package report
 
 import (
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/sluicehq/sluice/internal/envelope"
@@ -33,88 +34,77 @@ type schemaStats struct {
 	ok      int64
 	failed  int64
 	fields  []FieldStats
-	objects map[string]*objectStats
+	objects map[objectKey]*objectStats
 }
+
+type objectKey struct{ bucket, key string }
 
 type objectStats struct {
 	records int64
 	columns map[string]*Column
 	order   []string
+	// The columns of the last record, in order: a file's records share
+	// them, so the next record is counted without a map lookup per column.
+	lastNames []string
+	lastCols  []*Column
 }
 
-// Observe records one normalised record; pass it to transform.WithObserver.
-func (c *Collector) Observe(o transform.Observation) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := o.Plan.Schema
-	st := c.schemas[s.Name]
-	if st == nil {
-		st = &schemaStats{schema: s, objects: map[string]*objectStats{}}
-		for _, f := range s.Fields {
-			st.fields = append(st.fields, FieldStats{Field: f.Name, Type: f.Type.String()})
-		}
-		c.schemas[s.Name] = st
-	}
-	st.records++
-	object, line := "", int64(0)
-	if o.Meta != nil && o.Meta.Source != nil {
-		object, line = o.Meta.Source.Bucket+"/"+o.Meta.Source.Key, o.Meta.Source.Line
-	}
-	obj := st.objects[object]
-	if obj == nil {
-		obj = &objectStats{columns: map[string]*Column{}}
-		st.objects[object] = obj
-	}
-	obj.records++
+// fieldOutcome is what one record did to one field.
+type fieldOutcome uint8
 
+const (
+	outNone fieldOutcome = iota
+	outDelivered
+	outDeliveredCoerced
+	outNull
+	outDefaulted
+	outFailed
+)
+
+// Observe records one normalised record; pass it to transform.WithObserver.
+// The record is classified before the lock is taken, so the transform's
+// workers contend only for the counting.
+func (c *Collector) Observe(o transform.Observation) {
+	s := o.Plan.Schema
+	n := len(s.Fields)
+	var buf [32]int
+	present := buf[:0] // input index+1 of each field's column
+	if n <= len(buf) {
+		present = buf[:n]
+	} else {
+		present = make([]int, n)
+	}
+	var idxBuf [64]int
+	idx := idxBuf[:0]
+	for i, f := range o.Fields {
+		k := o.Plan.Lookup(f.Name)
+		if k >= 0 && present[k] > 0 {
+			k = -1 // a second column for a field already filled goes to extra
+		}
+		if k >= 0 {
+			present[k] = i + 1
+		}
+		idx = append(idx, k)
+	}
 	failedAt := -1
 	if o.Failure != nil {
-		st.failed++
-		top := o.Failure.Field
-		for i := 0; i < len(top); i++ {
-			if top[i] == '.' {
-				top = top[:i]
-				break
-			}
-		}
+		top, _, _ := strings.Cut(o.Failure.Field, ".")
 		failedAt = fieldIndex(s, top)
-	} else {
-		st.ok++
 	}
 	extraAt := fieldIndex(s, normalize.ExtraField)
 	var extraKeys []string
 	if o.Failure == nil && extraAt >= 0 && o.Value != nil && extraAt < len(o.Value.Items) {
 		extraKeys = o.Value.Items[extraAt].Keys
 	}
-
-	present := make([]int, len(s.Fields)) // input index+1 of each field's column
-	for i, f := range o.Fields {
-		idx := o.Plan.Lookup(f.Name)
-		if idx >= 0 && present[idx] > 0 {
-			idx = -1 // a second column for a field already filled goes to extra
-		}
-		col := obj.columns[f.Name]
-		if col == nil {
-			col = &Column{Column: f.Name}
-			switch {
-			case idx >= 0:
-				col.Field, col.Match = s.Fields[idx].Name, matchKind(&s.Fields[idx], f.Name)
-			case extraAt >= 0:
-				col.Field, col.Match = normalize.ExtraField, MatchExtra
-			default:
-				col.Match = MatchDiscarded
-			}
-			obj.columns[f.Name] = col
-			obj.order = append(obj.order, f.Name)
-		}
-		col.Records++
-		if idx >= 0 && present[idx] == 0 {
-			present[idx] = i + 1
-		}
+	var outBuf [32]fieldOutcome
+	outs := outBuf[:0]
+	if n <= len(outBuf) {
+		outs = outBuf[:n]
+	} else {
+		outs = make([]fieldOutcome, n)
 	}
-
-	for i := range st.fields {
-		fs := &st.fields[i]
+	var preserved []int
+	for i := range s.Fields {
 		name := s.Fields[i].Name
 		if name == normalize.ExtraField || name == normalize.ProvenanceField {
 			continue
@@ -125,14 +115,7 @@ func (c *Collector) Observe(o transform.Observation) {
 		}
 		if o.Failure != nil {
 			if i == failedAt {
-				fs.Failed++
-				if len(fs.Samples) < maxSamples {
-					smp := Sample{Object: object, Line: line, Reason: o.Failure.Reason}
-					if in != nil {
-						smp.Value = in.Value
-					}
-					fs.Samples = append(fs.Samples, smp)
-				}
+				outs[i] = outFailed
 			}
 			continue
 		}
@@ -142,25 +125,78 @@ func (c *Collector) Observe(o transform.Observation) {
 		v := &o.Value.Items[i]
 		switch {
 		case in == nil && s.Fields[i].HasDefault:
-			fs.Defaulted++
-		case in == nil:
-			fs.Null++
-		case v.Kind == schema.Null:
-			fs.Null++
+			outs[i] = outDefaulted
+		case in == nil, v.Kind == schema.Null:
+			outs[i] = outNull
 		default:
-			fs.Delivered++
-			if in.Kind != envelope.String || v.Kind != schema.String || v.Str != in.Value {
-				if !(in.Kind == envelope.Raw && v.Kind != schema.String) || rawDiffers(in, v) {
-					fs.Coerced++
-				}
+			outs[i] = outDelivered
+			if (in.Kind != envelope.String || v.Kind != schema.String || v.Str != in.Value) &&
+				(in.Kind != envelope.Raw || v.Kind == schema.String || rawDiffers(in, v)) {
+				outs[i] = outDeliveredCoerced
 			}
 			for _, k := range extraKeys {
 				if k == in.Name {
-					fs.Preserved++
+					preserved = append(preserved, i)
 					break
 				}
 			}
 		}
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.schemas[s.Name]
+	if st == nil {
+		st = &schemaStats{schema: s, objects: map[objectKey]*objectStats{}}
+		for _, f := range s.Fields {
+			st.fields = append(st.fields, FieldStats{Field: f.Name, Type: f.Type.String()})
+		}
+		c.schemas[s.Name] = st
+	}
+	st.records++
+	var ok objectKey
+	var line int64
+	if o.Meta != nil && o.Meta.Source != nil {
+		ok, line = objectKey{o.Meta.Source.Bucket, o.Meta.Source.Key}, o.Meta.Source.Line
+	}
+	obj := st.objects[ok]
+	if obj == nil {
+		obj = &objectStats{columns: map[string]*Column{}}
+		st.objects[ok] = obj
+	}
+	obj.records++
+	if o.Failure != nil {
+		st.failed++
+	} else {
+		st.ok++
+	}
+	obj.count(o.Fields, idx, s, extraAt >= 0)
+
+	for i, out := range outs {
+		fs := &st.fields[i]
+		switch out {
+		case outDelivered:
+			fs.Delivered++
+		case outDeliveredCoerced:
+			fs.Delivered++
+			fs.Coerced++
+		case outNull:
+			fs.Null++
+		case outDefaulted:
+			fs.Defaulted++
+		case outFailed:
+			fs.Failed++
+			if len(fs.Samples) < maxSamples {
+				smp := Sample{Object: ok.String(), Line: line, Reason: o.Failure.Reason}
+				if present[i] > 0 {
+					smp.Value = strings.Clone(o.Fields[present[i]-1].Value)
+				}
+				fs.Samples = append(fs.Samples, smp)
+			}
+		}
+	}
+	for _, i := range preserved {
+		st.fields[i].Preserved++
 	}
 
 	if o.Failure != nil {
@@ -172,12 +208,60 @@ func (c *Collector) Observe(o transform.Observation) {
 		}
 		g.Count++
 		if len(g.Where) < maxSamples {
-			w := Sample{Object: object, Line: line}
+			w := Sample{Object: ok.String(), Line: line}
 			if failedAt >= 0 && present[failedAt] > 0 {
-				w.Value = o.Fields[present[failedAt]-1].Value
+				w.Value = strings.Clone(o.Fields[present[failedAt]-1].Value)
 			}
 			g.Where = append(g.Where, w)
 		}
+	}
+}
+
+func (k objectKey) String() string {
+	if k.key == "" {
+		return ""
+	}
+	return k.bucket + "/" + k.key
+}
+
+// count adds one record's columns: where each went (idx: the field index,
+// -1 for none) and how often it was seen.
+func (obj *objectStats) count(fields []envelope.Field, idx []int, s *schema.Schema, hasExtra bool) {
+	if len(fields) == len(obj.lastNames) {
+		same := true
+		for i := range fields {
+			if fields[i].Name != obj.lastNames[i] {
+				same = false
+				break
+			}
+		}
+		if same {
+			for _, col := range obj.lastCols {
+				col.Records++
+			}
+			return
+		}
+	}
+	obj.lastNames, obj.lastCols = obj.lastNames[:0], obj.lastCols[:0]
+	for i, f := range fields {
+		col := obj.columns[f.Name]
+		if col == nil {
+			name := strings.Clone(f.Name) // f aliases the transform's reused buffers
+			col = &Column{Column: name}
+			switch k := idx[i]; {
+			case k >= 0:
+				col.Field, col.Match = s.Fields[k].Name, matchKind(&s.Fields[k], f.Name)
+			case hasExtra:
+				col.Field, col.Match = normalize.ExtraField, MatchExtra
+			default:
+				col.Match = MatchDiscarded
+			}
+			obj.columns[name] = col
+			obj.order = append(obj.order, name)
+		}
+		col.Records++
+		obj.lastNames = append(obj.lastNames, col.Column)
+		obj.lastCols = append(obj.lastCols, col)
 	}
 }
 
@@ -188,14 +272,16 @@ func rawDiffers(in *envelope.Field, v *schema.Value) bool {
 	switch v.Kind {
 	case schema.Boolean:
 		return in.Value != "true" && in.Value != "false"
-	case schema.Int, schema.Long, schema.Float, schema.Double:
-		return v.Kind == schema.Int || v.Kind == schema.Long && len(in.Value) > 0 && !isInteger(in.Value)
+	case schema.Int, schema.Long:
+		return !isInteger(in.Value) // 1.0 or 1e3 read as an integer
+	case schema.Float, schema.Double:
+		return false
 	}
 	return true
 }
 
 func isInteger(s string) bool {
-	if s[0] == '-' {
+	if s != "" && s[0] == '-' {
 		s = s[1:]
 	}
 	for i := 0; i < len(s); i++ {
@@ -254,14 +340,14 @@ func (c *Collector) Report() *Report {
 				sr.Fields = append(sr.Fields, f)
 			}
 		}
-		objects := make([]string, 0, len(st.objects))
+		objects := make([]objectKey, 0, len(st.objects))
 		for o := range st.objects {
 			objects = append(objects, o)
 		}
-		sort.Strings(objects)
+		sort.Slice(objects, func(i, j int) bool { return objects[i].String() < objects[j].String() })
 		for _, o := range objects {
 			os := st.objects[o]
-			or := ObjectReport{Object: o, Records: os.records}
+			or := ObjectReport{Object: o.String(), Records: os.records}
 			for _, col := range os.order {
 				or.Columns = append(or.Columns, *os.columns[col])
 			}
