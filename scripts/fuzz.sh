@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Bounded fuzzing of sluice's parsers and decoders: each of 12 targets
+# runs for FUZZTIME (default 8s), one after the other. CI runs it
+# (.ci/run): about 100 s of fuzzing, under three minutes with the builds on
+# a quiet two-core machine. The other Fuzz targets run their seeds in
+# every go test.
+#
+# Each target's corpus is kept in its package's testdata/fuzz/<Target>/:
+# go test reads it as seeds, and a failing input found here is written
+# there to be committed with its fix. With KEEP=1 the new inputs the fuzzer
+# found interesting are copied there too (at most 20 per target, the
+# smallest), to grow the committed corpus.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZTIME="${FUZZTIME:-8s}"
+
+# package target: formats, envelope, normaliser, the Firehose event
+# decoder, the dead-letter reader, the S3 event parser, the transform and
+# the splitter end to end.
+targets=(
+	"./internal/format FuzzCSV"
+	"./internal/format FuzzJSONL"
+	"./internal/format FuzzALB"
+	"./internal/format FuzzELB"
+	"./internal/format FuzzLines"
+	"./internal/envelope FuzzDecode"
+	"./internal/normalize FuzzNormalize"
+	"./internal/firehose FuzzDecodeEvent"
+	"./internal/deadletter FuzzReader"
+	"./internal/splitter FuzzParseEvent"
+	"./internal/splitter FuzzSplitConservation"
+	"./internal/transform FuzzTransform"
+)
+
+cache="$(go env GOCACHE)/fuzz/$(go list -m)"
+for t in "${targets[@]}"; do
+	read -r pkg name <<<"$t"
+	echo "-- $pkg $name ($FUZZTIME)"
+	go test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -parallel 2 >/tmp/sluice-fuzz.log 2>&1 || {
+		cat /tmp/sluice-fuzz.log
+		echo "fuzz: $pkg $name failed; the input is in $pkg/testdata/fuzz/$name" >&2
+		exit 1
+	}
+	tail -n 2 /tmp/sluice-fuzz.log | head -n 1
+	if [ "${KEEP:-}" = 1 ] && [ -d "$cache/${pkg#./}/$name" ]; then
+		mkdir -p "$pkg/testdata/fuzz/$name"
+		ls -S -r "$cache/${pkg#./}/$name" | head -n 20 | while read -r f; do
+			cp -n "$cache/${pkg#./}/$name/$f" "$pkg/testdata/fuzz/$name/" || true
+		done
+	fi
+done
