@@ -34,6 +34,7 @@ type Injector struct {
 	rng    *rand.Rand
 	rate   float64
 	counts map[Fault]int64
+	only   map[Fault]bool // nil: every fault
 	ledger *Ledger
 }
 
@@ -44,6 +45,17 @@ func New(seed uint64, rate float64) *Injector {
 		counts: map[Fault]int64{}, ledger: NewLedger()}
 }
 
+// Only restricts the faults that fire to these (a fault matrix's row).
+func (in *Injector) Only(faults ...Fault) *Injector {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.only = map[Fault]bool{}
+	for _, f := range faults {
+		in.only[f] = true
+	}
+	return in
+}
+
 // Ledger is where the wrappers record the ids they see.
 func (in *Injector) Ledger() *Ledger { return in.ledger }
 
@@ -51,7 +63,7 @@ func (in *Injector) Ledger() *Ledger { return in.ledger }
 func (in *Injector) fire(f Fault) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.rng.Float64() >= in.rate {
+	if in.rng.Float64() >= in.rate || in.only != nil && !in.only[f] {
 		return false
 	}
 	in.counts[f]++

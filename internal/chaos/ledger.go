@@ -278,3 +278,39 @@ func (r Report) Broken(max int) string {
 	}
 	return b.String()
 }
+
+// Sends is how many times Firehose accepted the record with this id.
+func (l *Ledger) Sends(id string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e := l.records[id]; e != nil {
+		return int(e.sends)
+	}
+	return 0
+}
+
+// IDs lists the ids the ledger knows, sorted.
+func (l *Ledger) IDs() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, 0, len(l.records))
+	for id := range l.records {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Ends is where one record id ended, copies counted.
+type Ends struct{ Delivered, Dropped, Failed, DeadLettered int }
+
+// Ends reports where the record with this id ended.
+func (l *Ledger) Ends(id string) Ends {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.records[id]
+	if e == nil {
+		return Ends{}
+	}
+	return Ends{len(e.docs), int(e.dropped), int(e.failed), int(e.deadLettered)}
+}
