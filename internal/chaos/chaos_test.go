@@ -113,9 +113,7 @@ func (l *lossy) PutRecordBatch(ctx context.Context, in *awsfirehose.PutRecordBat
 	for _, r := range in.Records {
 		for _, line := range strings.Split(strings.TrimSpace(string(r.Data)), "\n") {
 			var env struct{ ID string }
-			if err := json.Unmarshal([]byte(line), &env); err != nil {
-				panic(err)
-			}
+			_ = json.Unmarshal([]byte(line), &env) // an id-less line fails the comparison
 			l.lost = append(l.lost, env.ID)
 		}
 		out.RequestResponses = append(out.RequestResponses, types.PutRecordBatchResponseEntry{RecordId: aws.String("x")})
