@@ -16,13 +16,15 @@ DIST     := dist
 ZIPTIME  := 198001010000
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: help build package deploy deploy-collector deploy-webhook lint test test-full bench bench-deploy clean
+.PHONY: help build package template pipeline deploy deploy-collector deploy-webhook lint test test-full bench bench-deploy clean
 
 help:
 	@echo "make package                  build dist/splitter.zip and dist/transform.zip (arm64, with CONFIG and the schemas)"
-	@echo "make deploy STACK=.. BUCKET=..  package, upload and deploy cloudformation/pipeline.yaml (PARAMS='Key=Value ...')"
+	@echo "make template                 dist/stack.yaml: the stack generated from CONFIG (sluice deploy template)"
+	@echo "make pipeline                 regenerate cloudformation/pipeline.yaml from sluice.yaml"
+	@echo "make deploy STACK=.. BUCKET=..  package, upload and deploy the stack generated from CONFIG (PARAMS='Key=Value ...')"
 	@echo "make deploy-collector STACK=.. PIPELINE=.. PARAMS='VpcId=.. PublicSubnetIds=..'"
-	@echo "make deploy-webhook STACK=.. PIPELINE=.."
+	@echo "make deploy-webhook STACK=.. PIPELINE=.. [PARAMS='StreamName=webhooks']"
 	@echo "make lint                     cfn-lint on every template"
 	@echo "make bench                    sluice run side by side with naive Go (scripts/bench-peers.sh)"
 	@echo "make test | test-full | bench-deploy"
@@ -47,11 +49,25 @@ $(DIST)/%.zip: $(DIST)/%/bootstrap $(CONFIG) FORCE
 		TZ=UTC zip -q -X -D -9 ../$*.zip -@
 	@ls -l $@
 
-deploy: package
+# The stack is generated from CONFIG: one Firehose stream per stream of the
+# config, the notifications of every route. Code: ../dist/*.zip in the
+# template resolves against dist/.
+template: $(DIST)/stack.yaml
+
+$(DIST)/stack.yaml: $(CONFIG) FORCE
+	@mkdir -p $(DIST)
+	$(GO) run ./cmd/sluice deploy template -config $(CONFIG) > $@.tmp
+	mv $@.tmp $@
+
+pipeline:
+	$(GO) run ./cmd/sluice deploy template -config sluice.yaml > cloudformation/pipeline.yaml.tmp
+	mv cloudformation/pipeline.yaml.tmp cloudformation/pipeline.yaml
+
+deploy: package $(DIST)/stack.yaml
 	@test -n "$(STACK)" || { echo "set STACK=<stack name>"; exit 2; }
 	@test -n "$(BUCKET)" || { echo "set BUCKET=<S3 bucket for the Lambda zips, in the stack's region>"; exit 2; }
 	aws cloudformation package \
-		--template-file cloudformation/pipeline.yaml \
+		--template-file $(DIST)/stack.yaml \
 		--s3-bucket $(BUCKET) --s3-prefix $(STACK) \
 		--output-template-file $(DIST)/pipeline.packaged.yaml \
 		$(if $(REGION),--region $(REGION))
@@ -83,8 +99,8 @@ deploy-webhook:
 		$(if $(REGION),--region $(REGION)) \
 		--parameter-overrides PipelineStack=$(PIPELINE) $(PARAMS)
 
-lint:
-	cfn-lint cloudformation/*.yaml
+lint: $(DIST)/stack.yaml
+	cfn-lint cloudformation/*.yaml $(DIST)/stack.yaml
 
 test:
 	$(GO) test ./...

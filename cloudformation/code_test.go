@@ -410,11 +410,7 @@ func templateEnv(f resource) map[string]bool {
 // unusedByConfig lists the actions the code can call but the bundled
 // sluice.yaml never makes it call, with the reason. The template grants no
 // SSM access: a lookup secret lives in Secrets Manager (LookupSecretArn).
-func unusedByConfig(t *testing.T) map[string]string {
-	cfg, err := config.Load("../sluice.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+func unusedByConfig(cfg *config.Config) map[string]string {
 	for _, e := range cfg.Enrichers {
 		if strings.HasPrefix(e.Secret, "ssm:") || strings.Contains(e.Secret, ":ssm:") {
 			return nil
@@ -426,9 +422,9 @@ func unusedByConfig(t *testing.T) map[string]string {
 	}
 }
 
-// configRefs returns the ${NAME} references in the bundled sluice.yaml.
-func configRefs(t *testing.T) map[string]bool {
-	src, err := os.ReadFile("../sluice.yaml")
+// configRefs returns the ${NAME} references in a config file.
+func configRefs(t *testing.T, path string) map[string]bool {
+	src, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +436,6 @@ func configRefs(t *testing.T) map[string]bool {
 }
 
 func TestTemplatesMatchCode(t *testing.T) {
-	tm := loadTemplate(t, "pipeline.yaml")
 	names := make([]string, 0, len(lambdas))
 	for n := range lambdas {
 		names = append(names, n)
@@ -449,10 +444,6 @@ func TestTemplatesMatchCode(t *testing.T) {
 	for _, fn := range names {
 		cmd := lambdas[fn]
 		t.Run(fn, func(t *testing.T) {
-			f, ok := tm.resource(fn)
-			if !ok {
-				t.Fatalf("pipeline.yaml has no %s", fn)
-			}
 			if !hasGoFiles(filepath.Join("..", cmd)) {
 				t.Skipf("%s does not exist yet: nothing to compare %s with", cmd, fn)
 			}
@@ -469,13 +460,22 @@ func TestTemplatesMatchCode(t *testing.T) {
 			if len(main.starts) == 0 {
 				t.Errorf("%s never calls lambda.Start: as bootstrap of %s it would exit at once", cmd, fn)
 			}
-			t.Run("env", func(t *testing.T) { checkEnv(t, cmd, templateEnv(f), use, configRefs(t)) })
-			t.Run("metrics", func(t *testing.T) { checkMetrics(t, fn, alarmedMetrics(tm), use) })
-			t.Run("iam", func(t *testing.T) {
-				role := refName(f.props["Role"])
-				checkActions(t, fn, role, tm.roleActions(role), use, unusedByConfig(t))
+			// pipeline.yaml and the templates generated from the example
+			// topologies, each against the config it was generated from.
+			eachGenerated(t, func(t *testing.T, tm *template) {
+				f, ok := tm.resource(fn)
+				if !ok {
+					t.Fatalf("%s has no %s", tm.name, fn)
+				}
+				path := tm.cfg.Path
+				t.Run("env", func(t *testing.T) { checkEnv(t, cmd, templateEnv(f), use, configRefs(t, path)) })
+				t.Run("metrics", func(t *testing.T) { checkMetrics(t, fn, alarmedMetrics(tm), use) })
+				t.Run("iam", func(t *testing.T) {
+					role := refName(f.props["Role"])
+					checkActions(t, fn, role, tm.roleActions(role), use, unusedByConfig(tm.cfg))
+				})
+				t.Run("vpc endpoints", func(t *testing.T) { checkEndpoints(t, fn, tm.endpointServices(), use, unusedByConfig(tm.cfg)) })
 			})
-			t.Run("vpc endpoints", func(t *testing.T) { checkEndpoints(t, fn, tm.endpointServices(), use, unusedByConfig(t)) })
 		})
 	}
 }

@@ -186,23 +186,40 @@ func TestSplitterListsInputBucket(t *testing.T) {
 	}
 }
 
-// TestSourceBackup checks that BackupSourceRecords keeps the records as they
-// arrived, in the output bucket under source/, for the destinations that
-// can.
+// TestSourceBackup checks that each stream's SourceBackup keeps its
+// records as they arrived, in the output bucket under source/<stream>/,
+// for the destinations that can, and that it is on by default exactly for
+// the streams no route feeds (fed from outside, e.g. webhooks).
 func TestSourceBackup(t *testing.T) {
-	tm := loadTemplate(t, "pipeline.yaml")
-	s, _ := tm.resource("DeliveryStream")
-	for _, key := range []string{"ExtendedS3DestinationConfiguration", "RedshiftDestinationConfiguration"} {
-		d := dig(s.props, key)
-		mode, _ := dig(d, "S3BackupMode").(map[string]any)
-		if fmt.Sprint(mode["Fn::If"]) != "[BackupSource Enabled Disabled]" {
-			t.Errorf("%s.S3BackupMode = %v, want Enabled when BackupSource", key, mode)
+	eachGenerated(t, func(t *testing.T, tm *template) {
+		fed := map[string]bool{}
+		for _, r := range tm.cfg.Routes {
+			for _, b := range r.Branches() {
+				fed[b.Stream] = true
+			}
 		}
-		b := dig(d, "S3BackupConfiguration")
-		if refName(dig(b, "BucketARN")) != "OutputBucket" || !strings.HasPrefix(fmt.Sprint(dig(b, "Prefix")), "source/") {
-			t.Errorf("%s.S3BackupConfiguration = %v, want the output bucket under source/", key, b)
+		for name := range tm.cfg.Streams {
+			l := logicalOf(name)
+			s, _ := tm.resource(l + "Stream")
+			for _, key := range []string{"ExtendedS3DestinationConfiguration", "RedshiftDestinationConfiguration"} {
+				d := dig(s.props, key)
+				if d == nil {
+					continue
+				}
+				mode, _ := dig(d, "S3BackupMode").(map[string]any)
+				if fmt.Sprint(mode["Fn::If"]) != "["+l+"Backup Enabled Disabled]" {
+					t.Errorf("%s.%s.S3BackupMode = %v, want Enabled when %sBackup", name, key, mode, l)
+				}
+				b := dig(d, "S3BackupConfiguration")
+				if refName(dig(b, "BucketARN")) != "OutputBucket" || !strings.HasPrefix(fmt.Sprint(dig(b, "Prefix")), "source/"+name+"/") {
+					t.Errorf("%s.%s.S3BackupConfiguration = %v, want the output bucket under source/%s/", name, key, b, name)
+				}
+			}
+			if def, _ := tm.parameterDefault(l + "SourceBackup"); def != fmt.Sprint(!fed[name]) {
+				t.Errorf("%sSourceBackup defaults to %s; want %v (a route feeds it: %v)", l, def, !fed[name], fed[name])
+			}
 		}
-	}
+	})
 }
 
 func TestMakeDeployUploadsTheTemplate(t *testing.T) {

@@ -121,6 +121,13 @@ func (tm *template) refusals(t testing.TB, set map[string]string) []string {
 	t.Helper()
 	p := tm.withDefaults(set)
 	var out []string
+	// CloudFormation checks each value against its parameter first.
+	for name, v := range set {
+		def, ok := tm.section("Parameters")[name].(map[string]any)
+		if allowed := strs(def["AllowedValues"]); ok && len(allowed) > 0 && !contains(allowed, v) {
+			out = append(out, fmt.Sprintf("%s=%s is not one of %v", name, v, allowed))
+		}
+	}
 	for name, r := range tm.section("Rules") {
 		rule, _ := r.(map[string]any)
 		if c, ok := rule["RuleCondition"]; ok {
@@ -165,11 +172,10 @@ func combinations(values map[string][]string, f func(map[string]string)) {
 }
 
 // TestNetworkRules checks, for every combination of the network
-// parameters, that the template refuses exactly the ones where a Lambda
-// could not reach what it calls. The model below says what can work, in
-// terms of the network; the template says it with Rules.
+// parameters, that each generated template refuses exactly the ones where a
+// Lambda could not reach what it calls. The model below says what can
+// work, in terms of the network; the template says it with Rules.
 func TestNetworkRules(t *testing.T) {
-	tm := loadTemplate(t, "pipeline.yaml")
 	values := map[string][]string{
 		"Redis":                {"none", "create", "existing"},
 		"RedisUrl":             {"", "rediss://cache:6379"},
@@ -179,63 +185,79 @@ func TestNetworkRules(t *testing.T) {
 		"VpcEndpoints":         {"create", "none"},
 		"RouteTableIds":        {"", "rtb-0a"},
 		"SubnetsHaveNat":       {"true", "false"},
-		"LookupApi":            {"none", "internet"},
 		"LookupSecretArn":      {"", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:lookup"},
 	}
-	n := 0
-	combinations(values, func(p map[string]string) {
-		n++
-		subnets, vpc, nat := p["SubnetIds"] != "", p["VpcId"] != "", p["SubnetsHaveNat"] == "true"
-		inVpc := p["Redis"] != "none" && subnets
-		endpoints := p["VpcEndpoints"] == "create"
-		// The stack can be built...
-		buildable := (!subnets || vpc) &&
-			(p["Redis"] != "create" || (subnets && vpc)) &&
-			(p["Redis"] != "existing" || p["RedisUrl"] != "") &&
-			(!inVpc || !endpoints || p["RouteTableIds"] != "")
-		// ...and the Lambdas reach S3, Firehose and Lambda, the lookup API
-		// and Redis.
-		reachAWS := !inVpc || nat || endpoints
-		reachLookup := p["LookupApi"] == "none" || !inVpc || nat
-		reachRedis := p["Redis"] != "existing" || !inVpc || p["RedisSecurityGroupId"] != ""
-		// A lookup key means a lookup API.
-		consistent := p["LookupSecretArn"] == "" || p["LookupApi"] == "internet"
-		want := buildable && reachAWS && reachLookup && reachRedis && consistent
+	enriched := 0
+	eachGenerated(t, func(t *testing.T, tm *template) {
+		enriches := len(tm.cfg.Enrichers) > 0
+		if enriches {
+			enriched++
+		}
+		n := 0
+		combinations(values, func(p map[string]string) {
+			n++
+			subnets, vpc, nat := p["SubnetIds"] != "", p["VpcId"] != "", p["SubnetsHaveNat"] == "true"
+			inVpc := p["Redis"] != "none" && subnets
+			endpoints := p["VpcEndpoints"] == "create"
+			// The stack can be built...
+			buildable := (!subnets || vpc) &&
+				(p["Redis"] != "create" || (subnets && vpc)) &&
+				(p["Redis"] != "existing" || p["RedisUrl"] != "") &&
+				(!inVpc || !endpoints || p["RouteTableIds"] != "")
+			// ...and the Lambdas reach S3, Firehose and Lambda, the lookup
+			// APIs and Redis.
+			reachAWS := !inVpc || nat || endpoints
+			reachLookup := !enriches || !inVpc || nat
+			reachRedis := p["Redis"] != "existing" || !inVpc || p["RedisSecurityGroupId"] != ""
+			// A lookup key is for the config's enrichers.
+			consistent := p["LookupSecretArn"] == "" || enriches
+			want := buildable && reachAWS && reachLookup && reachRedis && consistent
 
-		got := tm.refusals(t, p)
-		if want != (len(got) == 0) {
-			t.Errorf("%v: refusals %q, want accepted = %v", p, got, want)
+			got := tm.refusals(t, p)
+			if want != (len(got) == 0) {
+				t.Errorf("%v: refusals %q, want accepted = %v", p, got, want)
+			}
+		})
+		if n < 500 {
+			t.Fatalf("only %d combinations", n)
 		}
 	})
-	if n < 1000 {
-		t.Fatalf("only %d combinations", n)
+	if enriched == 0 {
+		t.Error("no example topology has enrichers: the lookup rule is not checked")
 	}
 }
 
-// TestStreamRules does the same for the delivery stream's options.
+// TestStreamRules checks each stream's options: a source backup needs an
+// S3 or Redshift destination, dynamic partitioning a buffer interval.
 func TestStreamRules(t *testing.T) {
-	tm := loadTemplate(t, "pipeline.yaml")
-	values := map[string][]string{
-		"Destination":                   {"s3", "opensearch", "redshift"},
-		"DynamicPartitioning":           {"true", "false"},
-		"DeliveryBufferIntervalSeconds": {"0", "60", "300"},
-		"Packed":                        {"true", "false"},
-		"BackupSourceRecords":           {"true", "false"},
-		"OpenSearchDomainArn":           {"arn:aws:es:eu-west-1:123456789012:domain/d"},
-		"RedshiftJdbcUrl":               {"jdbc:redshift://c:5439/db"},
-		"RedshiftSecretArn":             {"arn:aws:secretsmanager:eu-west-1:123456789012:secret:rs"},
-	}
-	combinations(values, func(p map[string]string) {
-		dp, packed, backup := p["DynamicPartitioning"] == "true", p["Packed"] == "true", p["BackupSourceRecords"] == "true"
-		dest := p["Destination"]
-		want := (!dp || (dest == "s3" && p["DeliveryBufferIntervalSeconds"] != "0")) &&
-			// One Firehose record is one OpenSearch document and has one
-			// set of partition keys.
-			(!packed || (dest != "opensearch" && !dp)) &&
-			(!backup || dest != "opensearch")
-		got := tm.refusals(t, p)
-		if want != (len(got) == 0) {
-			t.Errorf("%v: refusals %q, want accepted = %v", p, got, want)
+	eachGenerated(t, func(t *testing.T, tm *template) {
+		partitioned := false
+		for _, s := range tm.cfg.Streams {
+			partitioned = partitioned || s.PartitionKeys
+		}
+		for _, name := range sortedKeys(tm.cfg.Streams) {
+			l := logicalOf(name)
+			dests := []string{"s3"}
+			if p, ok := tm.section("Parameters")[l+"Destination"].(map[string]any); ok {
+				dests = strs(p["AllowedValues"])
+			}
+			values := map[string][]string{
+				l + "Destination":               dests,
+				l + "SourceBackup":              {"true", "false"},
+				"DeliveryBufferIntervalSeconds": {"0", "60"},
+				l + "OpenSearchDomainArn":       {"arn:aws:es:eu-west-1:123456789012:domain/d"},
+				l + "RedshiftJdbcUrl":           {"jdbc:redshift://c:5439/db"},
+				l + "RedshiftSecretArn":         {"arn:aws:secretsmanager:eu-west-1:123456789012:secret:rs"},
+			}
+			combinations(values, func(p map[string]string) {
+				dest := p[l+"Destination"]
+				want := (!partitioned || p["DeliveryBufferIntervalSeconds"] != "0") &&
+					(p[l+"SourceBackup"] != "true" || dest != "opensearch")
+				got := tm.refusals(t, p)
+				if want != (len(got) == 0) {
+					t.Errorf("%s %v: refusals %q, want accepted = %v", name, p, got, want)
+				}
+			})
 		}
 	})
 }
@@ -248,10 +270,9 @@ func TestRuleMessages(t *testing.T) {
 		want string
 	}{
 		{map[string]string{"Redis": "create", "VpcId": "vpc-1", "SubnetIds": "subnet-1", "VpcEndpoints": "none"}, "set VpcEndpoints=create, or SubnetsHaveNat=true"},
-		{map[string]string{"Redis": "create", "VpcId": "vpc-1", "SubnetIds": "subnet-1", "RouteTableIds": "rtb-1", "LookupApi": "internet"}, "needs subnets routed to a NAT gateway (SubnetsHaveNat=true)"},
 		{map[string]string{"Redis": "create", "VpcId": "vpc-1", "SubnetIds": "subnet-1"}, "needs RouteTableIds"},
-		{map[string]string{"DynamicPartitioning": "true", "Packed": "false", "DeliveryBufferIntervalSeconds": "0"}, "needs DeliveryBufferIntervalSeconds above 0"},
-		{map[string]string{"Destination": "opensearch", "OpenSearchDomainArn": "arn:aws:es:eu-west-1:123456789012:domain/d"}, "set pack: false on the stream and Packed=false"},
+		{map[string]string{"LookupSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k"}, "the config has no enrichers"},
+		{map[string]string{"ListingsDestination": "opensearch", "ListingsOpenSearchDomainArn": "d"}, "ListingsDestination"},
 	} {
 		got := strings.Join(tm.refusals(t, tt.set), " | ")
 		if !strings.Contains(got, tt.want) {
@@ -260,6 +281,16 @@ func TestRuleMessages(t *testing.T) {
 	}
 	if got := tm.refusals(t, nil); len(got) != 0 {
 		t.Errorf("the defaults are refused: %q", got)
+	}
+	chain := generatedTemplates(t)
+	for _, g := range chain {
+		if len(g.cfg.Enrichers) == 0 {
+			continue
+		}
+		got := strings.Join(g.refusals(t, map[string]string{"Redis": "create", "VpcId": "vpc-1", "SubnetIds": "subnet-1", "RouteTableIds": "rtb-1"}), " | ")
+		if !strings.Contains(got, "only through a NAT gateway") {
+			t.Errorf("%s: enrichers in a VPC without NAT: refusals %q", g.name, got)
+		}
 	}
 }
 

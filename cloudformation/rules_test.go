@@ -18,9 +18,28 @@ var starResources = map[string]string{
 	"pipeline.yaml/VpcNetworkInterfaces": "Lambda VPC network interfaces",
 }
 
+// eachTemplate runs f on every template of this directory and on those
+// generated from the example topologies.
 func eachTemplate(t *testing.T, f func(t *testing.T, tm *template)) {
 	for _, name := range templates {
-		t.Run(name, func(t *testing.T) { f(t, loadTemplate(t, name)) })
+		t.Run(name, func(t *testing.T) {
+			if name == "pipeline.yaml" {
+				f(t, loadPipeline(t))
+				return
+			}
+			f(t, loadTemplate(t, name))
+		})
+	}
+	for _, tm := range generatedTemplates(t) {
+		t.Run(tm.name, func(t *testing.T) { f(t, tm) })
+	}
+}
+
+// eachGenerated runs f on pipeline.yaml and the generated templates.
+func eachGenerated(t *testing.T, f func(t *testing.T, tm *template)) {
+	t.Run("pipeline.yaml", func(t *testing.T) { f(t, loadPipeline(t)) })
+	for _, tm := range generatedTemplates(t) {
+		t.Run(tm.name, func(t *testing.T) { f(t, tm) })
 	}
 }
 
@@ -94,7 +113,11 @@ func TestResourcesScoped(t *testing.T) {
 					continue
 				}
 				sid := fmt.Sprint(st["Sid"])
-				if _, ok := starResources[tm.name+"/"+sid]; ok {
+				owner := tm.name
+				if tm.generated {
+					owner = "pipeline.yaml"
+				}
+				if _, ok := starResources[owner+"/"+sid]; ok {
 					if fmt.Sprint(st["Resource"]) != "*" {
 						t.Errorf("%s %s is listed as needing Resource \"*\" but names %v: drop it from starResources", p.owner, sid, st["Resource"])
 					}
@@ -327,60 +350,72 @@ func TestLambdas(t *testing.T) {
 	}
 }
 
+// TestFirehose checks every delivery stream of the generated templates:
+// Direct PUT, the shared transform as processor with the buffer
+// parameters, errors under an error-output-type prefix, logs.
 func TestFirehose(t *testing.T) {
-	tm := loadTemplate(t, "pipeline.yaml")
-	streams := tm.resources("AWS::KinesisFirehose::DeliveryStream")
-	if len(streams) != 1 {
-		t.Fatalf("%d delivery streams, want 1", len(streams))
-	}
-	s := streams[0]
-	if s.props["DeliveryStreamType"] != "DirectPut" {
-		t.Errorf("DeliveryStreamType = %v", s.props["DeliveryStreamType"])
-	}
-	dests := map[string]string{
-		"ExtendedS3DestinationConfiguration":              "ToS3",
-		"AmazonopensearchserviceDestinationConfiguration": "ToOpenSearch",
-		"RedshiftDestinationConfiguration":                "ToRedshift",
-	}
-	for key, cond := range dests {
-		v, _ := s.props[key].(map[string]any)
-		l, _ := v["Fn::If"].([]any)
-		if len(l) != 3 || l[0] != cond {
-			t.Errorf("%s must be conditional on %s", key, cond)
-			continue
+	eachGenerated(t, func(t *testing.T, tm *template) {
+		streams := tm.resources("AWS::KinesisFirehose::DeliveryStream")
+		if len(streams) != len(tm.cfg.Streams) {
+			t.Fatalf("%d delivery streams for %d configured", len(streams), len(tm.cfg.Streams))
 		}
-		d := maps(l[1])[0]
-		s3 := d
-		if key != "ExtendedS3DestinationConfiguration" {
-			s3, _ = d["S3Configuration"].(map[string]any)
-		}
-		for _, p := range strs(s3["ErrorOutputPrefix"]) {
-			if !strings.Contains(p, "!{firehose:error-output-type}") {
-				t.Errorf("%s: ErrorOutputPrefix %q lacks !{firehose:error-output-type}", key, p)
+		for _, s := range streams {
+			if s.props["DeliveryStreamType"] != "DirectPut" {
+				t.Errorf("%s: DeliveryStreamType = %v", s.name, s.props["DeliveryStreamType"])
+			}
+			l := strings.TrimSuffix(s.name, "Stream")
+			dests := map[string]string{
+				"ExtendedS3DestinationConfiguration":              l + "ToS3",
+				"AmazonopensearchserviceDestinationConfiguration": l + "ToOpenSearch",
+				"RedshiftDestinationConfiguration":                l + "ToRedshift",
+			}
+			found := 0
+			for key, cond := range dests {
+				v, ok := s.props[key].(map[string]any)
+				if !ok {
+					continue
+				}
+				found++
+				if l, ok := v["Fn::If"].([]any); ok && (len(l) != 3 || l[0] != cond) {
+					t.Errorf("%s.%s must be conditional on %s", s.name, key, cond)
+				}
+				d := maps(v)[0]
+				s3 := d
+				if key != "ExtendedS3DestinationConfiguration" {
+					s3, _ = d["S3Configuration"].(map[string]any)
+				}
+				for _, p := range strs(s3["ErrorOutputPrefix"]) {
+					if !strings.Contains(p, "!{firehose:error-output-type}") {
+						t.Errorf("%s.%s: ErrorOutputPrefix %q lacks !{firehose:error-output-type}", s.name, key, p)
+					}
+				}
+				if s3["ErrorOutputPrefix"] == nil {
+					t.Errorf("%s.%s: no ErrorOutputPrefix", s.name, key)
+				}
+				params := map[string]string{}
+				for _, pr := range maps(dig(d, "ProcessingConfiguration", "Processors")) {
+					if pr["Type"] != "Lambda" {
+						continue
+					}
+					for _, kv := range maps(pr["Parameters"]) {
+						params[fmt.Sprint(kv["ParameterName"])] = refName(kv["ParameterValue"])
+					}
+				}
+				want := map[string]string{"LambdaArn": "TransformFunction", "BufferSizeInMBs": "ProcessorBufferSizeMB", "BufferIntervalInSeconds": "ProcessorBufferIntervalSeconds", "NumberOfRetries": "ProcessorRetries"}
+				for k, v := range want {
+					if params[k] != v {
+						t.Errorf("%s.%s: processor parameter %s = %q, want %s", s.name, key, k, params[k], v)
+					}
+				}
+				if refName(dig(d, "CloudWatchLoggingOptions", "LogGroupName")) != "FirehoseLogGroup" {
+					t.Errorf("%s.%s: Firehose errors are not logged to FirehoseLogGroup", s.name, key)
+				}
+			}
+			if found == 0 {
+				t.Errorf("%s has no destination", s.name)
 			}
 		}
-		if s3["ErrorOutputPrefix"] == nil {
-			t.Errorf("%s: no ErrorOutputPrefix", key)
-		}
-		params := map[string]string{}
-		for _, pr := range maps(dig(d, "ProcessingConfiguration", "Processors")) {
-			if pr["Type"] != "Lambda" {
-				continue
-			}
-			for _, kv := range maps(pr["Parameters"]) {
-				params[fmt.Sprint(kv["ParameterName"])] = refName(kv["ParameterValue"])
-			}
-		}
-		want := map[string]string{"LambdaArn": "TransformFunction", "BufferSizeInMBs": "ProcessorBufferSizeMB", "BufferIntervalInSeconds": "ProcessorBufferIntervalSeconds", "NumberOfRetries": "ProcessorRetries"}
-		for k, v := range want {
-			if params[k] != v {
-				t.Errorf("%s: processor parameter %s = %q, want %s", key, k, params[k], v)
-			}
-		}
-		if refName(dig(d, "CloudWatchLoggingOptions", "LogGroupName")) != "FirehoseLogGroup" {
-			t.Errorf("%s: Firehose errors are not logged to FirehoseLogGroup", key)
-		}
-	}
+	})
 }
 
 // emfMetrics are the metrics the Lambdas publish in embedded metric format
@@ -558,14 +593,27 @@ func TestDocsCoverTemplates(t *testing.T) {
 		t.Fatal(err)
 	}
 	eachTemplate(t, func(t *testing.T, tm *template) {
+		// A stream's parameters and alarms are documented once, as
+		// <Stream>Destination for PageViewsDestination.
+		generic := func(name string) string {
+			if tm.cfg == nil {
+				return name
+			}
+			for s := range tm.cfg.Streams {
+				if rest, ok := strings.CutPrefix(name, logicalOf(s)); ok && rest != "" && rest[0] >= 'A' && rest[0] <= 'Z' {
+					return "<Stream>" + rest
+				}
+			}
+			return name
+		}
 		for name := range tm.section("Parameters") {
-			if !strings.Contains(string(doc), "`"+name+"`") {
-				t.Errorf("docs/deploy.md does not describe parameter `%s`", name)
+			if !strings.Contains(string(doc), "`"+generic(name)+"`") {
+				t.Errorf("docs/deploy.md does not describe parameter `%s`", generic(name))
 			}
 		}
 		for _, a := range tm.resources("AWS::CloudWatch::Alarm") {
-			if !strings.Contains(string(doc), "`"+a.name+"`") {
-				t.Errorf("docs/deploy.md does not explain alarm `%s`", a.name)
+			if !strings.Contains(string(doc), "`"+generic(a.name)+"`") {
+				t.Errorf("docs/deploy.md does not explain alarm `%s`", generic(a.name))
 			}
 		}
 	})

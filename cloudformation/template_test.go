@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluicehq/sluice/internal/config"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -19,6 +20,10 @@ var templates = []string{"pipeline.yaml", "collector-alb.yaml", "webhook-apigw.y
 type template struct {
 	name string
 	root map[string]any
+	// generated is true for pipeline.yaml and the templates generated
+	// from the example topologies; cfg is their config when a test set it.
+	generated bool
+	cfg       *config.Config
 }
 
 // resource is one entry of Resources.
@@ -56,7 +61,7 @@ func parseTemplate(name string, src []byte) (*template, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: not a mapping", name)
 	}
-	return &template{name: name, root: root}, nil
+	return &template{name: name, root: root, generated: name == "pipeline.yaml"}, nil
 }
 
 // maxNodes bounds the values a template may expand to, so that aliases of

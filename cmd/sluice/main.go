@@ -36,6 +36,7 @@ var commands = map[string]command{
 	"rollup":    {"query a rollup: merge its partial aggregates into final numbers", runRollup},
 	"test":      {"run your pipeline's test cases (input, expected documents and failures) and show the differences", runTest},
 	"version":   {"print sluice's version, commit and Go version", runVersion},
+	"deploy":    {"write the CloudFormation template that deploys the config as one stack", runDeploy},
 }
 
 func main() {
