@@ -65,6 +65,9 @@ func TestRunReportSaysWhereEveryColumnWent(t *testing.T) {
 	listing := schemaReport(t, r, "listing")
 	columns := map[string]string{}
 	for _, o := range listing.Objects {
+		if !strings.HasSuffix(o.Route, `(key "listings/**", csv → listings)`) {
+			t.Errorf("%s: read by %q", o.Object, o.Route)
+		}
 		for _, c := range o.Columns {
 			columns[o.Object+" "+c.Column] = c.Field + " by " + c.Match
 		}

@@ -175,11 +175,36 @@ func writeReport(c *report.Collector, sum localrun.Summary, cfg *config.Config, 
 		return "", err
 	}
 	r.DeadLetters = dl
+	r.NameRoutes(routeNamer(cfg))
 	if err := r.WriteJSON(filepath.Join(out, "report.json")); err != nil {
 		return "", err
 	}
 	path := filepath.Join(out, "report.html")
 	return path, r.WriteHTML(path)
+}
+
+// routeNamer names the first route of cfg that matches an object, as the
+// splitter chose it.
+func routeNamer(cfg *config.Config) func(bucket, key string) string {
+	return func(bucket, key string) string {
+		for i, r := range cfg.Routes {
+			b, errB := config.CompileGlob(r.Bucket)
+			k, errK := config.CompileGlob(r.Key)
+			if errB != nil || errK != nil || !b.MatchString(bucket) || !k.MatchString(key) {
+				continue
+			}
+			to := r.Stream
+			if r.Forks() {
+				var streams []string
+				for _, br := range r.Branches() {
+					streams = append(streams, br.Stream)
+				}
+				to = strings.Join(streams, ", ")
+			}
+			return fmt.Sprintf("routes[%d] (key %q, %s → %s)", i, r.Key, r.Format, to)
+		}
+		return ""
+	}
 }
 
 func printSummary(w io.Writer, s localrun.Summary, out string, chaos bool) {

@@ -48,7 +48,7 @@ code { background: #f4f4f4; padding: 0 3px; }
 <h3>Where each input column went</h3>
 {{range .Objects}}
 <table class="columns" data-object="{{.Object}}">
-<tr><th colspan="3">{{.Object}} ({{.Records}} records)</th></tr>
+<tr><th colspan="3">{{.Object}} ({{.Records}} records){{if .Route}}, read by {{.Route}}{{end}}</th></tr>
 <tr><th>input column</th><th>went to</th><th>how</th></tr>
 {{range .Columns}}<tr data-column="{{.Column}}"><td>{{.Column}}</td><td>{{if .Field}}<code>{{.Field}}</code>{{else}}<span class="bad">nowhere</span>{{end}}</td><td class="{{if eq .Match "discarded"}}bad{{end}}">{{.Match}}</td></tr>
 {{end}}</table>

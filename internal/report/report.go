@@ -51,7 +51,10 @@ type SchemaReport struct {
 
 // ObjectReport is one input object: its columns, in input order.
 type ObjectReport struct {
-	Object  string   `json:"object"`
+	Object string `json:"object"`
+	// Route names the route that read the object, e.g.
+	// `routes[0] (key "listings/**", csv → listings)`.
+	Route   string   `json:"route,omitempty"`
 	Records int64    `json:"records"`
 	Columns []Column `json:"columns"`
 }
@@ -149,6 +152,18 @@ func ReadDeadLetters(dir string) ([]Group, error) {
 	}
 	sortGroups(out)
 	return out, err
+}
+
+// NameRoutes sets each object's Route with route(bucket, key).
+func (r *Report) NameRoutes(route func(bucket, key string) string) {
+	for i := range r.Schemas {
+		for j := range r.Schemas[i].Objects {
+			o := &r.Schemas[i].Objects[j]
+			if bucket, key, ok := strings.Cut(o.Object, "/"); ok {
+				o.Route = route(bucket, key)
+			}
+		}
+	}
 }
 
 // WriteJSON writes report.json.
