@@ -246,10 +246,9 @@ func (p *Plan) coerceEnum(sc *Scratch, tp *typePlan, t *schema.Type, f *envelope
 	switch {
 	case t.EnumDefault < 0:
 		return schema.Value{}, fmt.Errorf("is not a symbol of %s and the enum has no default", t)
-	case p.rec.extra < 0 || sc.cur < 0:
+	case !sc.keep():
 		return schema.Value{}, fmt.Errorf("is not a symbol of %s, and its default would replace it with nothing to keep the original (the schema has no extra map)", t)
 	}
-	sc.keep()
 	return schema.Value{Kind: schema.Enum, Int: int64(t.EnumDefault)}, nil
 }
 

@@ -29,11 +29,12 @@ type Scratch struct {
 	// fields, the one being coerced (-1 for none, as for a lookup's value)
 	// and those whose original text is kept in extra beside the reading
 	// sluice chose.
-	opts   *Options
-	cols   Columns
-	fields []envelope.Field
-	cur    int
-	kept   []int
+	opts    *Options
+	cols    Columns
+	fields  []envelope.Field
+	cur     int
+	kept    []int
+	canKeep bool // the record has an extra map to keep originals in
 }
 
 // decimalFor returns the decimal mark to assume for the current field's
@@ -48,11 +49,17 @@ func (s *Scratch) decimalFor() byte {
 	return 0
 }
 
-// keep marks the current field's original text to be kept in extra.
-func (s *Scratch) keep() {
+// keep marks the current field's original text to be kept in extra
+// beside the reading sluice chose; false when it cannot be kept (the
+// schema has no extra map, or the value is a lookup's).
+func (s *Scratch) keep() bool {
+	if !s.canKeep || s.cur < 0 {
+		return false
+	}
 	if n := len(s.kept); n == 0 || s.kept[n-1] != s.cur {
 		s.kept = append(s.kept, s.cur)
 	}
+	return true
 }
 
 // Rewind reuses the memory of every Value produced since the last Rewind.
@@ -95,6 +102,7 @@ func (s *Scratch) strings(n int) []string {
 // returns why; out is then unspecified.
 func (p *Plan) Normalize(sc *Scratch, fields []envelope.Field, meta *Meta, out *schema.Value) *Failure {
 	sc.opts, sc.cols, sc.fields, sc.cur, sc.kept = &p.opts, nil, fields, -1, sc.kept[:0]
+	sc.canKeep = p.rec.extra >= 0
 	if meta != nil {
 		if meta.Options != nil {
 			sc.opts = meta.Options

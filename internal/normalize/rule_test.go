@@ -200,3 +200,35 @@ func TestTrimAndLocaleBooleans(t *testing.T) {
 		t.Error("unknown locale accepted")
 	}
 }
+
+// A reading that drops part of the value (a time of day into a date,
+// microseconds into milliseconds) keeps the original beside it, or fails
+// where there is no extra map to keep it in.
+func TestPrecisionLostIsKept(t *testing.T) {
+	p := compile(t, Options{})
+	for _, tt := range []struct{ field, in, want string }{
+		{"day", "2024-05-01T09:30:00+02:00", `"day":"2024-05-01"`},
+		{"ts", "2024-05-01T10:00:01.123456Z", `"ts":"2024-05-01T10:00:01.123Z"`},
+		{"us", "2024-05-01T10:00:01.123456789Z", `"us":"2024-05-01T10:00:01.123456Z"`},
+	} {
+		got, fail := doc(t, p, str(tt.field, tt.in))
+		if fail != nil || !strings.Contains(got, tt.want) || !strings.Contains(got, `"extra":{"`+tt.field+`":"`+tt.in+`"}`) {
+			t.Errorf("%s=%q: got %s %v; want %s with the original in extra", tt.field, tt.in, got, fail, tt.want)
+		}
+	}
+	for _, tt := range []struct{ field, in string }{{"day", "2024-05-01"}, {"ts", "2024-05-01T10:00:01.123Z"}} {
+		if got, _ := doc(t, p, str(tt.field, tt.in)); !strings.Contains(got, `"extra":{}`) {
+			t.Errorf("%s=%q lost nothing but was kept: %s", tt.field, tt.in, got)
+		}
+	}
+	s, _ := schema.Parse("x", 1, []byte(`{"type":"record","name":"x","fields":[{"name":"day","type":{"type":"int","logicalType":"date"}}]}`))
+	noExtra, err := Compile(s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc Scratch
+	var v schema.Value
+	if fail := noExtra.Normalize(&sc, []envelope.Field{str("day", "2024-05-01T09:30:00Z")}, &Meta{}, &v); fail == nil {
+		t.Error("a time of day dropped with nowhere to keep it")
+	}
+}

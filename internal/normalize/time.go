@@ -23,6 +23,9 @@ func coerceDate(sc *Scratch, f *envelope.Field) (schema.Value, error) {
 	if days < math.MinInt32 || days > math.MaxInt32 {
 		return schema.Value{}, errors.New("is out of range for a date")
 	}
+	if h, m, sec := tm.Clock(); (h != 0 || m != 0 || sec != 0 || tm.Nanosecond() != 0) && !sc.keep() {
+		return schema.Value{}, errors.New("has a time of day that a date cannot hold, and the schema has no extra map to keep the original")
+	}
 	return schema.Value{Kind: schema.Int, Int: days}, nil
 }
 
@@ -33,6 +36,13 @@ func coerceTimestamp(sc *Scratch, f *envelope.Field, l schema.Logical) (schema.V
 	}
 	if y := tm.Year(); y < 1 || y > 9999 {
 		return schema.Value{}, errors.New("is out of range for a timestamp (years 1 to 9999)")
+	}
+	unit, name := int(time.Millisecond), "timestamp-millis"
+	if l == schema.TimestampMicros {
+		unit, name = int(time.Microsecond), "timestamp-micros"
+	}
+	if tm.Nanosecond()%unit != 0 && !sc.keep() {
+		return schema.Value{}, fmt.Errorf("has digits finer than %s holds, and the schema has no extra map to keep the original", name)
 	}
 	if l == schema.TimestampMicros {
 		return schema.Value{Kind: schema.Long, Int: tm.UnixMicro()}, nil
