@@ -3,8 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"runtime/debug"
 )
+
+// pseudoVersion matches a Go pseudo-version (v0.0.0-20240501102030-0123456789ab).
+var pseudoVersion = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+-(?:[0-9A-Za-z.]+\.)?(?:0\.)?[0-9]{14}-([0-9a-f]{12})(?:\+incompatible)?$`)
 
 // readBuildInfo is debug.ReadBuildInfo; tests swap it.
 var readBuildInfo = debug.ReadBuildInfo
@@ -47,6 +51,13 @@ func versionLine() string {
 	}
 	if len(commit) > 12 {
 		commit = commit[:12]
+	}
+	if commit == "" {
+		// go install ...@version builds from the module zip, which records
+		// no VCS data; a pseudo-version ends with the commit.
+		if m := pseudoVersion.FindStringSubmatch(version); m != nil {
+			commit = m[1]
+		}
 	}
 	switch {
 	case commit == "":

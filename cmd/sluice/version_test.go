@@ -20,6 +20,10 @@ func TestVersion(t *testing.T) {
 			Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc"}, {Key: "vcs.modified", Value: "true"}}},
 			"sluice (devel) (commit abc, modified, go1.26.8)"},
 		{"no vcs", &debug.BuildInfo{GoVersion: "go1.26.8"}, "sluice (devel) (commit unknown, go1.26.8)"},
+		{"go install @latest of an untagged commit", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.0.0-20261130061500-7f0793b1c2d3"}},
+			"sluice v0.0.0-20261130061500-7f0793b1c2d3 (commit 7f0793b1c2d3, go1.26.8)"},
+		{"pseudo-version after a tag", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.4.1-0.20261130061500-7f0793b1c2d3"}},
+			"sluice v0.4.1-0.20261130061500-7f0793b1c2d3 (commit 7f0793b1c2d3, go1.26.8)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
