@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of sluice's parsers and decoders: each of 12 targets
+# Bounded fuzzing of sluice's parsers and decoders: each of 13 targets
 # runs for FUZZTIME (default 8s), one after the other. CI runs it
-# (.ci/run): about 100 s of fuzzing, under three minutes with the builds on
+# (.ci/run): about 105 s of fuzzing, under three minutes with the builds on
 # a quiet two-core machine. The other Fuzz targets run their seeds in
 # every go test.
 #
@@ -16,7 +16,7 @@ FUZZTIME="${FUZZTIME:-8s}"
 
 # package target: formats, envelope, normaliser, the Firehose event
 # decoder, the dead-letter reader, the S3 event parser, the transform and
-# the splitter end to end.
+# the splitter end to end, and sluice.yaml's decoding and error messages.
 targets=(
 	"./internal/format FuzzCSV"
 	"./internal/format FuzzJSONL"
@@ -30,6 +30,7 @@ targets=(
 	"./internal/splitter FuzzParseEvent"
 	"./internal/splitter FuzzSplitConservation"
 	"./internal/transform FuzzTransform"
+	"./internal/config FuzzParse"
 )
 
 cache="$(go env GOCACHE)/fuzz/$(go list -m)"
