@@ -197,11 +197,15 @@ func TestRedriveExplainNamesSourceFieldAndValue(t *testing.T) {
 		t.Fatalf("run: exit %d\n%s%s", code, stdout, stderr)
 	}
 	code, stdout, stderr := sluice(t, "redrive", "-explain", "-format", "text", "-config", exampleConfig, out)
-	if code != exitDeadLetter || strings.Contains(stderr, "skipped") {
+	if code != exitDeadLetter || strings.Contains(stderr, "skipped") || !strings.Contains(stderr, "explained 7 records") {
 		t.Fatalf("explain: exit %d (the run's report is not a dead letter to skip)\n%s", code, stderr)
 	}
 	for _, want := range []string{
 		`broken/listings/2024-05-03/mixed.csv:3: ProcessingFailed: coerce: field price: is not a number: value "call us"`,
+		// Packed with the record above: each document of the Firehose
+		// record gets its own line.
+		`broken/listings/2024-05-03/mixed.csv:4: ProcessingFailed: required: field listed: is required and missing`,
+		`broken/listings/2024-05-03/mixed.csv:2: Ok`,
 		`broken/webhooks/events.jsonl:1: ProcessingFailed: coerce: field amount: `,
 		`: value "12.345"`,
 		`broken/webhooks/events.jsonl:2: SplitterDeadLetter: invalid JSON at byte 2 of the line`,

@@ -1,6 +1,7 @@
 package redrive
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -86,32 +87,60 @@ func Explain(ctx context.Context, src *Source, pick Picker, explain Explainer, w
 
 func (x *explainer) one(ctx context.Context, it Item) error {
 	rec := it.Record
-	e := Explanation{
+	base := Explanation{
 		Object: it.Object, Line: it.Line,
 		ArrivalTimestamp: rec.ArrivalTimestamp,
 		Arrival:          time.UnixMilli(rec.ArrivalTimestamp).UTC().Format("2006-01-02T15:04:05.000Z"),
 		AttemptsMade:     rec.AttemptsMade, ErrorCode: rec.ErrorCode,
 	}
-	src := rec.Source
 	if isSplitter(rec.ErrorCode) {
+		e := base
 		e.Result, e.Reason = ResultSplitter, rec.Reason
 		line := string(rec.RawData)
 		e.Value = &line
-	} else {
-		stream, err := x.pick(it)
-		if err != nil {
-			return err
-		}
-		e.Stream = stream
-		v := x.explain(ctx, rec.RawData, stream)
+		return x.write(e, rec.Source)
+	}
+	stream, err := x.pick(it)
+	if err != nil {
+		return err
+	}
+	base.Stream = stream
+	// A packed record holds several documents, one per line, as the
+	// transform reads it: each is explained on its own line.
+	for _, part := range packedParts(rec.RawData) {
+		e := base
+		v := x.explain(ctx, part, stream)
 		e.Result, e.Reason, e.Field = v.Result, v.Reason, v.Field
 		if v.HasValue {
 			e.Value = &v.Value
 		}
+		src := rec.Source
 		if v.Source != nil {
 			src = v.Source
 		}
+		if err := x.write(e, src); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// packedParts splits a record's data at newlines, as the transform does,
+// skipping blank lines; data without a newline is one part.
+func packedParts(data []byte) [][]byte {
+	var parts [][]byte
+	for _, p := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(p)) > 0 {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		parts = append(parts, data)
+	}
+	return parts
+}
+
+func (x *explainer) write(e Explanation, src *envelope.Source) error {
 	if src != nil && src.Key != "" {
 		e.SourceObject, e.SourceLine = src.Bucket+"/"+src.Key, src.Line
 	}

@@ -201,6 +201,29 @@ func TestExplain(t *testing.T) {
 	}
 }
 
+// A packed record's documents are explained one by one.
+func TestExplainPackedRecord(t *testing.T) {
+	dir := t.TempDir()
+	packed := []byte(`{"price":"1"}` + "\n" + `{"price":"x"}` + "\n\n")
+	os.WriteFile(filepath.Join(dir, "obj"), []byte(line(t, deadletter.Record{AttemptsMade: 1, ErrorCode: "Lambda.ProcessingFailedStatus", RawData: packed})), 0o644)
+	var seen []string
+	explain := func(_ context.Context, data []byte, _ string) Verdict {
+		seen = append(seen, string(data))
+		if bytes.Contains(data, []byte(`"x"`)) {
+			return Verdict{Result: firehose.ProcessingFailed, Reason: "price: not a number"}
+		}
+		return Verdict{Result: firehose.Ok}
+	}
+	var out bytes.Buffer
+	st, err := Explain(context.Background(), &Source{Location: dir}, Stream("listings"), explain, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(seen, []string{`{"price":"1"}`, `{"price":"x"}`}) || st.Records != 2 || st.ByResult[firehose.ProcessingFailed] != 1 {
+		t.Fatalf("parts %q, stats %+v\n%s", seen, st, out.String())
+	}
+}
+
 func TestProcessorExplainer(t *testing.T) {
 	var got events.KinesisFirehoseEvent
 	proc := func(_ context.Context, ev events.KinesisFirehoseEvent) (firehose.Response, error) {
