@@ -3,6 +3,7 @@ package enrich
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,6 +140,36 @@ func TestRedisCluster(t *testing.T) {
 		t.Logf("a batch with one node silent took %v", elapsed)
 		if elapsed > 3*time.Second {
 			t.Errorf("a silent node held the batch %v", elapsed)
+		}
+	})
+
+	t.Run("shared limiter told cluster=false fails closed", func(t *testing.T) {
+		// An enricher whose limiter key lives on another node than the one
+		// REDIS_URL names, so that the node answers MOVED.
+		ctx := context.Background()
+		cc := resolved(t, redisCacheAt(t, url)).(*redis.ClusterClient)
+		name := ""
+		for i := 0; name == ""; i++ {
+			n, err := cc.MasterForKey(ctx, SharedLimiterKey(fmt.Sprint("moved", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if "redis://"+n.Options().Addr != url {
+				name = fmt.Sprint("moved", i)
+			}
+		}
+		a := newAPI(t, realClock{})
+		cfg := genericConfig(a.URL)
+		cfg.Name, cfg.SharedRate = name, 1
+		e, _ := newTestEnricher(t, cfg, WithCache(redisCacheAt(t, url+"?cluster=false")))
+		keys := []string{keyOf(t, e, "ok:a"), keyOf(t, e, "ok:b"), keyOf(t, e, "ok:c")}
+		for k, r := range e.Lookup(ctx, keys) {
+			if r.Err == nil || !strings.Contains(r.Err.Error(), "remove cluster=false from REDIS_URL") {
+				t.Errorf("%s: %+v; want a failed lookup saying what to change in REDIS_URL", k, r)
+			}
+		}
+		if a.total() != 0 {
+			t.Errorf("%d calls went through a limiter the cluster refused", a.total())
 		}
 	})
 

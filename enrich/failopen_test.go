@@ -158,3 +158,39 @@ func TestSilentRedisCostsPerCallTimeouts(t *testing.T) {
 		t.Errorf("degraded %v, write errors %v; want 1 and 1", metric(m, e, "EnrichDegraded"), metric(m, e, "EnrichCacheWriteErrors"))
 	}
 }
+
+// A cache that could read some keys only (a cluster with a node down):
+// the batch uses what it read and looks up the rest.
+func TestPartialCacheReadUsesWhatItRead(t *testing.T) {
+	a := newAPI(t, realClock{})
+	mem := NewMemoryCache(nil)
+	e, m := newTestEnricher(t, genericConfig(a.URL), WithCache(halfReads{mem}))
+	keys := []string{keyOf(t, e, "ok:a"), keyOf(t, e, "ok:b"), keyOf(t, e, "ok:c"), keyOf(t, e, "ok:d")}
+	e.Lookup(context.Background(), keys)
+	if a.total() != 4 {
+		t.Fatalf("%d lookups, want 4", a.total())
+	}
+	for k, r := range e.Lookup(context.Background(), keys) {
+		if !r.Found {
+			t.Fatalf("%s: %+v", k, r)
+		}
+	}
+	// Keys 0 and 2 were read; 1 and 3 could not be and were looked up again.
+	if a.total() != 6 || a.count("ok:b") != 2 || a.count("ok:d") != 2 {
+		t.Errorf("%d lookups (b %d, d %d), want 6 (b and d twice)", a.total(), a.count("ok:b"), a.count("ok:d"))
+	}
+	if metric(m, e, "EnrichDegraded") != 2 || metric(m, e, "EnrichCacheHits") != 2 {
+		t.Errorf("degraded %v, hits %v; want 2 and 2", metric(m, e, "EnrichDegraded"), metric(m, e, "EnrichCacheHits"))
+	}
+}
+
+// halfReads reads every other key and fails the rest.
+type halfReads struct{ *MemoryCache }
+
+func (h halfReads) MGet(ctx context.Context, keys []string) ([][]byte, error) {
+	vals, _ := h.MemoryCache.MGet(ctx, keys)
+	for i := 1; i < len(vals); i += 2 {
+		vals[i] = nil
+	}
+	return vals, errFake
+}
