@@ -66,6 +66,10 @@ pipeline:
 deploy: package $(DIST)/stack.yaml
 	@test -n "$(STACK)" || { echo "set STACK=<stack name>"; exit 2; }
 	@test -n "$(BUCKET)" || { echo "set BUCKET=<S3 bucket for the Lambda zips, in the stack's region>"; exit 2; }
+	@# An existing stack: refuse changes Firehose cannot make to its streams.
+	@if aws cloudformation get-template --stack-name $(STACK) --query TemplateBody --output text \
+		$(if $(REGION),--region $(REGION)) > $(DIST)/previous.yaml 2>/dev/null; then \
+		$(GO) run ./cmd/sluice deploy template -config $(CONFIG) -previous $(DIST)/previous.yaml > /dev/null; fi
 	aws cloudformation package \
 		--template-file $(DIST)/stack.yaml \
 		--s3-bucket $(BUCKET) --s3-prefix $(STACK) \

@@ -284,6 +284,16 @@ func TestRuleMessages(t *testing.T) {
 	}
 	chain := generatedTemplates(t)
 	for _, g := range chain {
+		direct := strings.Join(g.refusals(t, map[string]string{"Notification": "direct"}), " | ")
+		if existing := notificationPrefixes(g, "InputBucket"); len(g.cfg.Routes) > 0 && existing != nil {
+			owned := true
+			for _, r := range g.cfg.Routes {
+				owned = owned && strings.ContainsAny(r.Bucket, "*?[")
+			}
+			if owned == strings.Contains(direct, "use Notification=sqs") {
+				t.Errorf("%s: Notification=direct refusals %q; routes on buckets the stack does not own: %v", g.name, direct, !owned)
+			}
+		}
 		if len(g.cfg.Enrichers) == 0 {
 			continue
 		}

@@ -29,6 +29,8 @@ func TestDeployTemplate(t *testing.T) {
 		{[]string{"deploy", "template", "-config", "no/such.yaml"}, exitUsage, "no/such.yaml"},
 		{[]string{"deploy", "template", "-config", "../../sluice.yaml", "extra"}, exitUsage, "the only deploy subcommand is template"},
 		{[]string{"deploy", "template", "-h"}, exitOK, "Usage: sluice deploy template"},
+		{[]string{"deploy", "template", "-config", "../../sluice.yaml", "-previous", "no/such.yaml"}, exitUsage, "no/such.yaml"},
+		{[]string{"deploy", "template", "-config", "../../sluice.yaml", "-previous", "../../cloudformation/pipeline.yaml"}, exitOK, ""},
 	} {
 		out.Reset()
 		errb.Reset()
