@@ -159,21 +159,12 @@ type Branch struct {
 	Stream string `yaml:"stream"`
 	// Schema is the schema of the branch's records. Default: the route's.
 	Schema string `yaml:"schema"`
-	// Where keeps the records whose fields match every condition; the
-	// others are not sent to this branch and are counted as dropped by
-	// the rule "where:<stream>". Default: none, every record.
-	Where []Condition `yaml:"where"`
-}
-
-// Condition tests one input field of a record.
-type Condition struct {
-	// Field is the input field, matched like schema fields (case, spaces
-	// and punctuation ignored). A record without the field, or with a
-	// null value, does not match. Required.
-	Field string `yaml:"field"`
-	// Match is a Go regular expression tested against the field's value
-	// (a JSON number or boolean as written). Required.
-	Match string `yaml:"match"`
+	// Where keeps the records that pass every rule; the others are not
+	// sent to this branch and are counted as dropped by the rule
+	// "where:<stream>". The rules read as a rollup's where does, but a
+	// field is found by its name as schema fields are (case, spaces and
+	// punctuation ignored). Default: none, every record.
+	Where []WhereRule `yaml:"where"`
 }
 
 // Forks reports whether the route is written with to: (record ids then
@@ -493,6 +484,9 @@ func (c *Config) applyDefaults() {
 		for j := range r.To {
 			if r.To[j].Schema == "" {
 				r.To[j].Schema = r.Schema
+			}
+			for k := range r.To[j].Where {
+				r.To[j].Where[k].applyDefaults()
 			}
 		}
 		if r.DayFirst == nil {

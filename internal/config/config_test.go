@@ -46,7 +46,8 @@ func TestErrorsNameFileKeyAndProblem(t *testing.T) {
 		{"branch without schema", "routes:\n  - key: a/*\n    format: csv\n    to: [{stream: u}]\n", `routes[0].to[0].schema: is required (here or as the route's schema)`},
 		{"branch twice", "routes:\n  - key: a/*\n    format: csv\n    schema: s\n    to: [{stream: u}, {stream: u}]\n", `routes[0].to[1].stream: "u" is named twice`},
 		{"where without field", "routes:\n  - key: a/*\n    format: csv\n    schema: s\n    to: [{stream: u, where: [{match: x}]}]\n", `routes[0].to[0].where[0].field: is required`},
-		{"bad where", "routes:\n  - key: a/*\n    format: csv\n    schema: s\n    to: [{stream: u, where: [{field: f, match: \"(\"}]}]\n", `routes[0].to[0].where[0].match: needs a valid regular expression`},
+		{"bad where", "routes:\n  - key: a/*\n    format: csv\n    schema: s\n    to: [{stream: u, where: [{field: f, match: \"(\"}]}]\n", `routes[0].to[0].where[0].match: not a valid regular expression`},
+		{"where match and not_match", "routes:\n  - key: a/*\n    format: csv\n    schema: s\n    to: [{stream: u, where: [{field: f, match: x, not_match: y}]}]\n", `routes[0].to[0].where[0]: set exactly one of match and not_match`},
 		{"bad glob", "routes:\n  - key: \"a[b\"\n    format: csv\n    schema: s\n    stream: t\n", `routes[0].key: bad glob "a[b": unclosed [`},
 	}
 	for _, tt := range tests {

@@ -69,7 +69,13 @@ func (w *WhereRule) Matches(value string) bool {
 	return w.re.MatchString(value) == (w.NotMatch == "")
 }
 
-func (w *WhereRule) compile(expr string) error {
+// Compile compiles the rule's expression (Validate does it for a loaded
+// config); Matches needs it.
+func (w *WhereRule) Compile() error {
+	expr := w.Match
+	if w.NotMatch != "" {
+		expr = w.NotMatch
+	}
 	re, err := regexp.Compile(expr)
 	if err != nil {
 		return err
@@ -82,6 +88,35 @@ func (w *WhereRule) compile(expr string) error {
 		}
 	}
 	return nil
+}
+
+// check validates the rule at key ("...where[i]") and compiles it.
+func (w *WhereRule) check(c *Config, key string) error {
+	if w.Field == "" {
+		return c.errf(key+".field", "is required")
+	}
+	if (w.Match == "") == (w.NotMatch == "") {
+		return c.errf(key, "set exactly one of match and not_match")
+	}
+	if err := w.Compile(); err != nil {
+		sub := ".match"
+		if w.NotMatch != "" {
+			sub = ".not_match"
+		}
+		return c.errf(key+sub, "not a valid regular expression: %v", err)
+	}
+	return nil
+}
+
+// applyDefaults names the rule after its test when it has no name.
+func (w *WhereRule) applyDefaults() {
+	switch {
+	case w.Name != "":
+	case w.NotMatch != "":
+		w.Name = w.Field + " !~ " + w.NotMatch
+	default:
+		w.Name = w.Field + " ~ " + w.Match
+	}
 }
 
 // The measure kinds.
@@ -251,12 +286,7 @@ func (r *Rollup) applyDefaults(route *Route) {
 		r.Measures = append([]Measure{{Kind: MeasureCount}}, r.Measures...)
 	}
 	for i := range r.Where {
-		w := &r.Where[i]
-		if w.Name == "" && w.NotMatch != "" {
-			w.Name = w.Field + " !~ " + w.NotMatch
-		} else if w.Name == "" {
-			w.Name = w.Field + " ~ " + w.Match
-		}
+		r.Where[i].applyDefaults()
 	}
 }
 
@@ -285,20 +315,8 @@ func (r *Rollup) check(c *Config, route *Route, key string) error {
 		return c.errf(key+".segment_lines", "must be at least 1")
 	}
 	for i := range r.Where {
-		w := &r.Where[i]
-		k := fmt.Sprintf("%s.where[%d]", key, i)
-		if w.Field == "" {
-			return c.errf(k+".field", "is required")
-		}
-		if (w.Match == "") == (w.NotMatch == "") {
-			return c.errf(k, "set exactly one of match and not_match")
-		}
-		expr, sub := w.Match, ".match"
-		if w.NotMatch != "" {
-			expr, sub = w.NotMatch, ".not_match"
-		}
-		if err := w.compile(expr); err != nil {
-			return c.errf(k+sub, "not a valid regular expression: %v", err)
+		if err := r.Where[i].check(c, fmt.Sprintf("%s.where[%d]", key, i)); err != nil {
+			return err
 		}
 	}
 	columns := map[string]string{ColumnRollup: "reserved", ColumnID: "reserved", ColumnWindowStart: "reserved", "extra": "reserved", "provenance": "reserved"}

@@ -154,8 +154,7 @@ func TestWhereRuleMatches(t *testing.T) {
 		{WhereRule{NotMatch: "^-$"}, []string{"x", ""}, []string{"-"}},
 	}
 	for _, tt := range tests {
-		expr := tt.rule.Match + tt.rule.NotMatch
-		if err := tt.rule.compile(expr); err != nil {
+		if err := tt.rule.Compile(); err != nil {
 			t.Fatal(err)
 		}
 		for _, v := range tt.yes {

@@ -185,13 +185,9 @@ func (c *Config) validateTargets(key string, r Route) error {
 		if b.Schema == "" {
 			return c.errf(bkey+".schema", "is required (here or as the route's schema)")
 		}
-		for k, w := range b.Where {
-			wkey := fmt.Sprintf("%s.where[%d]", bkey, k)
-			if w.Field == "" {
-				return c.errf(wkey+".field", "is required")
-			}
-			if _, err := regexp.Compile(w.Match); err != nil || w.Match == "" {
-				return c.errf(wkey+".match", "needs a valid regular expression: %v", err)
+		for k := range b.Where {
+			if err := b.Where[k].check(c, fmt.Sprintf("%s.where[%d]", bkey, k)); err != nil {
+				return err
 			}
 		}
 	}

@@ -2,7 +2,6 @@ package splitter
 
 import (
 	"fmt"
-	"regexp"
 
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/envelope"
@@ -23,45 +22,49 @@ type branch struct {
 
 type condition struct {
 	field string // canonical, as normalize.Canonical
-	match *regexp.Regexp
+	rule  config.WhereRule
 }
 
-// compileBranches returns the route's branches with their conditions
-// compiled. The config's validation has checked the expressions; key
-// names the route in the error if it has not.
+// compileBranches returns the route's branches with their where rules
+// ready. The config's validation has compiled them; key names the route in
+// the error for a route built otherwise.
 func compileBranches(key string, rt config.Route) ([]branch, error) {
 	var out []branch
 	for j, b := range rt.Branches() {
 		br := branch{stream: b.Stream, schema: b.Schema, forked: rt.Forks()}
 		for k, w := range b.Where {
-			re, err := regexp.Compile(w.Match)
-			if err != nil {
-				return nil, fmt.Errorf("splitter: %s.to[%d].where[%d].match: %w", key, j, k, err)
+			if err := w.Compile(); err != nil {
+				return nil, fmt.Errorf("splitter: %s.to[%d].where[%d]: %w", key, j, k, err)
 			}
-			br.where = append(br.where, condition{field: normalize.Canonical(w.Field), match: re})
+			br.where = append(br.where, condition{field: normalize.Canonical(w.Field), rule: w})
 		}
 		out = append(out, br)
 	}
 	return out, nil
 }
 
-// admits reports whether fields meet every condition: for each, a field of
-// that name (compared as schema fields are) whose non-null value matches.
-// scratch is reused for the canonical names.
+// admits reports whether fields pass every rule. A rule tests the value of
+// the field of its name (compared as schema fields are); a missing or null
+// field is "", as in a rollup's where. scratch is reused for the
+// canonical names.
 func (b *branch) admits(fields []envelope.Field, scratch *[]byte) bool {
-next:
-	for _, c := range b.where {
-		for i := range fields {
-			f := &fields[i]
+	for i := range b.where {
+		c := &b.where[i]
+		value := ""
+		for j := range fields {
+			f := &fields[j]
 			if f.Kind == envelope.Null {
 				continue
 			}
 			*scratch = normalize.AppendCanonical((*scratch)[:0], f.Name)
-			if string(*scratch) == c.field && c.match.MatchString(f.Value) {
-				continue next
+			if string(*scratch) == c.field {
+				value = f.Value
+				break
 			}
 		}
-		return false
+		if !c.rule.Matches(value) {
+			return false
+		}
 	}
 	return true
 }

@@ -110,13 +110,13 @@ func routeReads(r config.Route) string {
 }
 
 // whereText writes a branch's conditions after lead, or nothing.
-func whereText(where []config.Condition, lead string) string {
+func whereText(where []config.WhereRule, lead string) string {
 	if len(where) == 0 {
 		return ""
 	}
 	parts := make([]string, len(where))
-	for i, c := range where {
-		parts[i] = c.Field + " =~ " + c.Match
+	for i, w := range where {
+		parts[i] = w.Name
 	}
 	return lead + strings.Join(parts, " and ")
 }
