@@ -136,14 +136,15 @@ type Route struct {
 	// Options are format options, e.g. delimiter or encoding for csv.
 	Options map[string]string `yaml:"options"`
 
-	// DayFirst, Locale, Timezone and Trim say how the transform reads the
-	// values of records that came through this route (found from their
-	// provenance). Unset, they take transform.day_first, transform.locale,
-	// timezone and transform.trim.
-	DayFirst *bool  `yaml:"day_first"`
-	Locale   string `yaml:"locale"`
-	Timezone string `yaml:"timezone"`
-	Trim     *bool  `yaml:"trim"`
+	// DayFirst, Locale, Timezone, Trim and DateLayouts say how the
+	// transform reads the values of records that came through this route
+	// (found from their provenance). Unset, they take transform.day_first,
+	// transform.locale, timezone, transform.trim and transform.date_layouts.
+	DayFirst    *bool    `yaml:"day_first"`
+	Locale      string   `yaml:"locale"`
+	Timezone    string   `yaml:"timezone"`
+	Trim        *bool    `yaml:"trim"`
+	DateLayouts []string `yaml:"date_layouts"`
 
 	location *time.Location
 
@@ -352,6 +353,10 @@ type Transform struct {
 	Locale string `yaml:"locale"`
 	// Trim removes whitespace around text values. Default: true.
 	Trim *bool `yaml:"trim"`
+	// DateLayouts are Go time layouts ("2006", "02/01/06") tried first
+	// for dates and timestamps; the only way a number such as a bare year
+	// is read as a date. Default: none.
+	DateLayouts []string `yaml:"date_layouts"`
 	// EpochFrom and EpochUntil are the years within which a number in a
 	// date or timestamp field is read as epoch seconds, milliseconds or
 	// microseconds. Defaults: 1990 and 2100.
@@ -500,6 +505,9 @@ func (c *Config) applyDefaults() {
 		}
 		if r.Trim == nil {
 			r.Trim = c.Transform.Trim
+		}
+		if r.DateLayouts == nil {
+			r.DateLayouts = c.Transform.DateLayouts
 		}
 		if c.Routes[i].Rollup != nil {
 			c.Routes[i].Rollup.applyDefaults(&c.Routes[i])

@@ -145,3 +145,31 @@ func TestPathFromEnv(t *testing.T) {
 		t.Errorf("env path = %q", PathFromEnv())
 	}
 }
+
+func TestValueSettingsAreChecked(t *testing.T) {
+	route := "routes:\n  - key: \"a/**\"\n    format: csv\n    schema: s\n    stream: x\n"
+	for _, tt := range []struct{ yaml, want string }{
+		{route + "    locale: xx\n", `routes[0].locale: unknown locale "xx"`},
+		{route + "    timezone: Mars/Olympus\n", `routes[0].timezone: unknown zone "Mars/Olympus"`},
+		{route + "    date_layouts: [\"01/02\"]\n", `routes[0].date_layouts: "01/02" is not a Go time layout with a year`},
+		{"transform:\n  locale: klingon\n", `transform.locale: unknown locale "klingon"`},
+		{"transform:\n  epoch_from: 2100\n  epoch_until: 1990\n", `transform.epoch_from: 2100 must be before epoch_until`},
+	} {
+		_, err := Parse("sluice.yaml", []byte("streams:\n  x:\n    schema: s\n"+tt.yaml))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: got %v, want %q", tt.yaml, err, tt.want)
+		}
+	}
+	c, err := Parse("sluice.yaml", []byte("timezone: Europe/Paris\nstreams:\n  x:\n    schema: s\ntransform:\n  day_first: true\n  locale: fr\n  trim: false\n"+route+
+		"  - key: \"b/**\"\n    format: csv\n    schema: s\n    stream: x\n    day_first: false\n    locale: en\n    timezone: UTC\n    trim: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inherit, own := c.Routes[0], c.Routes[1]
+	if !*inherit.DayFirst || inherit.Locale != "fr" || inherit.Timezone != "Europe/Paris" || *inherit.Trim || inherit.Location().String() != "Europe/Paris" {
+		t.Errorf("route without settings does not inherit: %+v", inherit)
+	}
+	if *own.DayFirst || own.Locale != "en" || own.Timezone != "UTC" || !*own.Trim {
+		t.Errorf("route settings not kept: %+v", own)
+	}
+}

@@ -44,6 +44,9 @@ func (c *Config) Validate() error {
 			return c.errf("transform.locale", "%v", err)
 		}
 	}
+	if err := checkLayouts(c.Transform.DateLayouts); err != "" {
+		return c.errf("transform.date_layouts", "%s", err)
+	}
 	if c.Transform.EpochFrom >= c.Transform.EpochUntil {
 		return c.errf("transform.epoch_from", "%d must be before epoch_until (%d)", c.Transform.EpochFrom, c.Transform.EpochUntil)
 	}
@@ -59,6 +62,9 @@ func (c *Config) Validate() error {
 			if _, err := normalize.ParseLocale(r.Locale); err != nil {
 				return c.errf(key+".locale", "%v", err)
 			}
+		}
+		if err := checkLayouts(r.DateLayouts); err != "" {
+			return c.errf(key+".date_layouts", "%s", err)
 		}
 		if r.Key == "" {
 			return c.errf(key+".key", "is required (a glob on the object key, e.g. \"listings/*.csv\")")
@@ -261,4 +267,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// checkLayouts checks that each date layout reads back a date it writes
+// and says the year: a layout without one would give every value year 0.
+func checkLayouts(layouts []string) string {
+	ref := time.Date(2024, 5, 17, 13, 45, 30, 0, time.UTC)
+	for _, l := range layouts {
+		back, err := time.Parse(l, ref.Format(l))
+		if err != nil || !strings.Contains(l, "06") || back.Year() != 2024 {
+			return fmt.Sprintf("%q is not a Go time layout with a year (write the reference time Mon Jan 2 15:04:05 2006 as your dates are written, e.g. \"2006\" or \"02/01/2006\")", l)
+		}
+	}
+	return ""
 }

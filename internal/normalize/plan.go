@@ -33,6 +33,10 @@ type Options struct {
 	// KeepSpaces keeps whitespace around text values. Default: false:
 	// text values are trimmed.
 	KeepSpaces bool
+	// DateLayouts are Go time layouts tried first for dates and
+	// timestamps: the only way a number such as a bare year ("2006") is
+	// read as a date. Default: none.
+	DateLayouts []string
 	// EpochFrom and EpochUntil are the years within which a number in a
 	// date or timestamp field is read as epoch seconds, milliseconds or
 	// microseconds (the first that lands in the window). Defaults: 1990

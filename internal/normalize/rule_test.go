@@ -232,3 +232,16 @@ func TestPrecisionLostIsKept(t *testing.T) {
 		t.Error("a time of day dropped with nowhere to keep it")
 	}
 }
+
+// A bare year is a date only when a layout says so.
+func TestDateLayoutsReadWhatTheySay(t *testing.T) {
+	p := compile(t, Options{DateLayouts: []string{"2006", "02/01/06"}})
+	for in, want := range map[string]string{"2024": `"day":"2024-01-01"`, "17/05/24": `"day":"2024-05-17"`, "2024-05-17": `"day":"2024-05-17"`} {
+		if got, fail := doc(t, p, str("day", in)); fail != nil || !strings.Contains(got, want) {
+			t.Errorf("%q: %s %v, want %s", in, got, fail, want)
+		}
+	}
+	if _, fail := doc(t, p, str("day", "12")); fail == nil {
+		t.Error("12 read as a date by the layout 2006")
+	}
+}

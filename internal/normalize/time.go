@@ -61,6 +61,11 @@ func parseTime(sc *Scratch, f *envelope.Field) (time.Time, error) {
 		loc = time.UTC
 	}
 	s := strings.TrimSpace(f.Value)
+	for _, layout := range o.DateLayouts {
+		if tm, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return tm, nil
+		}
+	}
 	if tm, ok := parseISO(s, loc); ok {
 		return tm, nil
 	}
@@ -70,7 +75,7 @@ func parseTime(sc *Scratch, f *envelope.Field) (time.Time, error) {
 		}
 		if len(s) != 8 || strings.IndexByte(s, '.') >= 0 || s[0] == '-' {
 			from, until := o.epochYears()
-			return time.Time{}, fmt.Errorf("is a number but not an epoch time between %d and %d (seconds, milliseconds or microseconds), and a number alone is no date", from, until)
+			return time.Time{}, fmt.Errorf("is a number but not an epoch time between %d and %d (seconds, milliseconds or microseconds), and a number alone is no date (unless date_layouts say so)", from, until)
 		}
 	}
 	if tm, ok := parseNumericDate(s, o.DayFirst, loc); ok {

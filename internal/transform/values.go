@@ -45,6 +45,9 @@ func newReadOptions(cfg *config.Config) (*readOptions, error) {
 		if r.Trim != nil {
 			o.KeepSpaces = !*r.Trim
 		}
+		if r.DateLayouts != nil {
+			o.DateLayouts = r.DateLayouts
+		}
 		if r.Locale != "" {
 			if o.Locale, err = normalize.ParseLocale(r.Locale); err != nil {
 				return nil, fmt.Errorf("transform: routes[%d].locale: %w", i, err)
@@ -59,7 +62,7 @@ func newReadOptions(cfg *config.Config) (*readOptions, error) {
 }
 
 func options(cfg *config.Config, dayFirst bool, locale string, trim bool) (*normalize.Options, error) {
-	o := &normalize.Options{DayFirst: dayFirst, KeepSpaces: !trim,
+	o := &normalize.Options{DayFirst: dayFirst, KeepSpaces: !trim, DateLayouts: cfg.Transform.DateLayouts,
 		EpochFrom: cfg.Transform.EpochFrom, EpochUntil: cfg.Transform.EpochUntil}
 	if locale != "" {
 		l, err := normalize.ParseLocale(locale)
