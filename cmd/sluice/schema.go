@@ -358,6 +358,10 @@ func parseSchemaFile(path string, version int) (*schema.Schema, error) {
 		name = string(m[1])
 	}
 	s, err := schema.Parse(name, version, src)
+	var se *schema.SyntaxError
+	if errors.As(err, &se) {
+		return nil, fmt.Errorf("%s:%w", path, se)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

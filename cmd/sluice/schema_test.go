@@ -116,6 +116,14 @@ func TestSchemaCheck(t *testing.T) {
 			t.Errorf("exit %d, want %q in stderr:\n%s", code, want, errOut)
 		}
 	})
+	t.Run("avsc syntax error in compat", func(t *testing.T) {
+		dir := writeFiles(t, map[string]string{"a.avsc": "{\"type\": \"record\",\n  \"name\": thing}\n", "b.avsc": thingV1})
+		code, _, errOut := sluice(t, "schema", "compat", filepath.Join(dir, "a.avsc"), filepath.Join(dir, "b.avsc"))
+		want := filepath.Join(dir, "a.avsc") + ":2:12: JSON syntax: invalid character 'h' in literal true"
+		if code != exitUsage || !strings.Contains(errOut, want) {
+			t.Errorf("exit %d, want %q in stderr:\n%s", code, want, errOut)
+		}
+	})
 	t.Run("bad default", func(t *testing.T) {
 		dir := writeFiles(t, map[string]string{"thing.v1.avsc": `{"type":"record","name":"thing","fields":[{"name":"size","type":["int","null"],"default":null}]}`})
 		code, _, errOut := sluice(t, "schema", "check", "-config", "", "-dir", dir)
