@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/internal/normalize"
+	"github.com/sluicehq/sluice/internal/report"
 )
 
 // messyFiles are a new user's scraped samples: different headers for the
@@ -131,6 +132,35 @@ func TestInferredSchemaDeliversEveryMessySample(t *testing.T) {
 				t.Errorf("column %q went to extra in %v", k, d)
 			}
 		}
+	}
+	// The run's report agrees: every column of every object went to a
+	// field of its own, and no field failed.
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	columns := 0
+	for _, s := range rep.Schemas {
+		for _, o := range s.Objects {
+			for _, c := range o.Columns {
+				columns++
+				if c.Match == report.MatchExtra || c.Match == report.MatchDiscarded {
+					t.Errorf("%s: column %q went to %s", o.Object, c.Column, c.Match)
+				}
+			}
+		}
+		for _, f := range s.Fields {
+			if f.Failed > 0 {
+				t.Errorf("field %s failed %d times", f.Field, f.Failed)
+			}
+		}
+	}
+	if columns < 25 {
+		t.Errorf("the report lists %d columns over the six files", columns)
 	}
 	byShop := map[string]map[string]any{}
 	for _, d := range docs {
