@@ -101,7 +101,7 @@ func New(rawURL string) (*Client, error) {
 		q.Del("cluster")
 	}
 	host := strings.ToLower(u.Hostname())
-	elastiCache := strings.HasSuffix(host, ".cache.amazonaws.com")
+	elastiCache := strings.HasSuffix(host, ".cache.amazonaws.com") || strings.HasSuffix(host, ".cache.amazonaws.com.cn")
 	serverless := elastiCache && strings.Contains(host, ".serverless.")
 	if serverless && u.Scheme != "rediss" {
 		return nil, c.usage("ElastiCache Serverless accepts only TLS connections: use rediss://")

@@ -27,6 +27,7 @@ func TestNewChoosesTheClientFromTheURL(t *testing.T) {
 		{"cluster, database 0", "redis://h:6379/0?cluster=1", true, true},
 		{"cluster seeds", "redis://h1:6379?addr=h2:6379&addr=h3:6379", true, true},
 		{"ElastiCache Serverless", "rediss://sluice-abc123.serverless.use1.cache.amazonaws.com:6379", true, true},
+		{"ElastiCache Serverless in China", "rediss://sluice-abc123.serverless.cnn1.cache.amazonaws.com.cn:6379", true, true},
 		{"ElastiCache configuration endpoint", "rediss://clustercfg.sluice.abc123.use1.cache.amazonaws.com:6379", true, true},
 		{"ElastiCache node endpoint, asked", "rediss://sluice.abc123.ng.0001.use1.cache.amazonaws.com:6379", false, false},
 	}
