@@ -188,8 +188,9 @@ func TestSplitterListsInputBucket(t *testing.T) {
 
 // TestSourceBackup checks that each stream's SourceBackup keeps its
 // records as they arrived, in the output bucket under source/<stream>/,
-// for the destinations that can, and that it is on by default exactly for
-// the streams no route feeds (fed from outside, e.g. webhooks).
+// for the destinations that can, and that it defaults to the config's
+// source_backup, else to on exactly for the streams no route feeds (fed
+// from outside, e.g. webhooks).
 func TestSourceBackup(t *testing.T) {
 	eachGenerated(t, func(t *testing.T, tm *template) {
 		fed := map[string]bool{}
@@ -215,8 +216,12 @@ func TestSourceBackup(t *testing.T) {
 					t.Errorf("%s.%s.S3BackupConfiguration = %v, want the output bucket under source/%s/", name, key, b, name)
 				}
 			}
-			if def, _ := tm.parameterDefault(l + "SourceBackup"); def != fmt.Sprint(!fed[name]) {
-				t.Errorf("%sSourceBackup defaults to %s; want %v (a route feeds it: %v)", l, def, !fed[name], fed[name])
+			want := !fed[name]
+			if b := tm.cfg.Streams[name].SourceBackup; b != nil {
+				want = *b
+			}
+			if def, _ := tm.parameterDefault(l + "SourceBackup"); def != fmt.Sprint(want) {
+				t.Errorf("%sSourceBackup defaults to %s; want %v (a route feeds it: %v, source_backup: %v)", l, def, want, fed[name], tm.cfg.Streams[name].SourceBackup)
 			}
 		}
 	})

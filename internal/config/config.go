@@ -111,6 +111,14 @@ type Stream struct {
 	// be read by a route (a chain) or be Final; one without delivers under
 	// the date and is final. Default: false.
 	Final bool `yaml:"final"`
+
+	// SourceBackup makes the deployed stream keep every record as it
+	// arrived, before the transform, under source/<stream>/ in the output
+	// bucket: for a stream fed from outside the pipeline (webhooks), where
+	// the stream holds the only copy. It is the default of the generated
+	// stack's <Stream>SourceBackup parameter. Default: true for a stream
+	// no route sends to, else false.
+	SourceBackup *bool `yaml:"source_backup"`
 }
 
 // Route sends matching S3 objects to a format and to one stream (stream

@@ -62,10 +62,12 @@ type stream struct {
 	// cannot go to OpenSearch (one record, one document), and dynamic
 	// partitioning is for S3 only.
 	Destinations []string
-	// Fed is true when a route of the config sends records to it; a stream
-	// nothing routes to is fed from outside (webhooks) and backs up its
-	// source records by default.
+	// Fed is true when a route of the config sends records to it.
 	Fed bool
+	// SourceBackup is the default of its SourceBackup parameter: the
+	// config's source_backup, else true for a stream no route feeds (fed
+	// from outside, e.g. webhooks: the stream holds the only copy).
+	SourceBackup bool
 }
 
 // HasDestination reports whether d is one of the stream's destinations.
@@ -108,7 +110,10 @@ func newStack(cfg *config.Config) (*stack, error) {
 	sort.Strings(names)
 	for _, name := range names {
 		c := cfg.Streams[name]
-		s := stream{Name: name, Logical: Logical(name), Pack: c.Pack, Partitioned: c.PartitionKeys, Fed: fed[name]}
+		s := stream{Name: name, Logical: Logical(name), Pack: c.Pack, Partitioned: c.PartitionKeys, Fed: fed[name], SourceBackup: !fed[name]}
+		if c.SourceBackup != nil {
+			s.SourceBackup = *c.SourceBackup
+		}
 		if s.Logical == "" || !unicode.IsLetter(rune(s.Logical[0])) {
 			return nil, fmt.Errorf("%s: streams.%s: a stream's name must start with a letter to name its resources", cfg.Path, name)
 		}

@@ -155,3 +155,26 @@ func TestSSMName(t *testing.T) {
 		}
 	}
 }
+
+func TestSourceBackupDefault(t *testing.T) {
+	st, err := newStack(parse(t, `
+streams:
+  fed: {schema: x}
+  fed_kept: {schema: x, source_backup: true}
+  outside: {schema: x}
+  outside_off: {schema: x, source_backup: false}
+routes:
+  - {key: "a/**", format: csv, schema: x, stream: fed}
+  - {key: "b/**", format: csv, schema: x, stream: fed_kept}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, s := range st.Streams {
+		got[s.Name] = s.SourceBackup
+	}
+	if want := "map[fed:false fed_kept:true outside:true outside_off:false]"; fmt.Sprint(got) != want {
+		t.Errorf("source backups %v, want %s", got, want)
+	}
+}
