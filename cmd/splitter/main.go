@@ -14,11 +14,16 @@ import (
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/splitter"
+	"github.com/sluicehq/sluice/internal/topology"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	cfg, _, err := config.LoadAll(config.PathFromEnv())
+	if err == nil {
+		// A cycle would split and deliver the same records for ever.
+		_, err = topology.Build(cfg)
+	}
 	if err != nil {
 		log.Error("config", "err", err)
 		os.Exit(1)

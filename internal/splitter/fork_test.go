@@ -46,8 +46,8 @@ func TestForkSendsEachRecordToEveryAdmittingBranch(t *testing.T) {
 			t.Errorf("other record %d: id %s schema %q; want %s, page_view", i, d.ID, d.Schema, want)
 		}
 	}
-	if got := r.metric("Filtered", ""); got != 2 {
-		t.Errorf("Filtered metric = %v, want 2", got)
+	if got, dropped := r.metric("Filtered", ""), r.metric("Dropped", ""); got != 2 || dropped != 2 {
+		t.Errorf("Filtered metric = %v, Dropped = %v; want 2 each", got, dropped)
 	}
 }
 

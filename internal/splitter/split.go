@@ -533,6 +533,9 @@ func (r *objectRun) result(s Status) Result {
 				res.Filtered = map[string]int64{}
 			}
 			res.Filtered[b.stream] += b.filtered
+			// Dropped by a configured rule, under Function alone (the
+			// dashboard's series), and by stream.
+			r.h.metrics.Add("Dropped", metrics.Count, float64(b.filtered))
 			r.h.metrics.Add("Filtered", metrics.Count, float64(b.filtered), metrics.Dim{Name: "Stream", Value: b.stream})
 		}
 	}
