@@ -20,9 +20,10 @@ func TestRunCommand(t *testing.T) {
 		{"shipped example", []string{"run", "-config", cfg, "-progress", "never", "../../examples/input"}, exitOK,
 			"in = ok + dropped + failed + dead letters: 14 = 13 + 1 + 0 + 0: every record is accounted for", ""},
 		{"dead letters", []string{"run", "-config", cfg, "-progress", "never", "../../examples/broken"}, exitDeadLetter,
-			// The shipped config packs records: a failed record takes the
-			// others of its Firehose record to the error prefix with it.
-			"failed       5 (", ""},
+			// The shipped config packs records: a failed record is sent back
+			// alone and fails alone; the others of its Firehose record are
+			// delivered.
+			"failed       3 (coerce 2, required 1)", ""},
 		{"missing input", []string{"run", "-config", cfg, "no/such/dir"}, exitUsage, "", "no such file"},
 		{"unrouted object", []string{"run", "-config", cfg, "-progress", "never", "../../testdata/events"}, exitUsage,
 			"objects        2 (2 unrouted, 0 missing)", "no route in ../../sluice.yaml matches events/firehose-listings.json"},

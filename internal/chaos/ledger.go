@@ -189,7 +189,7 @@ func withoutIngestedAt(doc []byte) []byte {
 // Report is the conservation check by record id.
 type Report struct {
 	IDs                                    int // distinct ids seen
-	Delivered, Dropped, Failed, DeadLetter int // ids in each end (an id may be in more than one)
+	Delivered, Dropped, Failed, DeadLetter int // ids by where they ended
 	// Duplicates counts the ids delivered more than once, every copy the
 	// same document (but for provenance.ingested_at, when the copy was
 	// read): the documented at-least-once duplicates.
@@ -212,10 +212,14 @@ func (l *Ledger) Check() Report {
 	var r Report
 	r.IDs = len(l.records)
 	for id, e := range l.records {
-		ended := false
-		if len(e.docs) > 0 {
+		// Each id is counted at its end: delivered, else failed, else
+		// dead-lettered, else dropped. A record the transform answered
+		// Dropped and re-ingested (an overflow, a packed record's failed
+		// part) ends where its re-ingested copy does.
+		ended := true
+		switch {
+		case len(e.docs) > 0:
 			r.Delivered++
-			ended = true
 			if len(e.docs) > 1 {
 				same := true
 				for _, d := range e.docs[1:] {
@@ -227,18 +231,14 @@ func (l *Ledger) Check() Report {
 					r.Conflicting = append(r.Conflicting, id)
 				}
 			}
-		}
-		if e.dropped > 0 {
-			r.Dropped++
-			ended = true
-		}
-		if e.failed > 0 {
+		case e.failed > 0:
 			r.Failed++
-			ended = true
-		}
-		if e.deadLettered > 0 {
+		case e.deadLettered > 0:
 			r.DeadLetter++
-			ended = true
+		case e.dropped > 0:
+			r.Dropped++
+		default:
+			ended = false
 		}
 		switch {
 		case e.sent && !ended:

@@ -154,8 +154,8 @@ func TestMatrixDuplicateEvent(t *testing.T) {
 }
 
 // A poison record that always fails: exactly that record is dead-lettered
-// (ProcessingFailed), every other is delivered. One Firehose record per
-// record (no packing): a packed record fails whole, see RELIABILITY.md.
+// (ProcessingFailed), every other is delivered, whether records travel one
+// per Firehose record or packed (the failed part is re-ingested alone).
 func TestMatrixPoisonRecord(t *testing.T) {
 	in := t.TempDir()
 	var b strings.Builder
@@ -173,18 +173,22 @@ func TestMatrixPoisonRecord(t *testing.T) {
 	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	opts := streamsAs(shipped(t), false, 0)
-	opts.Inputs = []string{in}
-	inj := chaos.New(1, 0)
-	rep := conserved(t, inj, opts)
-	if rep.IDs != 20 || rep.Delivered != 19 || rep.Failed != 1 {
-		t.Fatalf("%+v: want 19 delivered and 1 failed of 20", rep)
-	}
-	for _, id := range inj.Ledger().IDs() {
-		ends := inj.Ledger().Ends(id)
-		if poison := strings.HasSuffix(id, "-13"); poison != (ends.Failed == 1) || !poison && ends.Delivered != 1 {
-			t.Fatalf("%s ended %+v", id, ends)
-		}
+	for _, pack := range []bool{false, true} {
+		t.Run(fmt.Sprint("pack ", pack), func(t *testing.T) {
+			opts := streamsAs(shipped(t), pack, 0)
+			opts.Inputs = []string{in}
+			inj := chaos.New(1, 0)
+			rep := conserved(t, inj, opts)
+			if rep.IDs != 20 || rep.Delivered != 19 || rep.Failed != 1 {
+				t.Fatalf("%+v: want 19 delivered and 1 failed of 20", rep)
+			}
+			for _, id := range inj.Ledger().IDs() {
+				ends := inj.Ledger().Ends(id)
+				if poison := strings.HasSuffix(id, "-13"); poison != (ends.Failed == 1) || !poison && ends.Delivered != 1 {
+					t.Fatalf("%s ended %+v", id, ends)
+				}
+			}
+		})
 	}
 }
 

@@ -503,7 +503,8 @@ func (t *tally) add(outcomes []transform.Outcome) {
 		parts := int64(o.Parts)
 		switch o.Result {
 		case sfirehose.Ok:
-			t.ok += parts - int64(o.DroppedParts)
+			// Split parts failed and come back alone: counted then.
+			t.ok += parts - int64(o.DroppedParts) - int64(o.SplitParts)
 			t.droppedN += int64(o.DroppedParts)
 			if o.DroppedParts > 0 {
 				t.dropped["drop_rule"] += int64(o.DroppedParts)
@@ -512,8 +513,12 @@ func (t *tally) add(outcomes []transform.Outcome) {
 			if o.Class == "reingested" {
 				continue // it comes back through the stream and is counted then
 			}
+			class := o.Class
+			if o.SplitParts > 0 { // the failed parts come back alone; rules dropped the rest
+				parts, class = int64(o.DroppedParts), "drop_rule"
+			}
 			t.droppedN += parts
-			t.dropped[o.Class] += parts
+			t.dropped[class] += parts
 		case sfirehose.ProcessingFailed:
 			t.failedN += parts
 			t.failed[o.Class] += parts

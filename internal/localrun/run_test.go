@@ -45,7 +45,7 @@ func TestRunGolden(t *testing.T) {
 		in, ok, dropped, failed, deadLettered, objects int64
 	}{
 		{"input", 14, 13, 1, 0, 0, 4},
-		{"broken", 7, 0, 0, 5, 2, 2},
+		{"broken", 7, 2, 0, 3, 2, 2},
 	} {
 		t.Run(tt.example, func(t *testing.T) {
 			cfg, reg := shipped(t)

@@ -135,14 +135,16 @@ func (h *Handler) putWorker(w *worker) {
 
 // worker holds one goroutine's reusable memory.
 type worker struct {
-	sc    normalize.Scratch
-	enc   *schema.Encoder
-	dec   envelope.Decoded
-	items []item
-	out   []byte // the current record's documents
-	data  []byte // the current record's decoded data
-	key   []byte
-	meta  normalize.Meta
+	// packed: the record being normalised holds several parts.
+	packed bool
+	sc     normalize.Scratch
+	enc    *schema.Encoder
+	dec    envelope.Decoded
+	items  []item
+	out    []byte // the current record's documents
+	data   []byte // the current record's decoded data
+	key    []byte
+	meta   normalize.Meta
 	// results holds each record's outcome, reused between batches.
 	results []result
 	// route caches the last source object's route options.
@@ -167,6 +169,11 @@ type item struct {
 	discardedNames []string
 	// position is where a failed record came from: "s3://bucket/key line N".
 	position string
+	// at and end bound the part's line in its Firehose record's data; split
+	// marks a failed part of a packed record sent back into the stream
+	// alone (see encodeAround).
+	at, end int
+	split   bool
 }
 
 // result is the outcome for one Firehose record.
@@ -219,6 +226,9 @@ type Outcome struct {
 	// Parts is how many records the Firehose record held (more than one
 	// when packed); DroppedParts how many of them a drop rule dropped.
 	Parts, DroppedParts int
+	// SplitParts is how many failed parts of a packed record went back
+	// into the stream alone; they are answered when they come back.
+	SplitParts int
 	// Schema is the record's schema, when known; Discarded names the input
 	// fields it lost for want of an "extra" map field.
 	Schema    string
@@ -316,6 +326,7 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 	}
 	results := w.results[:n]
 	var overflow []int
+	var split [][]byte // failed parts of packed records, to re-ingest alone
 	var bytesIn, bytesOut int
 	for i := 0; i < n; i++ {
 		var r result
@@ -338,8 +349,17 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 			h.applyEnrichment(w, w.items[first:], found)
 			w.out = w.out[:0]
 			r = h.encodeRecord(w, w.items[first:])
+			if r.status == firehose.ProcessingFailed && h.reingest != nil && len(w.items)-first > 1 {
+				w.out = w.out[:0]
+				r = h.encodeAround(w, w.items[first:], data, &split)
+			}
 			if r.status == firehose.Ok && streamCfg.PartitionKeys {
-				r.keys = h.partitions[w.items[first].plan.Schema.Name]
+				for _, it := range w.items[first:] {
+					if !it.split {
+						r.keys = h.partitions[it.plan.Schema.Name]
+						break
+					}
+				}
 			}
 			for k := first; k < len(w.items); k++ {
 				w.items[k].val = schema.Value{}
@@ -373,6 +393,11 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 	}
 	if err := h.reingestOverflow(ctx, b, stream, overflow); err != nil {
 		return nil, nil, err
+	}
+	if len(split) > 0 {
+		if err := h.reingest.Reingest(ctx, stream, split); err != nil {
+			return nil, nil, fmt.Errorf("transform: re-ingest %d failed parts of packed records into %s: %w", len(split), stream, err)
+		}
 	}
 	h.account(b, w.items, results, start, bytesIn, bytesOut)
 	return w.items, results, nil
@@ -442,6 +467,9 @@ func outcomes(items []item, results []result) []Outcome {
 		if it.fail != nil && it.fail == results[it.rec].fail {
 			o.Position = it.position
 		}
+		if it.split {
+			o.SplitParts++
+		}
 		if it.dropped != "" {
 			o.DroppedParts++
 			if o.Result == firehose.Dropped && o.Reason == "" {
@@ -456,7 +484,8 @@ var deadlineFailure = &normalize.Failure{Reason: "the invocation's deadline arri
 
 // normaliseRecord decodes record i (each part, if packed) into items.
 func (h *Handler) normaliseRecord(w *worker, b *firehose.Batch, i int, data []byte, stream string) {
-	part := 0
+	part, at, whole := 0, 0, len(data)
+	w.packed = bytes.IndexByte(bytes.TrimRight(data, " \t\r\n"), '\n') >= 0
 	for len(data) > 0 || part == 0 {
 		line := data
 		if nl := bytes.IndexByte(data, '\n'); nl >= 0 {
@@ -464,10 +493,12 @@ func (h *Handler) normaliseRecord(w *worker, b *firehose.Batch, i int, data []by
 		} else {
 			data = nil
 		}
+		start := at
+		at = whole - len(data)
 		if len(bytes.TrimSpace(line)) == 0 && (part > 0 || len(data) > 0) {
 			continue // blank lines between packed records
 		}
-		it := item{rec: i}
+		it := item{rec: i, at: start, end: start + len(line)}
 		h.normalisePart(w, b, i, line, stream, part, &it)
 		w.items = append(w.items, it)
 		part++
@@ -523,7 +554,9 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 	if it.fail != nil && !d.Bare && d.Source.Key != "" {
 		it.position = fmt.Sprintf("s3://%s/%s line %d", d.Source.Bucket, d.Source.Key, d.Source.Line)
 	}
-	if h.observe != nil {
+	// A failed part of a packed record comes back alone (encodeAround) and
+	// is observed then.
+	if h.observe != nil && !(it.fail != nil && w.packed && h.reingest != nil) {
 		h.observe(Observation{Plan: plan, Fields: d.Fields, Meta: &w.meta, Value: &it.val, Failure: it.fail})
 	}
 }
@@ -583,6 +616,40 @@ func (h *Handler) encodeRecord(w *worker, items []item) result {
 // reingested marks a record that went back into the stream.
 var reingested = &normalize.Failure{Reason: "re-ingested: the response would have exceeded Firehose's limit", Class: "reingested"}
 
+// splitParts marks a packed record answered without some of its parts:
+// they failed and went back into the stream alone.
+var splitParts = &normalize.Failure{Reason: "its failed parts were re-ingested alone", Class: "reingested-parts"}
+
+// encodeAround answers a packed record some of whose parts failed: the
+// parts that did not fail are delivered (Ok) or dropped by their rules, and
+// each failed part goes back into the stream as a record of its own (into
+// split), to fail there alone, so that one bad record never takes the good
+// ones of its Firehose record to the error prefix.
+func (h *Handler) encodeAround(w *worker, items []item, data []byte, split *[][]byte) result {
+	kept := 0
+	for i := range items {
+		it := &items[i]
+		if it.fail == nil && it.dropped == "" {
+			if _, err := w.enc.Encode(it.plan.Schema, &it.val); err != nil {
+				it.fail = &normalize.Failure{Reason: err.Error(), Class: normalize.ClassValidate}
+			}
+		}
+		switch {
+		case it.fail != nil:
+			it.split = true
+			*split = append(*split, bytes.Clone(data[it.at:it.end]))
+		case it.dropped == "":
+			w.out = schema.AppendJSON(w.out, it.plan.Schema.Type, &it.val)
+			w.out = append(w.out, '\n')
+			kept++
+		}
+	}
+	if kept == 0 {
+		return result{status: firehose.Dropped, fail: splitParts}
+	}
+	return result{status: firehose.Ok, data: w.out}
+}
+
 // account logs each failure (without payload) and adds the batch's metrics.
 func (h *Handler) account(b *firehose.Batch, items []item, results []result, start time.Time, bytesIn, bytesOut int) {
 	h.metrics.Add("BytesIn", metrics.Bytes, float64(bytesIn))
@@ -604,6 +671,8 @@ func (h *Handler) account(b *firehose.Batch, items []item, results []result, sta
 		}
 		r := results[it.rec]
 		switch {
+		case it.split:
+			counts[group{"Reingested", schemaName, "", ""}]++
 		case it.fail != nil:
 			counts[group{"Failed", schemaName, "Reason", string(it.fail.Class)}]++
 			h.logFailure(b, it, schemaName, it.fail)

@@ -416,3 +416,44 @@ func TestOneBadRecordNeverFailsTheInvocation(t *testing.T) {
 		})
 	}
 }
+
+// A packed record with a failed part: the other parts are delivered and
+// the failed one goes back into the stream alone, where it fails by itself.
+// Without a re-ingester the record fails whole, as before.
+func TestPackedRecordFailedPartsAreReingestedAlone(t *testing.T) {
+	cfg, reg := loadShipped(t)
+	good := listingRecords(2)
+	bad := envelope.Record{ID: "id-bad", Schema: "listing", Fields: []envelope.Field{
+		{Name: "Shop Name", Value: "Bad"}, {Name: "price", Value: "call us"}, {Name: "listed", Value: "2024-05-01"}, {Name: "url", Value: "https://example.com/b"}}}
+	badLine := string(envelope.Append(nil, &bad))
+	packed := good[0] + "\n" + badLine + "\n" + good[1] + "\n"
+	ev := eventOf("listings", []string{packed})
+
+	re := &fakeReingester{}
+	h := quietHandler(t, cfg, reg, WithReingester(re))
+	resp, out, err := h.Process(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := resp.Records[0]
+	if r.Result != firehose.Ok || bytes.Count(r.Data, []byte("\n")) != 2 || !bytes.Contains(r.Data, []byte(`"record_id":"id-0"`)) || !bytes.Contains(r.Data, []byte(`"record_id":"id-1"`)) {
+		t.Fatalf("answered %s %s, want Ok with the two good documents", r.Result, r.Data)
+	}
+	if out[0].Parts != 3 || out[0].SplitParts != 1 {
+		t.Fatalf("outcome %+v, want 3 parts, 1 split", out[0])
+	}
+	if re.stream != "listings" || len(re.records) != 1 || string(re.records[0]) != badLine {
+		t.Fatalf("re-ingested %q into %q, want the bad line alone", re.records, re.stream)
+	}
+	// It comes back alone and fails alone.
+	resp, out, err = h.Process(context.Background(), eventOf("listings", []string{string(re.records[0])}))
+	if err != nil || resp.Records[0].Result != firehose.ProcessingFailed || out[0].Field != "price" {
+		t.Fatalf("the re-ingested part answered %+v %+v %v, want ProcessingFailed on price", resp.Records[0].Result, out[0], err)
+	}
+
+	h = quietHandler(t, cfg, reg)
+	resp, err = h.Handle(context.Background(), ev)
+	if err != nil || resp.Records[0].Result != firehose.ProcessingFailed {
+		t.Fatalf("without a re-ingester: %s %v, want the record ProcessingFailed whole", resp.Records[0].Result, err)
+	}
+}
