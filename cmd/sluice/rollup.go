@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"time"
 
@@ -134,34 +132,7 @@ func writeRows(w io.Writer, format string, cols []string, rows [][]any) error {
 		}
 		return nil
 	}
-	cw := csv.NewWriter(w)
-	if err := cw.Write(cols); err != nil {
-		return err
-	}
-	rec := make([]string, len(cols))
-	for _, r := range rows {
-		for i, v := range r {
-			rec[i] = cell(v)
-		}
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-// cell writes a value for CSV: null is empty.
-func cell(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	}
-	return fmt.Sprint(v)
+	return rollup.WriteCSV(w, cols, rows)
 }
 
 // orderedRow writes a row as a JSON object with the columns in order.

@@ -41,6 +41,19 @@ type Rollup struct {
 	// SegmentLines ends a segment after this many input lines, so one
 	// segment always fits in one invocation. Default: 1000000.
 	SegmentLines int64 `yaml:"segment_lines"`
+	// Export, an s3://bucket/prefix/, also writes each segment's totals as
+	// plain CSV to <prefix><name>/<object id>-<segment>.csv. Default: none.
+	Export string `yaml:"export"`
+}
+
+// ExportLocation splits Export into bucket and key prefix (ending in "/").
+func (r *Rollup) ExportLocation() (bucket, prefix string) {
+	rest, _ := strings.CutPrefix(r.Export, "s3://")
+	bucket, prefix, _ = strings.Cut(rest, "/")
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	return bucket, prefix
 }
 
 // WhereRule keeps a record only when its field matches (or, with NotMatch,
@@ -313,6 +326,9 @@ func (r *Rollup) check(c *Config, route *Route, key string) error {
 	}
 	if r.SegmentLines < 1 {
 		return c.errf(key+".segment_lines", "must be at least 1")
+	}
+	if b, _ := r.ExportLocation(); r.Export != "" && (!strings.HasPrefix(r.Export, "s3://") || b == "") {
+		return c.errf(key+".export", "%q is not an s3://bucket/prefix/ location", r.Export)
 	}
 	for i := range r.Where {
 		if err := r.Where[i].check(c, fmt.Sprintf("%s.where[%d]", key, i)); err != nil {

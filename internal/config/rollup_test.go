@@ -107,6 +107,7 @@ func TestRollupErrors(t *testing.T) {
 		{"reserved dim", route("{name: b, window: 1m, by: [window_start]}"), `routes[0].rollup.by[0]: its column "window_start" is also reserved`},
 		{"clashing dims", route("{name: b, window: 1m, by: [utm-source, utm_source]}"), `routes[0].rollup.by[1]: its column "utm_source" is also routes[0].rollup.by[0]`},
 		{"same measure", route("{name: b, window: 1m, measures: [{sum: x}, {sum: x}]}"), `routes[0].rollup.measures[2]: its column "sum_x" is also routes[0].rollup.measures[1]`},
+		{"export", route("{name: b, window: 1m, export: \"exports/\"}"), `routes[0].rollup.export: "exports/" is not an s3://bucket/prefix/ location`},
 		{"max groups", route("{name: b, window: 1m, max_groups: -1}"), `routes[0].rollup.max_groups: must be at least 1`},
 		{"twice", "routes:\n  - {key: a, format: alb, stream: s, rollup: {name: b, window: 1m}}\n  - {key: c, format: alb, stream: s, rollup: {name: b, window: 1m}}\n", `routes[1].rollup.name: "b" is used by another route's rollup`},
 		{"unknown key", route("{name: b, window: 1m, group_by: [x]}"), `routes[0].rollup.group_by: unknown key "group_by"`},

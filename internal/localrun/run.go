@@ -264,6 +264,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		return splitter.New(opts.Config, s3c,
 			splitter.NewFirehoseSink(client, splitter.WithStreams(opts.Config.Streams)), splitter.WithCheckpoints(checkpoints),
 			splitter.WithDeadLetters(deadLetters{out: out, prefix: opts.Config.DeadLetter.Prefix}),
+			splitter.WithExports(exports{out: out}),
 			splitter.WithMetrics(metrics.New(io.Discard)), splitter.WithLogger(log), splitter.WithClock(now))
 	}
 	if _, err := newSplitter(emu); err != nil {
@@ -645,4 +646,12 @@ func (s *Summary) addRollup(rc *splitter.RollupCounts, deadLettered int64) {
 	for rule, n := range rc.Excluded {
 		r.Excluded[rule] += n
 	}
+}
+
+// exports writes rollup CSV exports into the output folder at their key
+// (the bucket is the output folder).
+type exports struct{ out localfirehose.Writer }
+
+func (e exports) WriteExport(ctx context.Context, _, key string, body []byte) error {
+	return e.out.WriteObject(ctx, key, body)
 }

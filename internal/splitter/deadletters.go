@@ -75,3 +75,23 @@ func deadLetterPrefix(p string) string {
 	}
 	return p
 }
+
+// ExportStore keeps the plain CSV totals a rollup route's export writes.
+// Names are deterministic, so a retried segment overwrites its file.
+type ExportStore interface {
+	WriteExport(ctx context.Context, bucket, key string, body []byte) error
+}
+
+// S3Exports writes exports with PutObject.
+type S3Exports struct{ Client PutObjectAPI }
+
+// WriteExport implements ExportStore.
+func (s S3Exports) WriteExport(ctx context.Context, bucket, key string, body []byte) error {
+	_, err := s.Client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body), ContentType: aws.String("text/csv"),
+	})
+	if err != nil {
+		return fmt.Errorf("splitter: rollup export to s3://%s/%s: %w", bucket, key, err)
+	}
+	return nil
+}

@@ -50,6 +50,7 @@ type Handler struct {
 	s3          GetObjectAPI
 	sink        Sink
 	deadLetters DeadLetterStore
+	exports     ExportStore
 	checkpoints CheckpointStore
 	invoker     InvokeAPI
 	function    string
@@ -67,6 +68,10 @@ type Option func(*Handler)
 // WithDeadLetters sets where dead letters go. Default: S3 at the config's
 // dead_letter bucket and prefix if the S3 client can PutObject.
 func WithDeadLetters(d DeadLetterStore) Option { return func(h *Handler) { h.deadLetters = d } }
+
+// WithExports sets where rollup routes' CSV exports go. Default: S3, if
+// the S3 client can PutObject.
+func WithExports(e ExportStore) Option { return func(h *Handler) { h.exports = e } }
 
 // WithCheckpoints sets the checkpoint store. Default: a MemoryStore.
 func WithCheckpoints(c CheckpointStore) Option { return func(h *Handler) { h.checkpoints = c } }
@@ -112,6 +117,7 @@ func New(cfg *config.Config, s3c GetObjectAPI, sink Sink, opts ...Option) (*Hand
 			bucket = os.Getenv("DEAD_LETTER_BUCKET")
 		}
 		h.deadLetters = &S3DeadLetters{Client: p, Bucket: bucket, Prefix: deadLetterPrefix(cfg.DeadLetter.Prefix)}
+		h.exports = S3Exports{Client: p}
 	}
 	for _, o := range opts {
 		o(h)

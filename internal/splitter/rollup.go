@@ -1,6 +1,7 @@
 package splitter
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -68,6 +69,9 @@ func (r *objectRun) emitSegment(ctx context.Context, end int64) error {
 	if err := r.flush(ctx); err != nil {
 		return err
 	}
+	if err := r.export(ctx, recs); err != nil {
+		return err
+	}
 	lines := end - r.segStart
 	r.rollup.Lines += lines
 	r.rollup.Aggregated += counts.Aggregated
@@ -86,4 +90,32 @@ func (r *objectRun) emitSegment(ctx context.Context, end int64) error {
 	r.segStart = end
 	r.prog.Next, r.prog.Segment = end, r.prog.Segment+1
 	return r.h.checkpoints.Save(ctx, r.id, r.prog)
+}
+
+// export writes the segment's totals as CSV when the rollup asks for it:
+// <prefix><rollup>/<object id>-<segment>.csv, the same name when retried.
+func (r *objectRun) export(ctx context.Context, recs []rollup.Record) error {
+	ro := r.route.Rollup
+	if ro.Export == "" || len(recs) == 0 {
+		return nil
+	}
+	if r.h.exports == nil {
+		return fmt.Errorf("splitter: rollup %s: export to %s: no S3 client that can PutObject", ro.Name, ro.Export)
+	}
+	m, err := rollup.NewMerger(r.route, rollup.Query{})
+	if err != nil {
+		return err
+	}
+	for i := range recs {
+		if err := m.Add(rollup.Document(recs[i].Fields)); err != nil {
+			return err
+		}
+	}
+	var b bytes.Buffer
+	if err := rollup.WriteCSV(&b, m.Columns(), m.Rows()); err != nil {
+		return err
+	}
+	bucket, prefix := ro.ExportLocation()
+	key := fmt.Sprintf("%s%s/%s-%d.csv", prefix, ro.Name, r.id, r.prog.Segment)
+	return r.h.exports.WriteExport(ctx, bucket, key, b.Bytes())
 }

@@ -3,9 +3,12 @@ package splitter
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,9 +49,13 @@ type rollupRig struct {
 	obj   Object
 }
 
-func newRollupRig(t *testing.T, store CheckpointStore) *rollupRig {
+func newRollupRig(t *testing.T, store CheckpointStore, export ...string) *rollupRig {
 	t.Helper()
-	cfg, err := config.Parse("sluice.yaml", []byte(rollupYAML))
+	yaml := rollupYAML
+	if len(export) > 0 {
+		yaml = strings.Replace(yaml, "      max_groups: 50\n", "      max_groups: 50\n      export: "+export[0]+"\n", 1)
+	}
+	cfg, err := config.Parse("sluice.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,4 +203,40 @@ func stripIngested(b []byte) string {
 		s = s[:i] + s[i+16+j+1:]
 	}
 	return s
+}
+
+// A rollup's export writes each segment's totals as CSV, named by object
+// and segment; their counts add up to the lines aggregated.
+func TestRollupExport(t *testing.T) {
+	r := newRollupRig(t, NewMemoryStore(), "s3://reports/daily")
+	res, err := r.h.Split(context.Background(), r.obj, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	files := 0
+	for key, body := range r.s3.puts {
+		if !strings.HasPrefix(key, "reports/") {
+			continue
+		}
+		want := fmt.Sprintf("reports/daily/beacon_5m/%s-%d.csv", ObjectID(r.obj), files)
+		if !strings.HasPrefix(key, "reports/daily/beacon_5m/"+ObjectID(r.obj)+"-") {
+			t.Fatalf("export %s, want names like %s", key, want)
+		}
+		files++
+		rows, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(rows[0][:6], ",") != "event,utm_source,elb_status_code,window_start,count,sum_sent_bytes" {
+			t.Fatalf("header %v", rows[0])
+		}
+		for _, row := range rows[1:] {
+			n, _ := strconv.ParseInt(row[4], 10, 64)
+			total += n
+		}
+	}
+	if files != res.Progress.Segment || files < 2 || total != res.Rollup.Aggregated {
+		t.Errorf("%d export files for %d segments; counts %d, aggregated %d", files, res.Progress.Segment, total, res.Rollup.Aggregated)
+	}
 }
