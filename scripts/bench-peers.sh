@@ -37,7 +37,9 @@ rm -rf "$work/in"
 "$work/gen" -records "$RECORDS" -files 8 -out "$work/in"
 bytes=$(cat "$work"/in/listings/* | wc -c)
 
-# run CPUS NAME: runs one program once on CPUS, prints "seconds peak_rss_kb".
+# run CPUS NAME: runs one program once on CPUS, prints "wall_ms peak_rss_kb
+# cpu_ms" (CPU time, user and system: on a busy machine the one-core
+# comparison by CPU time stays meaningful when wall-clock time does not).
 run() {
 	local cpus=$1 name=$2 out="$work/out-$2" t0 t1
 	rm -rf "$out"
@@ -46,7 +48,7 @@ run() {
 		cmd=("$work/sluice" run -config bench/peers.yaml -out "$out" -progress never "$work/in")
 	fi
 	t0=$(date +%s%N)
-	/usr/bin/time -f %M -o "$work/rss" taskset -c "$cpus" "${cmd[@]}" >"$work/log-$name" 2>&1 ||
+	/usr/bin/time -f '%M %U %S' -o "$work/rss" taskset -c "$cpus" "${cmd[@]}" >"$work/log-$name" 2>&1 ||
 		{ echo "bench-peers: $name failed:" >&2; cat "$work/log-$name" >&2; exit 1; }
 	t1=$(date +%s%N)
 	if [ "$name" = sluice ] && ! grep -q "ok           $RECORDS\$" "$work/log-$name"; then
@@ -54,36 +56,44 @@ run() {
 		cat "$work/log-$name" >&2
 		exit 1
 	fi
-	echo "$(( (t1 - t0) / 1000000 )) $(cat "$work/rss")"
+	read -r rss user sys <"$work/rss"
+	echo "$(( (t1 - t0) / 1000000 )) $rss $(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%d", (u + s) * 1000 }')"
 }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 mbs() { awk -v b="$bytes" -v ms="$1" 'BEGIN { printf "%.1f", b / 1e6 / (ms / 1000) }'; }
 
-declare -A times
+declare -A times cpu
 for cpus in "$CPU1" "$CPU2"; do
 	for ((i = 0; i < ROUNDS; i++)); do
 		for name in naive sluice; do
-			read -r ms _ < <(run "$cpus" "$name")
+			read -r ms _ c < <(run "$cpus" "$name")
 			times[$cpus/$name]+="$ms "
+			cpu[$cpus/$name]+="$c "
 		done
 	done
 done
 for key in "${!times[@]}"; do
 	times[$key]=$(tr ' ' '\n' <<<"${times[$key]}" | grep . | median)
+	cpu[$key]=$(tr ' ' '\n' <<<"${cpu[$key]}" | grep . | median)
 done
 
-cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
-echo "machine    $cpu, $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC'); $(go env GOVERSION)"
+model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+echo "machine    $model, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M UTC'); $(go env GOVERSION)"
 echo "workload   $RECORDS listings, $bytes bytes of JSON lines in 8 objects; medians of $ROUNDS interleaved runs"
 echo
-printf '%-28s %8s %8s %s\n' "" "seconds" "MB/s" ""
 n1=${times[$CPU1/naive]} s1=${times[$CPU1/sluice]} n2=${times[$CPU2/naive]} s2=${times[$CPU2/sluice]}
-printf '%-28s %8.2f %8s\n' "naive Go, core $CPU1" "$(awk -v m="$n1" 'BEGIN{print m/1000}')" "$(mbs "$n1")"
-printf '%-28s %8.2f %8s %s\n' "sluice run, core $CPU1" "$(awk -v m="$s1" 'BEGIN{print m/1000}')" "$(mbs "$s1")" \
-	"$(awk -v n="$n1" -v s="$s1" 'BEGIN { printf "%.2fx naive Go (target 2x)", n / s }')"
-printf '%-28s %8.2f %8s\n' "naive Go, cores $CPU2" "$(awk -v m="$n2" 'BEGIN{print m/1000}')" "$(mbs "$n2")"
-printf '%-28s %8.2f %8s %s\n' "sluice run, cores $CPU2" "$(awk -v m="$s2" 'BEGIN{print m/1000}')" "$(mbs "$s2")" \
+line() { # label wall_ms cpu_ms [note]
+	printf '%-26s %8.2f %8s %8.2f  %s\n' "$1" "$(awk -v m="$2" 'BEGIN { print m / 1000 }')" "$(mbs "$2")" \
+		"$(awk -v m="$3" 'BEGIN { print m / 1000 }')" "${4:-}"
+}
+printf '%-26s %8s %8s %8s\n' "" "seconds" "MB/s" "CPU s"
+line "naive Go, core $CPU1" "$n1" "${cpu[$CPU1/naive]}"
+line "sluice run, core $CPU1" "$s1" "${cpu[$CPU1/sluice]}" \
+	"$(awk -v n="$n1" -v s="$s1" -v nc="${cpu[$CPU1/naive]}" -v sc="${cpu[$CPU1/sluice]}" \
+		'BEGIN { printf "%.2fx naive Go (target 2x); by CPU time %.2fx", n / s, nc / sc }')"
+line "naive Go, cores $CPU2" "$n2" "${cpu[$CPU2/naive]}"
+line "sluice run, cores $CPU2" "$s2" "${cpu[$CPU2/sluice]}" \
 	"$(awk -v a="$s1" -v b="$s2" -v n="$n2" 'BEGIN { printf "%.2fx its one-core speed (target 1.7x), %.2fx naive Go", a / b, n / b }')"
 
 if [ "$BIG_BYTES" != 0 ]; then
@@ -93,7 +103,7 @@ if [ "$BIG_BYTES" != 0 ]; then
 	echo
 	for cpus in "$CPU1" "$CPU2"; do
 		RECORDS=$(cat "$work"/in/listings/* | wc -l)
-		read -r ms rss < <(run "$cpus" sluice)
+		read -r ms rss _ < <(run "$cpus" sluice)
 		printf 'sluice run, %s bytes, cores %s: %.1f MB/s, peak RSS %d MiB (target < 64 MiB)\n' \
 			"$bytes" "$cpus" "$(mbs "$ms")" $((rss / 1024))
 		rm -rf "$work/out-sluice"
