@@ -8,18 +8,25 @@ package chaos_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsfirehose "github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 
+	"github.com/sluicehq/sluice/enrich"
+	"github.com/sluicehq/sluice/internal/app"
 	"github.com/sluicehq/sluice/internal/chaos"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/localrun"
+	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/splitter"
 )
 
@@ -217,3 +224,76 @@ func (capture) PutRecordBatch(_ context.Context, in *awsfirehose.PutRecordBatchI
 type discard struct{}
 
 func (discard) WriteDeadLetters(context.Context, string, []byte) error { return nil }
+
+// geocodeStub answers like the Google Geocoding API and counts calls.
+func geocodeStub(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"status":"OK","results":[{"geometry":{"location":{"lat":51.45,"lng":-2.59}}}]}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &calls
+}
+
+// withGeocoder adds a geocoding enricher of listings (on_error as given)
+// calling url, its cache and HTTP transport wrapped by inj.
+func withGeocoder(t *testing.T, opts localrun.Options, inj *chaos.Injector, url, onError string) localrun.Options {
+	t.Helper()
+	t.Setenv("SLUICE_TEST_GEOCODE_KEY", "k")
+	extra, err := config.Parse("enrich.yaml", []byte(fmt.Sprintf(`
+streams:
+  listings:
+    schema: listing
+enrichers:
+  - name: geocode
+    preset: google_geocode
+    schema: listing
+    url: "%s/maps/api/geocode/json?address={address}&key={secret}"
+    secret: env:SLUICE_TEST_GEOCODE_KEY
+    rate: 1000
+    burst: 100
+    retries: 2
+    timeout: 300ms
+    on_error: %s
+`, url, onError)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := *opts.Config
+	cfg.Enrichers = extra.Enrichers
+	opts.Config = &cfg
+	client := &http.Client{Transport: inj.Transport(http.DefaultTransport)}
+	es, err := app.Enrichers(context.Background(), opts.Config, opts.Registry,
+		enrich.WithCache(inj.Cache(enrich.NewMemoryCache(nil))), enrich.WithHTTPClient(client), enrich.WithMetrics(metrics.New(io.Discard)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Enrichers = es
+	return opts
+}
+
+// Lookup API 429 with Retry-After, 5xx and hangs, and a cache that fails or
+// stalls: lookups are retried within the deadline, then on_error decides
+// (pass: the record is delivered without the lookup's fields; fail: it is
+// ProcessingFailed); no record is lost either way.
+func TestMatrixLookupAndCacheFaults(t *testing.T) {
+	for _, onError := range []string{"pass", "fail"} {
+		t.Run("on_error "+onError, func(t *testing.T) {
+			srv, calls := geocodeStub(t)
+			inj := chaos.New(11, 0.4).Only(chaos.LookupRateLimited, chaos.LookupServerError, chaos.LookupHang, chaos.CacheUnavailable, chaos.CacheSlow)
+			opts := withGeocoder(t, streamsAs(shipped(t), false, 0), inj, srv.URL, onError)
+			opts.Inputs = []string{"../../examples/input"}
+			rep := conserved(t, inj, opts)
+			if inj.Total() == 0 || calls.Load() == 0 {
+				t.Fatalf("%d faults, %d calls reached the API", inj.Total(), calls.Load())
+			}
+			if onError == "pass" && rep.Failed != 0 {
+				t.Fatalf("on_error pass: %d records failed: %+v", rep.Failed, rep)
+			}
+			t.Logf("faults %v; %+v", inj.Counts(), rep)
+		})
+	}
+}
