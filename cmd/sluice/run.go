@@ -34,13 +34,15 @@ const (
 )
 
 func runRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("run", "run [-config sluice.yaml] [-out DIR] [-progress auto|always|never] [PATH...]", `
+	fs := newFlags("run", "run [-config sluice.yaml] [-out DIR] [-progress auto|always|never] [-chaos SEED [-chaos-rate R]] [PATH...]", `
 Runs the whole pipeline on local files: route, split, an in-process Firehose, transform,
 and delivery into -out. A folder's files are keyed by their path below it, so routes
 match as they would in the bucket. With no PATH it runs `+projectInput+`/ (as sluice init writes),
 else the shipped example (`+exampleInput+`).
 With REDIS_URL set, enrichment caches in Redis; otherwise in memory.
-A run that reads no record (every object unrouted, or nothing to read) is an error.`, stderr)
+A run that reads no record (every object unrouted, or nothing to read) is an error.
+With -chaos SEED it injects faults drawn from the seed and checks that every record id
+ends delivered, dropped, failed or dead-lettered (exit 1 naming the ids if not); see RELIABILITY.md.`, stderr)
 	cfgPath := fs.String("config", config.PathFromEnv(), "the sluice.yaml to read (env SLUICE_CONFIG)")
 	out := fs.String("out", "sluice-out", "output folder, laid out like Firehose's S3 destination")
 	progress := fs.String("progress", "auto", "progress bar on stderr: auto (on a terminal), always or never")
