@@ -2,6 +2,7 @@ package cloudformation
 
 import (
 	"fmt"
+	"github.com/sluicehq/sluice/internal/redisx"
 	"os"
 	"strconv"
 	"strings"
@@ -247,4 +248,42 @@ func TestMakeDeployUploadsTheTemplate(t *testing.T) {
 	if !found {
 		t.Error("no aws cloudformation deploy of the packaged pipeline template in the Makefile")
 	}
+}
+
+// TestCreatedCacheURLIsACluster checks the REDIS_URL each Lambda gets for
+// the ElastiCache Serverless cache the stack creates: TLS, and read by
+// sluice's Redis layer as a cluster without asking the server, since
+// Serverless is always cluster mode and its endpoint name is the stack's.
+func TestCreatedCacheURLIsACluster(t *testing.T) {
+	eachTemplate(t, func(t *testing.T, tm *template) {
+		if _, ok := tm.resource("Cache"); !ok {
+			return
+		}
+		seen := 0
+		for _, fn := range tm.resources("AWS::Lambda::Function") {
+			env, _ := fn.props["Environment"].(map[string]any)
+			vars, _ := env["Variables"].(map[string]any)
+			cond, _ := vars["REDIS_URL"].(map[string]any)
+			branches, _ := cond["Fn::If"].([]any)
+			if len(branches) != 3 || branches[0] != "CreateRedis" {
+				continue
+			}
+			sub, _ := branches[1].(map[string]any)
+			raw, _ := sub["Fn::Sub"].(string)
+			raw = strings.NewReplacer("${Cache.Endpoint.Address}", "sluice-abc123.serverless.use1.cache.amazonaws.com", "${Cache.Endpoint.Port}", "6379").Replace(raw)
+			c, err := redisx.New(raw)
+			if err != nil {
+				t.Errorf("%s: REDIS_URL %q: %v", fn.name, raw, err)
+				continue
+			}
+			if cluster, known := c.Cluster(); !cluster || !known || !strings.HasPrefix(raw, "rediss://") {
+				t.Errorf("%s: REDIS_URL %q: want a TLS cluster known from the URL (cluster=%v known=%v)", fn.name, raw, cluster, known)
+			}
+			c.Close()
+			seen++
+		}
+		if seen == 0 {
+			t.Errorf("the stack creates a cache but no function gets its REDIS_URL")
+		}
+	})
 }
