@@ -2,6 +2,7 @@ package splitter
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -238,5 +239,28 @@ func TestRollupExport(t *testing.T) {
 	}
 	if files != res.Progress.Segment || files < 2 || total != res.Rollup.Aggregated {
 		t.Errorf("%d export files for %d segments; counts %d, aggregated %d", files, res.Progress.Segment, total, res.Rollup.Aggregated)
+	}
+}
+
+// A corrupt gzip ends the object with one dead letter for the rest; the
+// lines before it are aggregated, and lines are still conserved.
+func TestRollupCorruptGzipConserves(t *testing.T) {
+	r := newRollupRig(t, NewMemoryStore())
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(r.s3.objects["landing/alb-logs/2024/05/01/app.log"].data)
+	zw.Close()
+	obj := r.s3.add("landing", "alb-logs/2024/05/01/cut.log.gz", z.Bytes()[:z.Len()*2/3], "", "etag2")
+	res, err := r.h.Split(context.Background(), obj, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := res.Rollup
+	var excluded int64
+	for _, n := range rc.Excluded {
+		excluded += n
+	}
+	if rc.Aggregated == 0 || r.metric("DeadLetters", ClassCorruptCompression) != 1 || rc.Lines != rc.Aggregated+excluded+res.DeadLettered {
+		t.Fatalf("lines %d, aggregated %d, excluded %d, dead letters %d", rc.Lines, rc.Aggregated, excluded, res.DeadLettered)
 	}
 }

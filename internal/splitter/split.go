@@ -475,6 +475,9 @@ func (r *objectRun) fatal(ctx context.Context, src *ioErrReader, err error, line
 			return r.abort(ctx, err)
 		}
 	}
+	if r.agg != nil {
+		r.index++ // a rollup's last segment covers the dead letter for the rest
+	}
 	return r.finish(ctx)
 }
 
