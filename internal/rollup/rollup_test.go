@@ -505,3 +505,50 @@ func FuzzParseTime(f *testing.F) {
 		}
 	})
 }
+
+// Property: however the lines are cut into objects and segments, the merged
+// counts, sums, minimums, maximums and quantiles are the same (the sketches
+// merge losslessly), and distinct counts stay within their bound.
+func TestMergeIsIndependentOfPartitioning(t *testing.T) {
+	lines := generate(11, 6000)
+	merged := func(r *rand.Rand) [][]any {
+		route := testRoute(t, 1+r.IntN(200))
+		m, err := NewMerger(route, Query{By: []string{"event", "window_start"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for start, obj := 0, 0; start < len(lines); obj++ {
+			end := min(len(lines), start+1+r.IntN(2500))
+			docs, _, _ := aggregateText(t, route, fmt.Sprint("o", obj), joinLines(lines[start:end]))
+			r.Shuffle(len(docs), func(i, j int) { docs[i], docs[j] = docs[j], docs[i] })
+			for _, d := range docs {
+				if err := m.Add(d); err != nil {
+					t.Fatal(err)
+				}
+			}
+			start = end
+		}
+		return m.Rows()
+	}
+	want := merged(rand.New(rand.NewPCG(0, 0)))
+	for seed := uint64(1); seed <= 8; seed++ {
+		got := merged(rand.New(rand.NewPCG(seed, seed)))
+		if len(got) != len(want) {
+			t.Fatalf("seed %d: %d rows, want %d", seed, len(got), len(want))
+		}
+		for i := range got {
+			for c := range got[i] {
+				if c == 6 { // distinct_user
+					g, w := float64(got[i][c].(uint64)), float64(want[i][c].(uint64))
+					if math.Abs(g-w) > 3*HLLStandardError*w+1 {
+						t.Errorf("seed %d row %d: distinct %v, one partition gave %v", seed, i, g, w)
+					}
+					continue
+				}
+				if got[i][c] != want[i][c] {
+					t.Errorf("seed %d row %d column %d: %v, one partition gave %v", seed, i, c, got[i][c], want[i][c])
+				}
+			}
+		}
+	}
+}
