@@ -243,16 +243,19 @@ func printSummary(w io.Writer, s localrun.Summary, out string, chaos bool) {
 	case !s.Conserved():
 		verdict = "RECORDS UNACCOUNTED FOR"
 	}
+	fmt.Fprintf(w, "in = ok + dropped + failed + dead letters: %d = %d + %d + %d + %d: %s\n",
+		s.RecordsIn, s.Ok, s.Dropped, s.Failed, s.DeadLettered, verdict)
+	if s.Kept > 0 {
+		fmt.Fprintf(w, "kept           %d values delivered with their original text in extra (an unknown enum symbol, a time cut to the field's precision)\n", s.Kept)
+	}
 	for _, schemaName := range sortedKeys(s.Discarded) {
 		cols := s.Discarded[schemaName]
 		var list []string
 		for _, c := range sortedKeys(cols) {
 			list = append(list, fmt.Sprintf("%q (%d)", c, cols[c]))
 		}
-		fmt.Fprintf(w, "  discarded    columns of %s, which has no extra map: %s\n", schemaName, strings.Join(list, ", "))
+		fmt.Fprintf(w, "discarded      columns of %s, which has no extra map: %s\n", schemaName, strings.Join(list, ", "))
 	}
-	fmt.Fprintf(w, "in = ok + dropped + failed + dead letters: %d = %d + %d + %d + %d: %s\n",
-		s.RecordsIn, s.Ok, s.Dropped, s.Failed, s.DeadLettered, verdict)
 	for _, name := range sortedKeys(s.Rollups) {
 		r := s.Rollups[name]
 		var excluded int64

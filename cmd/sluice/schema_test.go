@@ -279,7 +279,7 @@ func TestNoSilentDiscard(t *testing.T) {
 			t.Errorf("run: exit %d, stderr:\n%s", code, errOut)
 		}
 		// An empty CSV cell is a value too (only JSON null carries nothing).
-		if want := `discarded    columns of thing, which has no extra map: "colour" (3), "size" (3)`; !strings.Contains(out, want) {
+		if want := `discarded      columns of thing, which has no extra map: "colour" (3), "size" (3)`; !strings.Contains(out, want) {
 			t.Errorf("run summary lacks %q:\n%s", want, out)
 		}
 	})
@@ -290,4 +290,13 @@ func TestNoSilentDiscard(t *testing.T) {
 			t.Errorf("run: exit %d, stderr:\n%s", code, errOut)
 		}
 	})
+}
+
+// The shipped example's rule-2 values (the on-hold enum symbol, a listing
+// date given with a time, three ALB times with microseconds) are counted.
+func TestRunCountsKeptValues(t *testing.T) {
+	code, out, errOut := sluice(t, "run", "-config", exampleConfig, "-out", t.TempDir(), "-progress", "never", "../../examples/input")
+	if code != exitOK || !strings.Contains(out, "kept           5 values delivered with their original text in extra") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
 }

@@ -90,6 +90,10 @@ type Summary struct {
 	// Discarded counts, by schema and input column, the values lost because
 	// the schema has no "extra" map to keep columns that match no field.
 	Discarded map[string]map[string]int64
+	// Kept counts the values delivered with their original text kept in
+	// extra beside the reading sluice chose (an unknown enum symbol read as
+	// the default, a time cut to the field's precision).
+	Kept int64
 	// Rollups are the rollup routes' lines, by rollup name. Their records
 	// (partial aggregates) are counted in RecordsIn like any record.
 	Rollups map[string]*RollupSummary
@@ -377,6 +381,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if len(t.discarded) > 0 {
 		sum.Discarded = t.discarded
 	}
+	sum.Kept = t.kept
 	sum.Files, sum.ErrorFiles, sum.BytesIn = stats.Files, stats.ErrorFiles, files.read.Load()
 	sum.Elapsed = time.Since(start)
 	if opts.Progress != nil {
@@ -474,6 +479,7 @@ type tally struct {
 	ok, droppedN, failedN int64
 	failed, dropped       map[string]int64
 	discarded             map[string]map[string]int64
+	kept                  int64
 }
 
 // counts returns the transform's results so far. emulatorFailed is the
@@ -500,6 +506,9 @@ func (t *tally) add(outcomes []transform.Outcome) {
 				t.discarded[o.Schema] = map[string]int64{}
 			}
 			t.discarded[o.Schema][name]++
+		}
+		if o.Result == sfirehose.Ok {
+			t.kept += int64(o.Kept)
 		}
 		parts := int64(o.Parts)
 		switch o.Result {

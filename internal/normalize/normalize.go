@@ -37,6 +37,10 @@ type Scratch struct {
 	canKeep bool // the record has an extra map to keep originals in
 }
 
+// Kept is how many fields of the last record normalised were read by a
+// choice whose original text is kept in extra (rule 2 of the value rule).
+func (s *Scratch) Kept() int { return len(s.kept) }
+
 // decimalFor returns the decimal mark to assume for the current field's
 // numbers that do not show one: the locale's, else the column's, else 0.
 func (s *Scratch) decimalFor() byte {

@@ -167,6 +167,8 @@ type item struct {
 	// discardedNames names them.
 	discarded      int
 	discardedNames []string
+	// kept counts fields delivered with their original kept in extra.
+	kept int
 	// position is where a failed record came from: "s3://bucket/key line N".
 	position string
 	// at and end bound the part's line in its Firehose record's data; split
@@ -230,9 +232,11 @@ type Outcome struct {
 	// into the stream alone; they are answered when they come back.
 	SplitParts int
 	// Schema is the record's schema, when known; Discarded names the input
-	// fields it lost for want of an "extra" map field.
+	// fields it lost for want of an "extra" map field; Kept counts the
+	// fields delivered with their original text kept in extra.
 	Schema    string
 	Discarded []string
+	Kept      int
 }
 
 // Process is Handle that also returns each record's Outcome, in input order.
@@ -464,6 +468,7 @@ func outcomes(items []item, results []result) []Outcome {
 			o.Schema = it.plan.Schema.Name
 		}
 		o.Discarded = append(o.Discarded, it.discardedNames...)
+		o.Kept += it.kept
 		if it.fail != nil && it.fail == results[it.rec].fail {
 			o.Position = it.position
 		}
@@ -548,6 +553,9 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 	w.sc.Discarded, w.sc.DiscardedNames = 0, w.sc.DiscardedNames[:0]
 	it.fail = plan.Normalize(&w.sc, d.Fields, &w.meta, &it.val)
 	it.discarded = w.sc.Discarded
+	if it.fail == nil {
+		it.kept = w.sc.Kept()
+	}
 	for _, n := range w.sc.DiscardedNames {
 		it.discardedNames = append(it.discardedNames, strings.Clone(n)) // names alias the record's data
 	}
@@ -668,6 +676,9 @@ func (h *Handler) account(b *firehose.Batch, items []item, results []result, sta
 		counts[group{"RecordsIn", schemaName, "", ""}]++
 		if it.discarded > 0 {
 			counts[group{"FieldsDiscarded", schemaName, "", ""}] += it.discarded
+		}
+		if it.kept > 0 {
+			counts[group{"ValuesKept", schemaName, "", ""}] += it.kept
 		}
 		r := results[it.rec]
 		switch {
