@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bounded fuzzing of sluice's parsers and decoders: each of 13 targets
-# runs for FUZZTIME (default 8s), one after the other. CI runs it
-# (.ci/run): about 105 s of fuzzing, under three minutes with the builds on
+# runs for FUZZTIME (default 6s), one after the other. CI runs it
+# (.ci/run): about 80 s of fuzzing, under three minutes with the builds on
 # a quiet two-core machine. The other Fuzz targets run their seeds in
 # every go test.
 #
@@ -12,7 +12,7 @@
 # smallest), to grow the committed corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FUZZTIME="${FUZZTIME:-8s}"
+FUZZTIME="${FUZZTIME:-6s}"
 
 # package target: formats, envelope, normaliser, the Firehose event
 # decoder, the dead-letter reader, the S3 event parser, the transform and
