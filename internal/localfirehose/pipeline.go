@@ -20,7 +20,7 @@ import (
 // Invocation ids are then derived from the stream, the batch's first
 // record and the attempt (and, without WithIDs, a random salt) rather than
 // drawn from the id generator, which only names objects; a retried
-// invocation runs in delivery order. PutRecordBatch waits while 2*workers
+// invocation runs in delivery order. PutRecordBatch waits while workers+1
 // batches are cut but not yet delivered, which bounds memory; a call made by
 // the processor itself (the transform putting records back) never waits.
 // Records put back by the processor join the stream's buffer when their
@@ -154,11 +154,12 @@ func (p *pipeline) deliver(e *Emulator) {
 	}
 }
 
-// waitRoom waits while 2*workers batches are cut but not delivered.
+// waitRoom waits while workers+1 batches are cut but not delivered: one
+// per worker and the one being delivered.
 func (p *pipeline) waitRoom() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for len(p.order) >= 2*p.workers && p.err == nil && !p.stopped {
+	for len(p.order) > p.workers && p.err == nil && !p.stopped {
 		p.cond.Wait()
 	}
 	return p.err

@@ -29,11 +29,11 @@ import (
 //     buffers at once and delivers them in the order they were cut.
 //
 // Memory stays bounded: at most splitWorkers objects are split at once,
-// each a few batches ahead of the feeder, and the emulator holds at most
-// 2*cores batches between cutting and delivery.
+// each a batch or two ahead of the feeder, and the emulator holds at most
+// cores+1 batches between cutting and delivery.
 
 // queueDepth is how many PutRecordBatch calls an object may have waiting.
-const queueDepth = 2
+const queueDepth = 1
 
 // maxSplitWorkers bounds the objects split at once (and so the batches
 // waiting), however many cores there are.
