@@ -1,7 +1,8 @@
 package chaos
 
 import (
-	"math/rand/v2"
+	"encoding/binary"
+	"hash/fnv"
 	"sort"
 	"sync"
 )
@@ -26,13 +27,17 @@ const (
 	LookupHang         Fault = "lookup.hang"                       // no answer until the caller gives up
 )
 
-// Injector decides, fault by fault, whether to fire, from a generator
-// seeded once: the same seed, rate and input draw the same faults. It is
-// safe for concurrent use.
+// Injector decides, fault by fault, whether to fire. Each decision is
+// drawn from the seed, the fault, what the call carries (the records, the
+// object's key, the URL) and how many times that same call was seen, not
+// from one shared stream: the same seed, rate and input draw the same
+// faults however the run's goroutines interleave. It is safe for
+// concurrent use.
 type Injector struct {
-	mu     sync.Mutex
-	rng    *rand.Rand
+	seed   uint64
 	rate   float64
+	mu     sync.Mutex
+	seen   map[uint64]uint32 // calls seen, by fault and key
 	counts map[Fault]int64
 	only   map[Fault]bool // nil: every fault
 	ledger *Ledger
@@ -41,8 +46,7 @@ type Injector struct {
 // New returns an Injector firing each fault with probability rate (0 to 1)
 // at each chance it gets, recording what it sees into a new Ledger.
 func New(seed uint64, rate float64) *Injector {
-	return &Injector{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), rate: rate,
-		counts: map[Fault]int64{}, ledger: NewLedger()}
+	return &Injector{seed: seed, rate: rate, seen: map[uint64]uint32{}, counts: map[Fault]int64{}, ledger: NewLedger()}
 }
 
 // Only restricts the faults that fire to these (a fault matrix's row).
@@ -59,22 +63,50 @@ func (in *Injector) Only(faults ...Fault) *Injector {
 // Ledger is where the wrappers record the ids they see.
 func (in *Injector) Ledger() *Ledger { return in.ledger }
 
-// fire reports whether f happens now, and counts it if so.
-func (in *Injector) fire(f Fault) bool {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.rng.Float64() >= in.rate || in.only != nil && !in.only[f] {
-		return false
+// draw returns a number in [0, 1) for the n-th time f is considered for
+// the call identified by key.
+func (in *Injector) draw(f Fault, key ...[]byte) float64 {
+	h := fnv.New64a()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], in.seed)
+	h.Write(b[:])
+	h.Write([]byte(f))
+	for _, k := range key {
+		h.Write(k)
+		h.Write([]byte{0})
 	}
-	in.counts[f]++
-	return true
+	call := h.Sum64()
+	in.mu.Lock()
+	n := in.seen[call]
+	in.seen[call] = n + 1
+	in.mu.Unlock()
+	binary.LittleEndian.PutUint64(b[:], uint64(n))
+	h.Write(b[:])
+	return float64(mix(h.Sum64())>>11) / (1 << 53)
 }
 
-// intn draws from [0, n).
-func (in *Injector) intn(n int) int {
+// mix is splitmix64's finaliser: FNV's low bits alone are poorly spread.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// fire reports whether f happens now to the call identified by key, and
+// counts it if so.
+func (in *Injector) fire(f Fault, key ...[]byte) bool {
 	in.mu.Lock()
-	defer in.mu.Unlock()
-	return in.rng.IntN(n)
+	allowed := in.only == nil || in.only[f]
+	in.mu.Unlock()
+	if !allowed || in.draw(f, key...) >= in.rate {
+		return false
+	}
+	in.mu.Lock()
+	in.counts[f]++
+	in.mu.Unlock()
+	return true
 }
 
 // Count is how many times one fault fired.

@@ -158,3 +158,27 @@ func TestBrokenPipelineIsCaughtAndNamed(t *testing.T) {
 		t.Fatalf("records %v were dropped on purpose; the check found lost %v", broken.ids, rep.Lost)
 	}
 }
+
+// The same seed draws the same faults, however the split workers and
+// the transform's invocations interleave.
+func TestSameSeedSameFaults(t *testing.T) {
+	in := t.TempDir()
+	writeInput(t, in, 8, 300)
+	run := func() ([]chaos.Count, chaos.Report) {
+		inj := chaos.New(42, 0.3).Only(chaos.PutPartial, chaos.PutThrottled, chaos.PutTimeoutAccepted,
+			chaos.InvokeError, chaos.InvokeTimeout, chaos.ReadInterrupted, chaos.EventReordered)
+		_, out := runWith(t, inj, in)
+		if err := inj.Ledger().ReadOutput(out); err != nil {
+			t.Fatal(err)
+		}
+		return inj.Counts(), inj.Ledger().Check()
+	}
+	c1, r1 := run()
+	c2, r2 := run()
+	if !slices.Equal(c1, c2) || r1.Delivered != r2.Delivered || r1.Failed != r2.Failed || r1.Duplicates != r2.Duplicates {
+		t.Fatalf("seed 42 drew\n%v %+v\nthen\n%v %+v", c1, r1, c2, r2)
+	}
+	if len(c1) == 0 {
+		t.Fatal("no fault drawn")
+	}
+}

@@ -20,12 +20,13 @@ func (in *Injector) Transport(next http.RoundTripper) http.RoundTripper {
 			return &http.Response{StatusCode: status, Status: http.StatusText(status), Header: header,
 				Body: io.NopCloser(strings.NewReader("chaos")), Request: req, ProtoMajor: 1, ProtoMinor: 1}, nil
 		}
+		url := []byte(req.URL.String())
 		switch {
-		case in.fire(LookupRateLimited):
+		case in.fire(LookupRateLimited, url):
 			return answer(http.StatusTooManyRequests, http.Header{"Retry-After": {"1"}})
-		case in.fire(LookupServerError):
+		case in.fire(LookupServerError, url):
 			return answer(http.StatusServiceUnavailable, http.Header{})
-		case in.fire(LookupHang):
+		case in.fire(LookupHang, url):
 			return nil, stall(req.Context())
 		}
 		return next.RoundTrip(req)
@@ -62,25 +63,30 @@ type cacheFaults struct {
 
 var errRedisDown = errors.New("chaos: dial tcp 127.0.0.1:6379: connect: connection refused")
 
-func (c *cacheFaults) fault(ctx context.Context) error {
+func (c *cacheFaults) fault(ctx context.Context, keys []string) error {
+	key := []byte(strings.Join(keys, "\x00"))
 	switch {
-	case c.in.fire(CacheUnavailable):
+	case c.in.fire(CacheUnavailable, key):
 		return errRedisDown
-	case c.in.fire(CacheSlow):
+	case c.in.fire(CacheSlow, key):
 		return stall(ctx)
 	}
 	return nil
 }
 
 func (c *cacheFaults) MGet(ctx context.Context, keys []string) ([][]byte, error) {
-	if err := c.fault(ctx); err != nil {
+	if err := c.fault(ctx, keys); err != nil {
 		return nil, err
 	}
 	return c.next.MGet(ctx, keys)
 }
 
 func (c *cacheFaults) MSet(ctx context.Context, entries []enrich.Entry) error {
-	if err := c.fault(ctx); err != nil {
+	keys := make([]string, len(entries))
+	for i, e := range entries {
+		keys[i] = e.Key
+	}
+	if err := c.fault(ctx, keys); err != nil {
 		return err
 	}
 	return c.next.MSet(ctx, entries)

@@ -1,7 +1,9 @@
 package chaos
 
 import (
+	"bytes"
 	"context"
+	"hash/fnv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsfirehose "github.com/aws/aws-sdk-go-v2/service/firehose"
@@ -29,15 +31,16 @@ type firehoseFaults struct {
 const codeThrottled = "ServiceUnavailableException"
 
 func (f *firehoseFaults) PutRecordBatch(ctx context.Context, req *awsfirehose.PutRecordBatchInput, opts ...func(*awsfirehose.Options)) (*awsfirehose.PutRecordBatchOutput, error) {
-	if f.in.fire(PutThrottled) {
+	key := callKey(req)
+	if f.in.fire(PutThrottled, key) {
 		return nil, &smithy.GenericAPIError{Code: codeThrottled, Message: "chaos: Slow down.", Fault: smithy.FaultServer}
 	}
 	n := len(req.Records)
 	refused := make([]bool, n)
 	pass := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: req.DeliveryStreamName, Records: make([]types.Record, 0, n)}
-	if f.in.fire(PutPartial) {
-		for i := range refused {
-			refused[i] = f.in.intn(2) == 0
+	if f.in.fire(PutPartial, key) {
+		for i, r := range req.Records {
+			refused[i] = f.in.draw(PutPartial, idsKey(r.Data)) < 0.5
 		}
 	}
 	for i, r := range req.Records {
@@ -74,10 +77,39 @@ func (f *firehoseFaults) PutRecordBatch(ctx context.Context, req *awsfirehose.Pu
 		}
 	}
 	out.FailedPutCount = aws.Int32(failed)
-	if len(pass.Records) > 0 && f.in.fire(PutTimeoutAccepted) {
+	if len(pass.Records) > 0 && f.in.fire(PutTimeoutAccepted, key) {
 		return nil, timeoutError{}
 	}
 	return out, nil
+}
+
+// callKey identifies a call by its stream and its records' ids (not their
+// data, whose ingested_at changes from run to run).
+func callKey(req *awsfirehose.PutRecordBatchInput) []byte {
+	h := fnv.New64a()
+	h.Write([]byte(aws.ToString(req.DeliveryStreamName)))
+	for _, r := range req.Records {
+		h.Write(idsKey(r.Data))
+	}
+	return h.Sum(nil)
+}
+
+// idsKey is the envelope ids in data (one envelope, or packed lines), or
+// data itself when it holds none.
+func idsKey(data []byte) []byte {
+	var out []byte
+	forEachLine(data, func(line []byte) {
+		if i := bytes.Index(line, []byte(`"id":"`)); i >= 0 {
+			id := line[i+6:]
+			if j := bytes.IndexByte(id, '"'); j >= 0 {
+				out = append(append(out, id[:j]...), 0)
+			}
+		}
+	})
+	if out == nil {
+		return data
+	}
+	return out
 }
 
 // timeoutError is a response that never came: a network timeout, which the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluicehq/sluice/internal/splitter"
@@ -25,7 +26,7 @@ type filesFaults struct {
 
 func (f *filesFaults) GetObject(ctx context.Context, req *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
 	out, err := f.next.GetObject(ctx, req, opts...)
-	if err != nil || out.ContentLength == nil || *out.ContentLength < 2 || !f.in.fire(ReadInterrupted) {
+	if err != nil || out.ContentLength == nil || *out.ContentLength < 2 || !f.in.fire(ReadInterrupted, []byte(aws.ToString(req.Bucket)), []byte(aws.ToString(req.Key))) {
 		return out, err
 	}
 	out.Body = &brokenBody{ReadCloser: out.Body, left: *out.ContentLength / 2}
@@ -58,12 +59,12 @@ func (in *Injector) Events(objs []splitter.Object) []splitter.Object {
 	out := make([]splitter.Object, 0, len(objs))
 	for _, o := range objs {
 		out = append(out, o)
-		if in.fire(EventDuplicated) {
+		if in.fire(EventDuplicated, []byte(o.Bucket), []byte(o.Key)) {
 			out = append(out, o)
 		}
 	}
 	for i := 0; i+1 < len(out); i++ {
-		if in.fire(EventReordered) {
+		if in.fire(EventReordered, []byte(out[i].Bucket), []byte(out[i].Key)) {
 			out[i], out[i+1] = out[i+1], out[i]
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hash/fnv"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -19,19 +20,30 @@ import (
 // the destination to check it by.
 func (in *Injector) Process(next sfirehose.Processor) sfirehose.Processor {
 	return func(ctx context.Context, ev events.KinesisFirehoseEvent) (sfirehose.Response, error) {
-		if in.fire(InvokeError) {
+		key := batchKey(ev)
+		if in.fire(InvokeError, key) {
 			return sfirehose.Response{}, errors.New("chaos: the function returned an error")
 		}
 		resp, err := next(ctx, ev)
 		if err != nil {
 			return resp, err
 		}
-		if in.fire(InvokeTimeout) {
+		if in.fire(InvokeTimeout, key) {
 			return sfirehose.Response{}, errors.New("chaos: Task timed out")
 		}
 		in.ledger.dropped(droppedIDs(ev, resp))
 		return resp, nil
 	}
+}
+
+// batchKey identifies a batch by its envelopes' ids (the emulator's record
+// ids are random, and the data's ingested_at changes from run to run).
+func batchKey(ev events.KinesisFirehoseEvent) []byte {
+	h := fnv.New64a()
+	for _, r := range ev.Records {
+		h.Write(idsKey(r.Data))
+	}
+	return h.Sum(nil)
 }
 
 // droppedIDs lists the envelope ids of each input record that its answer
