@@ -457,3 +457,34 @@ func TestPackedRecordFailedPartsAreReingestedAlone(t *testing.T) {
 		t.Fatalf("without a re-ingester: %s %v, want the record ProcessingFailed whole", resp.Records[0].Result, err)
 	}
 }
+
+// The column evidence reads the batch through the same decoding whether
+// its data is still base64 (Invoke) or not (Handle), and answers alike.
+func TestColumnEvidenceInvokeMatchesHandle(t *testing.T) {
+	cfg, reg, err := config.LoadAll("../../testdata/transform/listing/values-rule/sluice.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := quietHandler(t, cfg, reg)
+	var records []string
+	mustJSON(t, "../../testdata/transform/listing/values-rule/records.json", &records)
+	ev := eventOf("listings", records)
+	for round := 0; round < 2; round++ { // the second round reuses the worker's buffers
+		resp, err := h.Handle(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(resp)
+		payload, _ := json.Marshal(ev)
+		got, err := h.Invoke(context.Background(), payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("round %d: Invoke answered\n%s\nHandle answered\n%s", round, got, want)
+		}
+		if !bytes.Contains(want, []byte(`"result":"Ok"`)) || !bytes.Contains(want, []byte(`"result":"ProcessingFailed"`)) {
+			t.Fatalf("the case should deliver and fail records: %s", want)
+		}
+	}
+}

@@ -102,7 +102,7 @@ type columns struct {
 	scanned bool
 	marks   map[string]byte // object and column → '.', ',' or conflict
 	dec     envelope.Decoded
-	data    []byte
+	data    []byte // the decoding buffer, only ever this one
 	key     []byte
 }
 
@@ -146,11 +146,16 @@ func (c *columns) scan() {
 		c.marks = map[string]byte{}
 	}
 	for i := 0; i < c.batch.Len(); i++ {
+		if cap(c.data) == 0 {
+			// Room for any record (Firehose's are at most 1,000 KiB), so
+			// base64 is always decoded here; data that is not base64 is
+			// the event's own and is never kept as a buffer.
+			c.data = make([]byte, 0, config.MaxFirehoseRecordBytes+1<<10)
+		}
 		data, err := c.batch.Data(i, c.data[:0])
 		if err != nil {
 			continue
 		}
-		c.data = data
 		for len(data) > 0 {
 			line := data
 			if nl := bytes.IndexByte(data, '\n'); nl >= 0 {
