@@ -108,7 +108,7 @@ func position(doc *yaml.Node, path string) (line, col int) {
 
 var (
 	typeErrorRe    = regexp.MustCompile("(?s)^line (\\d+): cannot unmarshal (\\S+)(?: `(.*)`)? into (.+)$")
-	unknownFieldRe = regexp.MustCompile(`^line (\d+): field (.+) not found in type (.+)$`)
+	unknownFieldRe = regexp.MustCompile(`^line (\d+): field (.*) not found in type (.+)$`)
 )
 
 // typeProblems turns each of yaml.v3's type errors into an Error naming
