@@ -39,6 +39,8 @@ type Batch struct {
 func (b *Batch) Len() int { return len(b.IDs) }
 
 // Data returns record i's data, decoded into buf when it is still base64.
+// Otherwise it returns the batch's own bytes, which belong to the caller of
+// BatchOf: see DecodesIntoBuf before keeping the result as a buffer.
 func (b *Batch) Data(i int, buf []byte) ([]byte, error) {
 	if b.bad != nil && b.bad[i] != nil {
 		return nil, b.bad[i]
@@ -56,6 +58,12 @@ func (b *Batch) Data(i int, buf []byte) ([]byte, error) {
 	}
 	return buf[:n], nil
 }
+
+// DecodesIntoBuf reports whether Data decodes into the buffer it is given.
+// When it does not, Data's result is the event's own memory and must never
+// be passed back as a buffer, or decoding the next record would overwrite
+// the caller's event.
+func (b *Batch) DecodesIntoBuf() bool { return b.b64 != nil }
 
 // BatchOf wraps a decoded event.
 func BatchOf(ev events.KinesisFirehoseEvent) *Batch {

@@ -46,7 +46,9 @@ func (h *Handler) lookupBatch(ctx context.Context, w *worker, b *firehose.Batch,
 		if err != nil {
 			continue
 		}
-		w.data = data
+		if b.DecodesIntoBuf() {
+			w.data = data
+		}
 		h.normaliseRecord(w, b, i, data, stream)
 		for k := first; k < len(w.items); k++ {
 			it := &w.items[k]

@@ -346,7 +346,11 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 				r = result{status: firehose.ProcessingFailed, fail: f}
 				break
 			}
-			w.data = data
+			if b.DecodesIntoBuf() {
+				if b.DecodesIntoBuf() {
+					w.data = data
+				}
+			}
 			bytesIn += len(data)
 			first := len(w.items)
 			h.normaliseRecord(w, b, i, data, stream)

@@ -282,6 +282,32 @@ func TestInvokeMatchesHandle(t *testing.T) {
 	}
 }
 
+// TestInvokeLeavesAnEarlierEventAlone: a typed event's data belongs to its
+// caller, so a later Invoke on the same handler must not decode into it.
+func TestInvokeLeavesAnEarlierEventAlone(t *testing.T) {
+	cfg, reg := loadShipped(t)
+	h := quietHandler(t, cfg, reg)
+	ev := eventOf("listings", listingRecords(3))
+	var before [][]byte
+	for _, r := range ev.Records {
+		before = append(before, bytes.Clone(r.Data))
+	}
+	if _, err := h.Handle(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(eventOf("listings", []string{`{"shop_name":"Z","title":"overwrite","price":"1"}`}))
+	for i := 0; i < 4; i++ {
+		if _, err := h.Invoke(context.Background(), payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, r := range ev.Records {
+		if !bytes.Equal(r.Data, before[i]) {
+			t.Fatalf("record %d of the earlier event changed:\n%s\nwas\n%s", i, r.Data, before[i])
+		}
+	}
+}
+
 // FuzzTransform: whatever a record holds, it comes back exactly once, either
 // Ok with documents that conform to their schema, Dropped, or
 // ProcessingFailed with a reason; the invocation itself never fails.
