@@ -9,6 +9,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -178,10 +179,16 @@ func decodeFast(payload []byte) (*Batch, error) {
 		if err != nil || kind != jsonx.String {
 			return "", errSlowPath
 		}
+		ascii := true
 		for _, c := range raw {
 			if c == '\\' {
 				return "", errSlowPath
 			}
+			ascii = ascii && c < utf8.RuneSelf
+		}
+		if !ascii && !utf8.ValidString(val) {
+			// encoding/json reads each invalid byte as U+FFFD: let it.
+			return "", errSlowPath
 		}
 		// No copy: the batch's strings alias the payload (see DecodeBatch).
 		return val, nil
