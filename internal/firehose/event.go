@@ -205,6 +205,9 @@ func decodeFast(payload []byte) (*Batch, error) {
 		case "region":
 			b.Region, err = str()
 		case "records":
+			// A repeated "records" replaces the earlier list, as in
+			// encoding/json.
+			b.IDs, b.Arrivals, b.b64 = b.IDs[:0], b.Arrivals[:0], b.b64[:0]
 			err = p.Elements(func() error {
 				var id string
 				var arrival time.Time
