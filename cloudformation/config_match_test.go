@@ -82,24 +82,39 @@ func TestTemplatesMatchConfig(t *testing.T) {
 		}
 	})
 
-	// ALB access logs land under <AlbLogsPrefix>/AWSLogs/...; a route must
-	// send them to the alb format and page_view schema.
+	// ALB access logs land under <AlbLogsPrefix>/AWSLogs/...; the first
+	// route matching them (the splitter's choice) must read format alb and
+	// send every request to a stream as a page_view record, as the
+	// collector's template promises (a fork may also roll them up).
 	cfg, err := config.Load("../sluice.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	prefix, _ := loadTemplate(t, "pipeline.yaml").parameterDefault("AlbLogsPrefix")
-	found := false
-	for _, r := range cfg.Routes {
-		if r.Key == prefix+"/**" {
-			found = true
-			if r.Format != "alb" || r.Schema != "page_view" {
-				t.Errorf("route %s is format %s, schema %s; want alb, page_view", r.Key, r.Format, r.Schema)
-			}
+	key := prefix + "/AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2024/05/01/123456789012_elasticloadbalancing_eu-west-1_app.collector.50dc6c495c0c9188_20240501T1005Z_198.51.100.7_0001.log.gz"
+	var route *config.Route
+	for i, r := range cfg.Routes {
+		g, err := config.CompileGlob(r.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.MatchString(key) {
+			route = &cfg.Routes[i]
+			break
 		}
 	}
-	if !found {
-		t.Errorf("no route in sluice.yaml for %s/**, where the collector's load balancer writes", prefix)
+	if route == nil {
+		t.Fatalf("no route in sluice.yaml for %s, where the collector's load balancer writes", key)
+	}
+	if route.Format != "alb" {
+		t.Errorf("route %s is format %s; want alb", route.Key, route.Format)
+	}
+	records := false
+	for _, b := range route.Branches() {
+		records = records || (b.Rollup == nil && b.Schema == "page_view" && len(b.Where) == 0)
+	}
+	if !records || (route.Rollup != nil && !route.Forks()) {
+		t.Errorf("route %s does not send every request as a page_view record (branches %+v)", route.Key, route.Branches())
 	}
 }
 

@@ -105,13 +105,14 @@ A time is RFC 3339, YYYY-MM-DD or a duration ago such as 24h; windows starting i
 	return exitOK
 }
 
-// findRollup returns the route of the named rollup, and the names of all.
+// findRollup returns the route of the named rollup (for a fork's rollup
+// branch, the route as the rollup sees it), and the names of all.
 func findRollup(cfg *config.Config, name string) (*config.Route, []string) {
 	var names []string
 	for i := range cfg.Routes {
 		if r := cfg.Routes[i].Rollup; r != nil {
 			if r.Name == name {
-				return &cfg.Routes[i], nil
+				return cfg.Routes[i].RollupRoute(), nil
 			}
 			names = append(names, r.Name)
 		}

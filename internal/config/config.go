@@ -174,6 +174,11 @@ type Branch struct {
 	// field is found by its name as schema fields are (case, spaces and
 	// punctuation ignored). Default: none, every record.
 	Where []WhereRule `yaml:"where"`
+	// Rollup makes the branch a rollup: every record is aggregated as a
+	// rollup route's lines are (its own where rules, not the branch's),
+	// and the partial aggregates are put into Stream with the rollup's
+	// generated schema. At most one branch of a route. Default: none.
+	Rollup *Rollup `yaml:"rollup"`
 }
 
 // Forks reports whether the route is written with to: (record ids then
@@ -187,6 +192,32 @@ func (r Route) Branches() []Branch {
 		return r.To
 	}
 	return []Branch{{Stream: r.Stream, Schema: r.Schema}}
+}
+
+// rollupBranch returns the index of the fork's branch that is a rollup, or
+// -1.
+func (r Route) rollupBranch() int {
+	for j := range r.To {
+		if r.To[j].Rollup != nil {
+			return j
+		}
+	}
+	return -1
+}
+
+// RollupRoute returns the route as its rollup sees it: the route itself
+// for a rollup route, and for a fork with a rollup branch the route with
+// that branch's stream, schema and rollup and no to:. Nil when the route
+// has no rollup.
+func (r Route) RollupRoute() *Route {
+	if r.Rollup == nil {
+		return nil
+	}
+	if j := r.rollupBranch(); j >= 0 {
+		b := r.To[j]
+		r.Stream, r.Schema, r.Rollup, r.To = b.Stream, b.Schema, b.Rollup, nil
+	}
+	return &r
 }
 
 // Location is the zone for the route's naive times (valid after Validate).
@@ -495,6 +526,14 @@ func (c *Config) applyDefaults() {
 			r.Bucket = "*"
 		}
 		for j := range r.To {
+			if ro := r.To[j].Rollup; ro != nil && r.Rollup == nil {
+				// The rollup branch: the route's rollup from here on, its
+				// records of the rollup's generated schema.
+				r.Rollup = ro
+				if r.To[j].Schema == "" {
+					r.To[j].Schema = ro.Name
+				}
+			}
 			if r.To[j].Schema == "" {
 				r.To[j].Schema = r.Schema
 			}
@@ -517,8 +556,14 @@ func (c *Config) applyDefaults() {
 		if r.DateLayouts == nil {
 			r.DateLayouts = c.Transform.DateLayouts
 		}
-		if c.Routes[i].Rollup != nil {
+		if c.Routes[i].Rollup != nil && !r.Forks() {
 			c.Routes[i].Rollup.applyDefaults(&c.Routes[i])
+		}
+		for j := range r.To {
+			if ro := r.To[j].Rollup; ro != nil {
+				view := Route{Schema: r.To[j].Schema}
+				ro.applyDefaults(&view)
+			}
 		}
 	}
 	for i := range c.Enrichers {

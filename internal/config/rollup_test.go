@@ -86,6 +86,9 @@ func TestRollupCountIsAlwaysMeasured(t *testing.T) {
 }
 
 func TestRollupErrors(t *testing.T) {
+	fork := func(branch string) string {
+		return "routes:\n  - key: a/**\n    format: alb\n    schema: page_view\n    to:\n      - {stream: p}\n      - " + branch + "\n"
+	}
 	route := func(rollup string) string {
 		return "routes:\n  - key: a/**\n    format: alb\n    stream: s\n    rollup: " + rollup + "\n"
 	}
@@ -111,6 +114,12 @@ func TestRollupErrors(t *testing.T) {
 		{"max groups", route("{name: b, window: 1m, max_groups: -1}"), `routes[0].rollup.max_groups: must be at least 1`},
 		{"twice", "routes:\n  - {key: a, format: alb, stream: s, rollup: {name: b, window: 1m}}\n  - {key: c, format: alb, stream: s, rollup: {name: b, window: 1m}}\n", `routes[1].rollup.name: "b" is used by another route's rollup`},
 		{"unknown key", route("{name: b, window: 1m, group_by: [x]}"), `routes[0].rollup.group_by: unknown key "group_by"`},
+		{"rollup and to", "routes:\n  - {key: a, format: alb, schema: page_view, to: [{stream: p}], rollup: {name: b, window: 1m}}\n", `routes[0].rollup: and to: exclude each other`},
+		{"branch window", fork("{stream: s, rollup: {name: b, window: 10m}}"), `routes[0].to[1].rollup.window: 10m0s is not a window length`},
+		{"branch schema", fork("{stream: s, schema: page_view, rollup: {name: b, window: 1m}}"), `routes[0].to[1].schema: a rollup route's records have the generated schema "b"; leave schema out`},
+		{"branch where", fork("{stream: s, where: [{field: f, match: x}], rollup: {name: b, window: 1m}}"), `routes[0].to[1].where: a rollup branch takes its rules under rollup.where`},
+		{"two rollup branches", fork("{stream: s, rollup: {name: b, window: 1m}}\n      - {stream: t, rollup: {name: c, window: 1m}}"), `routes[0].to[2].rollup: a route has at most one rollup branch`},
+		{"branch twice", "routes:\n  - {key: a, format: alb, stream: s, rollup: {name: b, window: 1m}}\n" + fork("{stream: s, rollup: {name: b, window: 1m}}")[len("routes:\n"):], `routes[1].to[1].rollup.name: "b" is used by another route's rollup`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,6 +128,37 @@ func TestRollupErrors(t *testing.T) {
 				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// A fork's branch may be a rollup: the route's rollup is the branch's,
+// seen through RollupRoute with the branch's stream and generated schema,
+// while the other branches keep the route's schema.
+func TestForkRollupBranchParses(t *testing.T) {
+	c, err := Parse("sluice.yaml", []byte(`
+routes:
+  - key: "alb-logs/**"
+    format: alb
+    schema: page_view
+    to:
+      - stream: page_views
+      - stream: rollups
+        rollup: {name: beacon_5m, window: 5m, by: [event]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Routes[0]
+	if r.Rollup == nil || r.Rollup != r.To[1].Rollup || r.To[0].Schema != "page_view" || r.To[1].Schema != "beacon_5m" {
+		t.Fatalf("route = %+v", r)
+	}
+	rr := r.RollupRoute()
+	if rr.Stream != "rollups" || rr.Schema != "beacon_5m" || rr.Forks() || rr.TimeField() != "request_creation_time" ||
+		rr.Rollup.SegmentLines != 1_000_000 || rr.Rollup.Measures[0].Kind != MeasureCount {
+		t.Fatalf("rollup route = %+v, rollup %+v", rr, rr.Rollup)
+	}
+	if c.Routes[0].Stream != "" || len(c.Routes[0].To) != 2 {
+		t.Fatal("RollupRoute changed the route")
 	}
 }
 

@@ -83,15 +83,20 @@ func (c *Config) Validate() error {
 		if err := c.validateTargets(key, *r); err != nil {
 			return err
 		}
+		rkey := key + ".rollup"
 		if r.Rollup != nil && r.Forks() {
-			return c.errf(key+".rollup", "and to: exclude each other (a rollup route sends its aggregates to stream)")
+			j := r.rollupBranch()
+			if j < 0 || r.To[j].Rollup != r.Rollup {
+				return c.errf(key+".rollup", "and to: exclude each other (a rollup route sends its aggregates to stream; in a fork, give one branch the rollup: block)")
+			}
+			rkey = fmt.Sprintf("%s.to[%d].rollup", key, j)
 		}
 		if r.Rollup != nil {
-			if err := r.Rollup.check(c, r, key+".rollup"); err != nil {
+			if err := r.Rollup.check(c, r.RollupRoute(), rkey); err != nil {
 				return err
 			}
 			if rollups[r.Rollup.Name] {
-				return c.errf(key+".rollup.name", "%q is used by another route's rollup", r.Rollup.Name)
+				return c.errf(rkey+".name", "%q is used by another route's rollup", r.Rollup.Name)
 			}
 			rollups[r.Rollup.Name] = true
 		}
@@ -188,6 +193,14 @@ func (c *Config) validateTargets(key string, r Route) error {
 			return c.errf(bkey+".stream", "%q is named twice in this route (record ids name the stream, so they would collide)", b.Stream)
 		}
 		seen[b.Stream] = true
+		if b.Rollup != nil {
+			if j != r.rollupBranch() {
+				return c.errf(bkey+".rollup", "a route has at most one rollup branch (make another route for a second rollup)")
+			}
+			if len(b.Where) > 0 {
+				return c.errf(bkey+".where", "a rollup branch takes its rules under rollup.where (lines it excludes are counted by rule)")
+			}
+		}
 		if b.Schema == "" {
 			return c.errf(bkey+".schema", "is required (here or as the route's schema)")
 		}

@@ -650,7 +650,7 @@ func (s *Summary) addRollup(rc *splitter.RollupCounts, deadLettered int64) {
 	}
 	r.Lines += rc.Lines
 	r.Aggregated += rc.Aggregated
-	r.DeadLettered += deadLettered
+	r.DeadLettered += deadLettered - rc.BranchDeadLetters
 	r.Records += rc.Records
 	for rule, n := range rc.Excluded {
 		r.Excluded[rule] += n

@@ -31,6 +31,9 @@ type condition struct {
 func compileBranches(key string, rt config.Route) ([]branch, error) {
 	var out []branch
 	for j, b := range rt.Branches() {
+		if b.Rollup != nil {
+			continue // aggregated by the objectRun's rollup, not sent record by record
+		}
 		br := branch{stream: b.Stream, schema: b.Schema, forked: rt.Forks()}
 		for k, w := range b.Where {
 			if err := w.Compile(); err != nil {

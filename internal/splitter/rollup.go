@@ -27,7 +27,10 @@ import (
 func (r *objectRun) aggregate(ctx context.Context, rec format.Record) error {
 	out, _, reason := r.agg.Add(rec.Fields)
 	if out == rollup.Invalid && r.index >= r.start.DeadLettered {
-		r.buf = r.branches[0].encoder(r.source(0, 0, nil)).Append(r.buf[:0], r.index, rec.Line, rec.Offset, rec.Flags, rec.Fields)
+		if r.rollupEnc == nil {
+			r.rollupEnc = envelope.NewEncoder(r.rollupRoute.Schema, r.source(0, 0, nil))
+		}
+		r.buf = r.rollupEnc.Append(r.buf[:0], r.index, rec.Line, rec.Offset, rec.Flags, rec.Fields)
 		s := r.source(rec.Line, rec.Offset, rec.Flags)
 		if err := r.deadLetter(ctx, ClassRollupValue, reason, r.buf, &s); err != nil {
 			return err
@@ -42,7 +45,8 @@ func (r *objectRun) aggregate(ctx context.Context, rec format.Record) error {
 // emitSegment puts the segment's records, waits for all of them to be
 // acknowledged and moves the checkpoint to end, the segment's end.
 func (r *objectRun) emitSegment(ctx context.Context, end int64) error {
-	name := r.route.Rollup.Name
+	rr := r.rollupRoute
+	name := rr.Rollup.Name
 	recs, counts, err := r.agg.Flush(strings.TrimSuffix(envelope.RecordID(r.o.Bucket, r.o.Key, r.o.Version, r.o.ETag, 0), "-0"), r.prog.Segment)
 	if err != nil {
 		return err
@@ -53,7 +57,7 @@ func (r *objectRun) emitSegment(ctx context.Context, end int64) error {
 	}
 	src := r.source(0, 0, nil)
 	for i := range recs {
-		r.buf = envelope.Append(r.buf[:0], &envelope.Record{ID: recs[i].ID, Schema: r.route.Schema, Source: src, Fields: recs[i].Fields})
+		r.buf = envelope.Append(r.buf[:0], &envelope.Record{ID: recs[i].ID, Schema: rr.Schema, Source: src, Fields: recs[i].Fields})
 		if len(r.buf) > maxRecord {
 			// Not lost: the whole record is in the dead letter.
 			reason := fmt.Sprintf("rollup %s: record of %d bytes is over the %d-byte record limit (fewer measures or a smaller rollup.max_groups)", name, len(r.buf), maxRecord)
@@ -62,7 +66,7 @@ func (r *objectRun) emitSegment(ctx context.Context, end int64) error {
 			}
 			continue
 		}
-		if err := r.put(ctx, r.route.Stream, r.buf, 0); err != nil {
+		if err := r.put(ctx, rr.Stream, r.buf, 0); err != nil {
 			return err
 		}
 	}
@@ -82,27 +86,28 @@ func (r *objectRun) emitSegment(ctx context.Context, end int64) error {
 	m.Add("RollupRecords", metrics.Count, float64(len(recs)), dim)
 	for i, n := range counts.Excluded {
 		if n > 0 {
-			rule := r.route.Rollup.Where[i].Name
+			rule := rr.Rollup.Where[i].Name
 			r.rollup.Excluded[rule] += n
 			m.Add("RollupExcluded", metrics.Count, float64(n), dim, metrics.Dim{Name: "Rule", Value: rule})
 		}
 	}
 	r.segStart = end
 	r.prog.Next, r.prog.Segment = end, r.prog.Segment+1
+	r.prog.Sent = r.start.Sent + r.sent
 	return r.h.checkpoints.Save(ctx, r.id, r.prog)
 }
 
 // export writes the segment's totals as CSV when the rollup asks for it:
 // <prefix><rollup>/<object id>-<segment>.csv, the same name when retried.
 func (r *objectRun) export(ctx context.Context, recs []rollup.Record) error {
-	ro := r.route.Rollup
+	ro := r.rollupRoute.Rollup
 	if ro.Export == "" || len(recs) == 0 {
 		return nil
 	}
 	if r.h.exports == nil {
 		return fmt.Errorf("splitter: rollup %s: export to %s: no S3 client that can PutObject", ro.Name, ro.Export)
 	}
-	m, err := rollup.NewMerger(r.route, rollup.Query{})
+	m, err := rollup.NewMerger(r.rollupRoute, rollup.Query{})
 	if err != nil {
 		return err
 	}

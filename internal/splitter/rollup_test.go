@@ -56,6 +56,11 @@ func newRollupRig(t *testing.T, store CheckpointStore, export ...string) *rollup
 	if len(export) > 0 {
 		yaml = strings.Replace(yaml, "      max_groups: 50\n", "      max_groups: 50\n      export: "+export[0]+"\n", 1)
 	}
+	return newRollupRigFrom(t, store, yaml)
+}
+
+func newRollupRigFrom(t *testing.T, store CheckpointStore, yaml string) *rollupRig {
+	t.Helper()
 	cfg, err := config.Parse("sluice.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)

@@ -68,6 +68,10 @@ type RollupCounts struct {
 	// Records counts the rollup records emitted (one per group and window
 	// per segment).
 	Records int64
+	// BranchDeadLetters counts, for a fork with a rollup branch, the dead
+	// letters of its other branches (records too large for a stream): they
+	// are in Result.DeadLettered but are no line's fate in the rollup.
+	BranchDeadLetters int64
 }
 
 // Dead-letter classes, written as errorCode "Splitter.<Class>".
@@ -246,6 +250,11 @@ type objectRun struct {
 	agg      *rollup.Aggregator
 	segStart int64
 	rollup   *RollupCounts
+	// rollupRoute is the route as its rollup sees it (for a fork, the
+	// rollup branch's stream and schema); rollupEnc renders a line the
+	// rollup dead-letters.
+	rollupRoute *config.Route
+	rollupEnc   *envelope.Encoder
 }
 
 type putRecord struct{ index, offset int64 }
@@ -276,8 +285,9 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 	}
 	var lastLine, lastOffset int64
 	var re *format.RecordError
-	if r.route.Rollup != nil {
-		r.agg = rollup.New(r.route)
+	if rr := r.route.RollupRoute(); rr != nil {
+		r.rollupRoute = rr
+		r.agg = rollup.New(rr)
 		r.segStart = r.start.Next
 		r.rollup = &RollupCounts{Name: r.route.Rollup.Name, Excluded: map[string]int64{}}
 	}
@@ -315,7 +325,12 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 			if err := r.aggregate(ctx, rec); err != nil {
 				return r.abort(ctx, err)
 			}
-			continue
+			if !r.route.Forks() {
+				continue
+			}
+			// A fork's other branches get the record as well; the
+			// checkpoint still moves only at the end of a segment, when
+			// the segment's records of every branch are acknowledged.
 		}
 		for b := range r.branches {
 			br := &r.branches[b]
@@ -330,6 +345,9 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 					s := r.source(rec.Line, rec.Offset, rec.Flags)
 					if err := r.deadLetter(ctx, ClassRecordTooLarge, reason, r.buf, &s); err != nil {
 						return r.abort(ctx, err)
+					}
+					if r.rollup != nil {
+						r.rollup.BranchDeadLetters++
 					}
 				}
 				continue
@@ -388,17 +406,20 @@ func (r *objectRun) ack(ctx context.Context, acked int64) error {
 	r.sent += acked - r.acked
 	r.h.metrics.Add("Records", metrics.Count, float64(acked-r.acked))
 	r.acked = acked
-	if r.agg == nil {
-		// A rollup's checkpoint moves only when a whole segment is
-		// acknowledged (emitSegment).
-		last := r.unacked[acked-1]
-		r.prog.Next, r.prog.Offset = last.index+1, last.offset
-		if acked < int64(len(r.unacked)) && r.unacked[acked].index == last.index {
-			// A fork's record is done only when every branch has it: resume
-			// at the record (its acknowledged branches are sent again, with
-			// the same ids).
-			r.prog.Next = last.index
-		}
+	if r.agg != nil {
+		// A rollup's checkpoint moves, and its Sent with it, only when a
+		// whole segment is acknowledged (emitSegment): the records a
+		// fork's other branches were sent since are sent again after a
+		// stop, with the same ids.
+		return nil
+	}
+	last := r.unacked[acked-1]
+	r.prog.Next, r.prog.Offset = last.index+1, last.offset
+	if acked < int64(len(r.unacked)) && r.unacked[acked].index == last.index {
+		// A fork's record is done only when every branch has it: resume
+		// at the record (its acknowledged branches are sent again, with
+		// the same ids).
+		r.prog.Next = last.index
 	}
 	r.prog.Sent = r.start.Sent + r.sent
 	return r.h.checkpoints.Save(ctx, r.id, r.prog)
