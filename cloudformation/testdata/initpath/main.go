@@ -13,19 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 
 	"github.com/sluicehq/sluice/internal/config"
-	"github.com/sluicehq/sluice/schema"
 )
 
 func main() {
-	cfg, err := config.Load(config.PathFromEnv())
-	if err != nil {
-		log.Fatal(err)
-	}
-	reg, err := schema.Shipped()
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := cfg.CheckSchemas(reg.Has); err != nil {
+	// As the Lambdas do: the config, its schemas and each rollup's
+	// generated schema, checked together.
+	if _, _, err := config.LoadAll(config.PathFromEnv()); err != nil {
 		log.Fatal(err)
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
