@@ -116,3 +116,72 @@ func TestRollupQueryErrors(t *testing.T) {
 		}
 	}
 }
+
+// The shipped sluice.yaml forks the collector's logs: each request becomes
+// a page_view record, and rollup query over the same output gives the raw
+// beacon counts.
+func TestShippedConfigForksCollectorLogs(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "input"), filepath.Join(dir, "out")
+	lines, err := beacon.Day(in, time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), 6, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[beacon.Kind]int{}
+	type key struct{ event, source string }
+	want := map[key]int64{}
+	for _, l := range lines {
+		kinds[l.Kind]++
+		if l.Kind == beacon.Event {
+			want[key{l.Event, l.UTMSource}]++
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := realMain([]string{"run", "-config", "../../sluice.yaml", "-progress", "never", "-out", out, in}, &stdout, &stderr); code != exitDeadLetter {
+		t.Fatalf("run: exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	summary := fmt.Sprintf("rollup beacon_5m: lines in %d = aggregated %d + excluded %d", len(lines), kinds[beacon.Event], kinds[beacon.Health]+kinds[beacon.OtherPath])
+	if !strings.Contains(stdout.String(), summary) || !strings.Contains(stdout.String(), "every record is accounted for") {
+		t.Fatalf("summary lacks %q or conservation:\n%s", summary, stdout.String())
+	}
+	views := 0
+	_ = filepath.WalkDir(out, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasPrefix(d.Name(), "page_views-") || strings.Contains(path, "processing-failed") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, doc := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if !strings.Contains(doc, `:page_views"`) || !strings.Contains(doc, `"key":"alb-logs/AWSLogs/`) {
+				t.Fatalf("page view not from the collector's fork: %.300s", doc)
+			}
+			views++
+		}
+		return nil
+	})
+	t.Logf("%d page views, kinds %v", views, kinds)
+	if views < kinds[beacon.Event]/2 {
+		t.Fatalf("%d page_view records from %d lines (%d beacon events)", views, len(lines), kinds[beacon.Event])
+	}
+
+	stdout.Reset()
+	stderr.Reset()
+	if code := realMain([]string{"rollup", "query", "-config", "../../sluice.yaml", "-name", "beacon_5m", "-by", "event,utm_source", out}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("query: exit %d\n%s", code, stderr.String())
+	}
+	rows, err := csv.NewReader(strings.NewReader(stdout.String())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows)-1 != len(want) {
+		t.Fatalf("%d rows, want %d:\n%s", len(rows)-1, len(want), stdout.String())
+	}
+	for _, r := range rows[1:] {
+		count, _ := strconv.ParseInt(r[2], 10, 64)
+		if count != want[key{r[0], r[1]}] {
+			t.Errorf("%v: count %d; raw events %d", r[:2], count, want[key{r[0], r[1]}])
+		}
+	}
+}
