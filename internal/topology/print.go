@@ -26,7 +26,7 @@ func (g *Graph) WriteText(w io.Writer) error {
 			}
 			fmt.Fprintln(tw)
 			for _, b := range r.Config.Branches() {
-				fmt.Fprintf(tw, "    -> %s\tschema %s%s\n", b.Stream, b.Schema, whereText(b.Where, ", where "))
+				fmt.Fprintf(tw, "    -> %s\tschema %s%s%s\n", b.Stream, b.Schema, whereText(b.Where, ", where "), branchRollup(b, ", "))
 			}
 		}
 	}
@@ -77,7 +77,7 @@ func (g *Graph) WriteDOT(w io.Writer) error {
 	for _, r := range g.Routes {
 		for _, br := range r.Config.Branches() {
 			fmt.Fprintf(&b, "  %s -> %s [label=%s];\n", routeNode(r.Index), dotQuote("stream "+br.Stream),
-				dotQuote(br.Schema+whereText(br.Where, "\n")))
+				dotQuote(br.Schema+whereText(br.Where, "\n")+branchRollup(br, "\n")))
 		}
 	}
 	for _, s := range g.Streams {
@@ -103,10 +103,18 @@ func routeSource(r config.Route) string {
 
 // routeReads is the route's format, and its rollup when it aggregates.
 func routeReads(r config.Route) string {
-	if r.Rollup != nil {
+	if r.Rollup != nil && !r.Forks() {
 		return r.Format + ", rollup " + r.Rollup.Name
 	}
 	return r.Format
+}
+
+// branchRollup names a fork branch's rollup after lead, or nothing.
+func branchRollup(b config.Branch, lead string) string {
+	if b.Rollup == nil {
+		return ""
+	}
+	return lead + "rollup " + b.Rollup.Name
 }
 
 // whereText writes a branch's conditions after lead, or nothing.
