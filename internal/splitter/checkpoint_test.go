@@ -64,7 +64,7 @@ func TestMemoryStore(t *testing.T) {
 
 func TestRedisStoreMiniredis(t *testing.T) {
 	mr := miniredis.RunT(t)
-	s := NewRedisStore(redisAt(t, "redis://"+mr.Addr()), time.Hour)
+	s := NewRedisStore(redisAt(t, "redis://"+mr.Addr()+patient), time.Hour)
 	testStore(t, s)
 	// Markers expire: a done object is forgotten after the TTL.
 	id := "ttl"
@@ -88,7 +88,7 @@ func TestRedisStoreMiniredis(t *testing.T) {
 
 func TestRedisStoreReal(t *testing.T) {
 	addr := testenv.RedisAddr(t)
-	testStore(t, NewRedisStore(redisAt(t, "redis://"+addr+"/0"), time.Minute))
+	testStore(t, NewRedisStore(redisAt(t, "redis://"+addr+"/0"+patient), time.Minute))
 }
 
 // A Redis that accepts connections and never answers costs each checkpoint
@@ -114,6 +114,12 @@ func TestRedisStoreSilentServer(t *testing.T) {
 		}
 	}
 }
+
+// patient lengthens the per-call timeouts for tests against a server that
+// answers (miniredis, the real Redis): the 200 ms defaults are for Lambda,
+// and a loaded test machine running -race can take longer than that. The
+// tests of a silent server keep the defaults.
+const patient = "?read_timeout=2s&write_timeout=2s"
 
 // redisAt is a Redis client for a test, closed at its end.
 func redisAt(t *testing.T, url string) *redisx.Client {

@@ -18,7 +18,7 @@ import (
 // (MOVED), a database number (SELECT).
 func TestRedisCluster(t *testing.T) {
 	url := testenv.RedisCluster(t).URL()
-	store := NewRedisStore(redisAt(t, url), time.Minute)
+	store := NewRedisStore(redisAt(t, url+patient), time.Minute)
 
 	t.Run("store", func(t *testing.T) { testStore(t, store) })
 

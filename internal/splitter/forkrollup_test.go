@@ -117,7 +117,7 @@ func TestForkWithRollupBranchContinuation(t *testing.T) {
 	wantViews := pageViewIDs(t, one.fh)
 
 	mr := miniredis.RunT(t)
-	r := newRollupRigFrom(t, NewRedisStore(redisAt(t, "redis://"+mr.Addr()), 0), forkRollupYAML)
+	r := newRollupRigFrom(t, NewRedisStore(redisAt(t, "redis://"+mr.Addr()+patient), 0), forkRollupYAML)
 	payload := s3EventFor(r.obj)
 	hops := 0
 	for ; payload != nil; hops++ {

@@ -438,7 +438,7 @@ func TestFormatThatCannotOpenIsDeadLettered(t *testing.T) {
 // dead-lettered exactly once.
 func TestDeadlineContinuationDirect(t *testing.T) {
 	mr := miniredis.RunT(t)
-	testDeadlineContinuation(t, NewRedisStore(redisAt(t, "redis://"+mr.Addr()), 0))
+	testDeadlineContinuation(t, NewRedisStore(redisAt(t, "redis://"+mr.Addr()+patient), 0))
 }
 
 func testDeadlineContinuation(t *testing.T, store CheckpointStore) {

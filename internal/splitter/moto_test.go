@@ -79,7 +79,7 @@ dead_letter:
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := NewRedisStore(redisAt(t, "redis://"+redisAddr+"/0"), time.Minute)
+	store := NewRedisStore(redisAt(t, "redis://"+redisAddr+"/0"+patient), time.Minute)
 	emf := &bytes.Buffer{}
 	h, err := New(cfg, s3c, NewFirehoseSink(fhc), WithFormats(splittertest.OpenFormat), WithCheckpoints(store),
 		WithMetrics(metrics.New(emf)), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))

@@ -157,7 +157,7 @@ func TestRollupContinuationSameRecords(t *testing.T) {
 	wantRecords := one.fh.records("rollups")
 
 	mr := miniredis.RunT(t)
-	store := NewRedisStore(redisAt(t, "redis://"+mr.Addr()), 0)
+	store := NewRedisStore(redisAt(t, "redis://"+mr.Addr()+patient), 0)
 	r := newRollupRig(t, store)
 	payload := s3EventFor(r.obj)
 	hops := 0
