@@ -21,8 +21,12 @@ func FuzzParse(f *testing.F) {
 		if err == nil {
 			return
 		}
-		// YAML ends a line at \n, \r\n or a lone \r.
+		// yaml.v3 ends a line at \n, \r\n, a lone \r, and (as YAML 1.1
+		// does) at NEL U+0085, LS U+2028 and PS U+2029.
 		lines := bytes.Count(src, []byte("\n")) + bytes.Count(src, []byte("\r")) + 1
+		for _, brk := range []string{"\u0085", "\u2028", "\u2029"} {
+			lines += bytes.Count(src, []byte(brk))
+		}
 		var ce *Error
 		if errors.As(err, &ce) && ce.Line > lines {
 			t.Fatalf("error at line %d of a %d-line file: %v", ce.Line, lines, err)
