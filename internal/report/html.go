@@ -36,7 +36,7 @@ code { background: #f4f4f4; padding: 0 3px; }
 <tr><th>records in</th><th>ok</th><th>dropped</th><th>failed</th><th>dead letters</th><th>objects</th><th>unrouted</th></tr>
 <tr><td class="n records_in">{{.Totals.RecordsIn}}</td><td class="n ok">{{.Totals.Ok}}</td><td class="n dropped">{{.Totals.Dropped}}</td><td class="n failed">{{.Totals.Failed}}</td><td class="n dead_letters">{{.Totals.DeadLetters}}</td><td class="n objects">{{.Totals.Objects}}</td><td class="n unrouted">{{.Totals.Unrouted}}</td></tr>
 </table>
-<p>Per schema, "ok" counts records normalised; with <code>pack</code> a Firehose record holding several fails as a whole when one of them fails, so the totals above may count more failed records.</p>
+<p>Per schema, "ok" counts records normalised; with <code>pack</code>, a transform invocation that fails after Firehose's retries sends each Firehose record of its batch, with every document it holds, to the error prefix, so the totals above may count more failed records than the fields below.</p>
 <p class="legend">Bars:<span style="background:#2e7d32"></span>delivered<span style="background:#f9a825"></span>preserved (original kept in extra)<span style="background:#9e9e9e"></span>null or default<span style="background:#c62828"></span>failed</p>
 {{range .Schemas}}{{$schema := .Schema}}
 <h2 id="schema-{{.Schema}}">{{.Schema}} v{{.Version}}: {{.Records}} records normalised, {{.Ok}} ok, {{.Failed}} failed</h2>
