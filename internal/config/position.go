@@ -107,7 +107,7 @@ func position(doc *yaml.Node, path string) (line, col int) {
 }
 
 var (
-	typeErrorRe    = regexp.MustCompile("(?s)^line (\\d+): cannot unmarshal (\\S+)(?: `(.*)`)? into (.+)$")
+	typeErrorRe    = regexp.MustCompile("(?s)^line (\\d+): cannot unmarshal (.+?)(?: `(.*)`)? into (.+)$")
 	unknownFieldRe = regexp.MustCompile(`^line (\d+): field (.*) not found in type (.+)$`)
 )
 
