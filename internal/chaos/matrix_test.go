@@ -280,6 +280,15 @@ enrichers:
 // (pass: the record is delivered without the lookup's fields; fail: it is
 // ProcessingFailed); no record is lost either way.
 func TestMatrixLookupAndCacheFaults(t *testing.T) {
+	// At this rate one run in about 40 has every attempt at the API
+	// faulted (how many attempts there are depends on timing), so the stub
+	// being reached is asserted over both runs together.
+	var reached int64
+	defer func() {
+		if !t.Failed() && reached == 0 {
+			t.Fatalf("no call reached the lookup API in either run")
+		}
+	}()
 	for _, onError := range []string{"pass", "fail"} {
 		t.Run("on_error "+onError, func(t *testing.T) {
 			srv, calls := geocodeStub(t)
@@ -287,8 +296,9 @@ func TestMatrixLookupAndCacheFaults(t *testing.T) {
 			opts := withGeocoder(t, streamsAs(shipped(t), false, 0), inj, srv.URL, onError)
 			opts.Inputs = []string{"../../examples/input"}
 			rep := conserved(t, inj, opts)
-			if inj.Total() == 0 || calls.Load() == 0 {
-				t.Fatalf("%d faults, %d calls reached the API", inj.Total(), calls.Load())
+			reached += calls.Load()
+			if inj.Total() == 0 {
+				t.Fatalf("no fault injected (%d calls reached the API)", calls.Load())
 			}
 			if onError == "pass" && rep.Failed != 0 {
 				t.Fatalf("on_error pass: %d records failed: %+v", rep.Failed, rep)
