@@ -42,11 +42,23 @@ cache="$(go env GOCACHE)/fuzz/$(go list -m)"
 for t in "${targets[@]}"; do
 	read -r pkg name <<<"$t"
 	echo "-- $pkg $name ($FUZZTIME)"
-	go test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 1s -parallel 2 >/tmp/sluice-fuzz.log 2>&1 || {
+	# go test's fuzzing engine can end a run with "context deadline
+	# exceeded" when -fuzztime runs out while it is minimizing a new
+	# interesting (not failing) input: no input failed and none is written.
+	# Such a run is tried again, at most twice; a real failure always
+	# writes its input ("Failing input written to").
+	for try in 1 2 3; do
+		if go test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 1s -parallel 2 >/tmp/sluice-fuzz.log 2>&1; then
+			break
+		fi
+		if [ "$try" -lt 3 ] && grep -q 'context deadline exceeded' /tmp/sluice-fuzz.log && ! grep -q 'Failing input written' /tmp/sluice-fuzz.log; then
+			echo "fuzz: $pkg $name: the fuzzing engine's own deadline ended the run with no failing input; again"
+			continue
+		fi
 		cat /tmp/sluice-fuzz.log
 		echo "fuzz: $pkg $name failed; the input is in $pkg/testdata/fuzz/$name" >&2
 		exit 1
-	}
+	done
 	tail -n 2 /tmp/sluice-fuzz.log | head -n 1
 	if [ "${KEEP:-}" = 1 ] && [ -d "$cache/${pkg#./}/$name" ]; then
 		mkdir -p "$pkg/testdata/fuzz/$name"
