@@ -85,6 +85,8 @@ type Emulator struct {
 
 	pipe *pipeline // nil: each batch is processed by the call that cut it
 
+	bodies bodies // object bodies to reuse
+
 	mu     sync.Mutex // guards closed
 	closed bool
 }

@@ -149,9 +149,46 @@ type object struct {
 	count  int
 }
 
-// bodies are object bodies to reuse: a Writer does not keep the bytes it
-// is given, and a batch's objects are about the same size every time.
-var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// bodies keeps object bodies to reuse: a Writer does not keep the bytes it
+// is given, and a batch's objects are about the same size every time. A
+// sync.Pool would be emptied by every garbage collection, so each batch
+// would grow a new body of megabytes from nothing (clearing and copying it
+// at every doubling) and hand it back to the operating system soon after.
+type bodies struct {
+	mu   sync.Mutex
+	free []*bytes.Buffer
+}
+
+// Bodies kept: a few per delivering goroutine, none larger than a
+// processor's whole response could make them.
+const (
+	keptBodies   = 4
+	maxKeptBytes = 16 << 20
+)
+
+func (b *bodies) get() *bytes.Buffer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n := len(b.free); n > 0 {
+		buf := b.free[n-1]
+		b.free[n-1] = nil
+		b.free = b.free[:n-1]
+		buf.Reset()
+		return buf
+	}
+	return new(bytes.Buffer)
+}
+
+func (b *bodies) put(buf *bytes.Buffer) {
+	if buf.Cap() > maxKeptBytes {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.free) < keptBodies {
+		b.free = append(b.free, buf)
+	}
+}
 
 // deliver writes Ok records under the prefix (one object per evaluated
 // prefix, named <stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid> after the
@@ -161,11 +198,21 @@ func (e *Emulator) deliver(ctx context.Context, s *stream, d *StreamStats, batch
 	var okObjects, errObjects []*object
 	okByPrefix := map[string]*object{}
 	errByPrefix := map[string]*object{}
+	// The Ok records' bytes: the first object is given room for them all
+	// at once, as a batch usually goes to one prefix.
+	okBytes := 0
+	for i := range vs {
+		if vs[i].result == firehose.Ok {
+			okBytes += len(vs[i].data)
+		}
+	}
 	add := func(objs *[]*object, by map[string]*object, pfx string, arrival time.Time) *object {
 		o, ok := by[pfx]
 		if !ok {
-			o = &object{key: pfx, oldest: arrival, body: bodies.Get().(*bytes.Buffer)}
-			o.body.Reset()
+			o = &object{key: pfx, oldest: arrival, body: e.bodies.get()}
+			if objs == &okObjects && len(okObjects) == 0 {
+				o.body.Grow(okBytes)
+			}
 			by[pfx] = o
 			*objs = append(*objs, o)
 		}
@@ -234,7 +281,7 @@ func (e *Emulator) deliver(ctx context.Context, s *stream, d *StreamStats, batch
 	defer func() {
 		for _, objs := range [][]*object{okObjects, errObjects} {
 			for _, o := range objs {
-				bodies.Put(o.body)
+				e.bodies.put(o.body)
 			}
 		}
 	}()
