@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of sluice's parsers and decoders: each of 13 targets
+# Bounded fuzzing of sluice's parsers and decoders: each of 14 targets
 # runs for FUZZTIME (default 5s), one after the other. CI runs it
 # (.ci/run): about 65 s of fuzzing, under three minutes with the builds on
 # a quiet two-core machine (at 6 s each it took 3 min 30 s wall, 1 min 46 s
@@ -25,6 +25,7 @@ targets=(
 	"./internal/format FuzzELB"
 	"./internal/format FuzzLines"
 	"./internal/envelope FuzzDecode"
+	"./internal/envelope FuzzDecodeSourceCache"
 	"./internal/normalize FuzzNormalize"
 	"./internal/firehose FuzzDecodeEvent"
 	"./internal/deadletter FuzzReader"

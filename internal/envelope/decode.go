@@ -1,9 +1,11 @@
 package envelope
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/jsonx"
@@ -39,7 +41,28 @@ type Decoded struct {
 	top  []Field
 	// Flags mark a record the splitter kept despite a defect ("ragged").
 	Flags []string
+
+	cache sourceCache
 }
+
+// sourceCache keeps what the last source object's head decoded to. The
+// splitter writes the same bytes from "source":{ up to "line": for every
+// record of an object, so a run of records of one object reads that head
+// once: the next record's head is compared byte for byte and its decoded
+// values (which alias the cache's own copy of the head, never a record's
+// data) reused.
+type sourceCache struct {
+	head     []byte // the source object up to ,"line": (its own copy)
+	src      Source // the head decoded
+	ingested string // the last ingested_at text, and its time
+	at       time.Time
+	off      bool // read every source whole (the tests' reference)
+}
+
+// lineMember ends a source head: the splitter writes line right after the
+// per-object members. In valid JSON the first occurrence is the member
+// itself, as a quote inside a string is always escaped.
+var lineMember = []byte(`,"line":`)
 
 // Decode parses one record. Envelope strings without escapes alias data
 // (no copy), so data must not change while d is in use. d's slices are
@@ -109,7 +132,7 @@ func Decode(data []byte, d *Decoded) error {
 		return nil
 	}
 	if sourceRaw != nil {
-		if err := decodeSource(sourceRaw, &d.Source); err != nil {
+		if err := d.decodeSource(sourceRaw); err != nil {
 			return err
 		}
 		d.Flags = append(d.Flags, d.Source.Flags...)
@@ -125,51 +148,91 @@ func Decode(data []byte, d *Decoded) error {
 	return nil
 }
 
-func decodeSource(raw []byte, s *Source) error {
-	p := jsonx.Scanner{Data: raw}
-	return wrap(p.Object(func(key string, kind jsonx.Kind, val string) error {
-		switch key {
-		case "bucket":
-			s.Bucket = val
-		case "key":
-			s.Key = val
-		case "version":
-			s.Version = val
-		case "etag":
-			s.ETag = val
-		case "format":
-			s.Format = val
-		case "line", "offset":
-			n, err := strconv.ParseInt(val, 10, 64)
-			if kind != jsonx.Raw || err != nil {
-				return &DecodeError{Reason: fmt.Sprintf("source.%s must be an integer", key)}
-			}
-			if key == "line" {
-				s.Line = n
-			} else {
-				s.Offset = n
-			}
-		case "flags":
-			if kind != jsonx.Raw || len(val) == 0 || val[0] != '[' {
-				return &DecodeError{Reason: "source.flags must be an array of strings"}
-			}
-			fp := jsonx.Scanner{Data: []byte(val)}
-			return fp.Array(func(kind jsonx.Kind, v string) {
-				if kind == jsonx.String {
-					s.Flags = append(s.Flags, v)
-				}
-			})
-		case "ingested_at":
-			if kind == jsonx.String {
-				t, err := parseIngested(val)
-				if err != nil {
-					return &DecodeError{Reason: "source.ingested_at must be an RFC 3339 time"}
-				}
-				s.IngestedAt = t
-			}
+// decodeSource reads the source object into d.Source, the head from the
+// cache when it is the last one's.
+func (d *Decoded) decodeSource(raw []byte) error {
+	c := &d.cache
+	cut := bytes.Index(raw, lineMember)
+	if cut < 0 || c.off {
+		return decodeSource(raw, &d.Source, c)
+	}
+	if c.head == nil || !bytes.Equal(raw[:cut], c.head) {
+		// A new head: decode it alone, as a whole object, into the cache.
+		head := append(append(make([]byte, 0, cut+1), raw[:cut]...), '}')
+		var src Source
+		if err := decodeSource(head, &src, c); err != nil {
+			c.head = nil
+			return decodeSource(raw, &d.Source, c) // the whole object's own error
 		}
-		return nil
-	}))
+		// src's strings alias head, which is never written again.
+		c.head, c.src = head[:cut], src
+	}
+	s := &d.Source
+	flags := append(s.Flags[:0], c.src.Flags...)
+	*s = c.src
+	s.Flags = flags
+	p := jsonx.Scanner{Data: raw, I: cut}
+	return wrap(p.MoreMembers(func(key string) error { return sourceMember(&p, key, s, c) }))
+}
+
+// decodeSource reads a whole source object into s.
+func decodeSource(raw []byte, s *Source, c *sourceCache) error {
+	p := jsonx.Scanner{Data: raw}
+	return wrap(p.Members(func(key string) error { return sourceMember(&p, key, s, c) }))
+}
+
+// sourceMember reads the value of the source member key at p into s.
+func sourceMember(p *jsonx.Scanner, key string, s *Source, c *sourceCache) error {
+	kind, val, _, err := p.Value()
+	if err != nil {
+		return err
+	}
+	switch key {
+	case "bucket":
+		s.Bucket = val
+	case "key":
+		s.Key = val
+	case "version":
+		s.Version = val
+	case "etag":
+		s.ETag = val
+	case "format":
+		s.Format = val
+	case "line", "offset":
+		n, err := strconv.ParseInt(val, 10, 64)
+		if kind != jsonx.Raw || err != nil {
+			return &DecodeError{Reason: fmt.Sprintf("source.%s must be an integer", key)}
+		}
+		if key == "line" {
+			s.Line = n
+		} else {
+			s.Offset = n
+		}
+	case "flags":
+		if kind != jsonx.Raw || len(val) == 0 || val[0] != '[' {
+			return &DecodeError{Reason: "source.flags must be an array of strings"}
+		}
+		fp := jsonx.Scanner{Data: []byte(val)}
+		return fp.Array(func(kind jsonx.Kind, v string) {
+			if kind == jsonx.String {
+				s.Flags = append(s.Flags, v)
+			}
+		})
+	case "ingested_at":
+		if kind == jsonx.String {
+			if val == c.ingested && c.ingested != "" {
+				s.IngestedAt = c.at
+				return nil
+			}
+			t, err := parseIngested(val)
+			if err != nil {
+				return &DecodeError{Reason: "source.ingested_at must be an RFC 3339 time"}
+			}
+			s.IngestedAt = t
+			c.ingested, c.at = strings.Clone(val), t
+		}
+	}
+	return nil
 }
 
 // parseIngested reads ingested_at. The splitter writes it as

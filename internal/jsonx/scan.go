@@ -91,6 +91,34 @@ func (p *Scanner) Members(fn func(key string) error) error {
 		p.I++
 		return nil
 	}
+	return p.members(fn)
+}
+
+// MoreMembers reads the rest of an object whose first members were read
+// elsewhere: p.I is at the ',' after a member, or at the closing '}'. fn
+// is called as by Members.
+func (p *Scanner) MoreMembers(fn func(key string) error) error {
+	defer func() { p.depth-- }()
+	if err := p.enter(); err != nil {
+		return err
+	}
+	p.WS()
+	if p.I >= len(p.Data) {
+		return p.Fail("unterminated object")
+	}
+	switch p.Data[p.I] {
+	case '}':
+		p.I++
+		return nil
+	case ',':
+		p.I++
+		return p.members(fn)
+	}
+	return p.Fail("expected ',' or '}' in an object")
+}
+
+// members reads members from a key on, to the object's closing '}'.
+func (p *Scanner) members(fn func(key string) error) error {
 	for {
 		p.WS()
 		if p.I >= len(p.Data) || p.Data[p.I] != '"' {

@@ -1,0 +1,130 @@
+package envelope
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// decodeFresh decodes data into a Decoded of its own, reading the source
+// object whole.
+func decodeFresh(data []byte) (Decoded, string) {
+	var d Decoded
+	d.cache.off = true
+	err := Decode(data, &d)
+	return d, errText(err)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// sameDecode fails t unless decoding data with d (which holds the cache of
+// what it decoded before) gives exactly what a fresh Decoded gives.
+func sameDecode(t *testing.T, d *Decoded, data []byte) {
+	t.Helper()
+	err := errText(Decode(data, d))
+	want, wantErr := decodeFresh(data)
+	if err != wantErr {
+		t.Fatalf("Decode(%s) after others: error %q, alone %q", data, err, wantErr)
+	}
+	if err != "" {
+		return
+	}
+	norm := func(x Decoded) []any {
+		if len(x.Source.Flags) == 0 {
+			x.Source.Flags = nil
+		}
+		if len(x.Flags) == 0 {
+			x.Flags = nil
+		}
+		if len(x.Fields) == 0 {
+			x.Fields = nil
+		}
+		return []any{x.Record, x.Bare, x.Flags}
+	}
+	if got, w := norm(*d), norm(want); !reflect.DeepEqual(got, w) {
+		t.Fatalf("Decode(%s) after others:\n got %#v\nwant %#v", data, got, w)
+	}
+}
+
+// A run of records of one object reads its source head once; whatever
+// comes before, every record decodes as it would alone.
+func TestDecodeSourceCacheMatchesFreshDecode(t *testing.T) {
+	src := Source{Bucket: "in", Key: "listings/a.jsonl", ETag: "e1", Format: "jsonl",
+		IngestedAt: time.Date(2026, 11, 30, 8, 0, 0, 5e6, time.UTC)}
+	enc := NewEncoder("listing", src)
+	other := src
+	other.Key, other.IngestedAt = "listings/b.jsonl", other.IngestedAt.Add(time.Second)
+	enc2 := NewEncoder("listing", other)
+	fields := []Field{{Name: "price", Value: "1,299"}, {Name: "n", Value: "3", Kind: Raw}}
+	var records [][]byte
+	for i := range int64(5) {
+		records = append(records, enc.Append(nil, i, i+1, i*40, nil, fields))
+	}
+	records = append(records,
+		enc.Append(nil, 5, 6, 200, []string{"ragged"}, fields),
+		enc2.Append(nil, 0, 1, 0, nil, fields),
+		enc.Append(nil, 6, 7, 240, nil, fields),
+		// Hand-made sources: members after line override the head's.
+		[]byte(`{"v":1,"id":"x","schema":"s","source":{"bucket":"in","key":"listings/a.jsonl","etag":"e1","format":"jsonl","line":9,"key":"other","bucket":"b2","flags":["a"]},"fields":{}}`),
+		[]byte(`{"v":1,"id":"x","schema":"s","source":{"bucket":"in","key":"listings/a.jsonl","etag":"e1","format":"jsonl","line":9,"offset":"x"},"fields":{}}`),
+		[]byte(`{"v":1,"id":"x","schema":"s","source":{"bucket":"in","offset":"y","line":9},"fields":{}}`),
+		[]byte(`{"v":1,"id":"x","schema":"s","source":{"bucket":"in","flags":["h"],"line":9,"flags":["t"]},"fields":{}}`),
+		[]byte(`{"v":1,"id":"x","schema":"s","source":{"bucket":"in","flags":["h"],"line":9,"flags":["t"]},"fields":{}}`),
+		[]byte(`{"v":1,"id":"x","schema":"s","source":{"bucket":"in","ingested_at":"2026-11-30T08:00:00.005Z","line":9,"ingested_at":"bad"},"fields":{}}`),
+		[]byte(`{"v":1,"id":"x","schema":"s","source":{"line":1},"fields":{}}`),
+		[]byte(`{"v":1,"id":"x","schema":"s","source":{"bucket":"a\"b","line":2},"fields":{}}`),
+		[]byte(`{"v":1,"id":"x","schema":"s","source":{"bucket":"a\",\"line\":","line":3},"fields":{}}`),
+		[]byte(`{"v":1,"id":"x","schema":"s","source":{},"fields":{}}`),
+		[]byte(`{"a":1}`),
+	)
+	// Every order of pairs, and the whole list forwards and backwards.
+	for i, a := range records {
+		for j, b := range records {
+			t.Run(fmt.Sprint(i, "then", j), func(t *testing.T) {
+				var d Decoded
+				sameDecode(t, &d, a)
+				sameDecode(t, &d, b)
+				sameDecode(t, &d, a)
+			})
+		}
+	}
+	var d Decoded
+	for _, r := range records {
+		sameDecode(t, &d, r)
+	}
+	for i := len(records) - 1; i >= 0; i-- {
+		sameDecode(t, &d, records[i])
+	}
+	// The cached strings are the cache's own: changing the data an earlier
+	// record was decoded from changes nothing later.
+	buf := append([]byte(nil), records[0]...)
+	var e Decoded
+	sameDecode(t, &e, buf)
+	for i := range buf {
+		buf[i] = 'z'
+	}
+	sameDecode(t, &e, records[1])
+	if e.Source.Key != src.Key {
+		t.Fatalf("key %q after the first record's data changed, want %q", e.Source.Key, src.Key)
+	}
+}
+
+// FuzzDecodeSourceCache: any record after any other decodes as it would
+// alone.
+func FuzzDecodeSourceCache(f *testing.F) {
+	head := `{"v":1,"id":"i","schema":"s","source":{"bucket":"b","key":"k","format":"csv"`
+	f.Add([]byte(head+`,"line":1,"offset":0},"fields":{}}`), []byte(head+`,"line":2,"offset":9,"flags":["r"]},"fields":{"a":"1"}}`))
+	f.Add([]byte(head+`,"line":1},"fields":{}}`), []byte(head+`,"line":2,"key":"k2"},"fields":{}}`))
+	f.Add([]byte(`{"v":1,"source":{"line":1},"fields":{}}`), []byte(`{"v":1,"source":{"a":1,"line":"x"},"fields":{}}`))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		var d Decoded
+		sameDecode(t, &d, a)
+		sameDecode(t, &d, b)
+	})
+}
