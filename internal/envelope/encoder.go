@@ -1,6 +1,10 @@
 package envelope
 
-import "github.com/sluicehq/sluice/schema"
+import (
+	"strings"
+
+	"github.com/sluicehq/sluice/schema"
+)
 
 // Encoder writes the envelopes of one object. What is the same for every
 // record (schema, bucket, key, version, format, ingest time, the quoted
@@ -14,6 +18,7 @@ type Encoder struct {
 	// record to record (a CSV's header).
 	names  []string
 	quoted [][]byte
+	byName map[string]key
 }
 
 // NewEncoder returns an Encoder for records of schema from src (its Line,
@@ -46,15 +51,39 @@ func (e *Encoder) Append(dst []byte, index, line, offset int64, flags []string, 
 }
 
 // name returns the JSON key (with its colon) for the i-th field's name.
+// The key at each position is remembered, and every key by name, so that
+// records whose fields come in different orders or spellings (JSON lines
+// written by several scrapers) quote each name once.
 func (e *Encoder) name(i int, name string) []byte {
 	if i < len(e.names) && e.names[i] == name {
 		return e.quoted[i]
 	}
-	q := append(schema.AppendString(nil, name), ':')
-	if i < len(e.names) {
-		e.names[i], e.quoted[i] = name, q
-	} else if i == len(e.names) {
-		e.names, e.quoted = append(e.names, name), append(e.quoted, q)
+	k, ok := e.byName[name]
+	if !ok {
+		// The name is copied: it may alias a large record's text.
+		k = key{name: strings.Clone(name), quoted: append(schema.AppendString(nil, name), ':')}
+		if len(e.byName) < maxNames {
+			if e.byName == nil {
+				e.byName = map[string]key{}
+			}
+			e.byName[k.name] = k
+		}
 	}
-	return q
+	if i < len(e.names) {
+		e.names[i], e.quoted[i] = k.name, k.quoted
+	} else if i == len(e.names) {
+		e.names, e.quoted = append(e.names, k.name), append(e.quoted, k.quoted)
+	}
+	return k.quoted
 }
+
+// key is a field name and its JSON key.
+type key struct {
+	name   string
+	quoted []byte
+}
+
+// maxNames bounds the names an Encoder remembers: an object whose records
+// each bring new field names costs an allocation per name past it, not
+// memory without end.
+const maxNames = 4096

@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -197,5 +198,35 @@ func TestBranchEncoderNamesTheStream(t *testing.T) {
 	}
 	if BranchRecordID("b", "k", "", "e", 0, "x") == BranchRecordID("b", "k", "", "e", 0, "y") {
 		t.Fatal("two branches of one record share an id")
+	}
+}
+
+// Field names in changing orders and spellings, and more names than the
+// Encoder remembers, are written exactly as Append writes them.
+func TestEncoderNamesInAnyOrder(t *testing.T) {
+	src := Source{Bucket: "b", Key: "k.jsonl", Format: "jsonl"}
+	enc := NewEncoder("listing", src)
+	spellings := [][]string{{"Shop Name", "Price", "é\"x"}, {"price", "shop_name"}, {"Price", "Shop Name"}, {"SHOP-NAME", "Cost", "é\"x"}}
+	check := func(i int, names []string) {
+		t.Helper()
+		fields := make([]Field, len(names))
+		for j, n := range names {
+			fields[j] = Field{Name: n, Value: "v"}
+		}
+		s := src
+		s.Line = int64(i + 1)
+		want := Append(nil, &Record{ID: RecordID(src.Bucket, src.Key, "", "", int64(i)), Schema: "listing", Source: s, Fields: fields})
+		if got := enc.Append(nil, int64(i), s.Line, 0, nil, fields); string(got) != string(want) {
+			t.Fatalf("record %d: Encoder wrote\n%s\nAppend writes\n%s", i, got, want)
+		}
+	}
+	for i := range 40 {
+		check(i, spellings[i%len(spellings)])
+	}
+	for i := range maxNames + 100 {
+		check(40+i, []string{fmt.Sprintf("n%d", i), "Price", fmt.Sprintf("m%d", i%7)})
+	}
+	if len(enc.byName) != maxNames {
+		t.Fatalf("the Encoder remembers %d names, want at most %d", len(enc.byName), maxNames)
 	}
 }
