@@ -6,11 +6,10 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/DataDog/sketches-go/ddsketch"
-	"github.com/DataDog/sketches-go/ddsketch/store"
 	"github.com/axiomhq/hyperloglog"
 
 	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/rollup/quantile"
 )
 
 // RelativeAccuracy is the DDSketch guarantee of a quantiles measure: the
@@ -32,7 +31,8 @@ type acc struct {
 	v     float64 // min or max
 	has   bool
 	hll   *hyperloglog.Sketch
-	dd    *ddsketch.DDSketch
+	dd    *quantile.Sketch
+	sk    []byte // a partial's serialised DDSketch, to merge
 }
 
 func newAcc(m config.Measure, isInt bool) *acc {
@@ -46,8 +46,8 @@ func newAcc(m config.Measure, isInt bool) *acc {
 	return a
 }
 
-func newSketch() *ddsketch.DDSketch {
-	dd, err := ddsketch.NewDefaultDDSketch(RelativeAccuracy)
+func newSketch() *quantile.Sketch {
+	dd, err := quantile.New(RelativeAccuracy)
 	if err != nil {
 		panic(err) // a constant accuracy in range
 	}
@@ -93,7 +93,9 @@ func (a *acc) merge(b *acc) error {
 	case config.MeasureDistinct:
 		return a.hll.Merge(b.hll)
 	case config.MeasureQuantiles:
-		return a.dd.MergeWith(b.dd)
+		if err := a.dd.Merge(b.sk); err != nil {
+			return fmt.Errorf("sketch: %w", err)
+		}
 	}
 	return nil
 }
@@ -119,9 +121,7 @@ func (a *acc) partial(dst []byte) (value []byte, null bool, err error) {
 		}
 		return base64.StdEncoding.AppendEncode(dst, b), false, nil
 	case config.MeasureQuantiles:
-		var b []byte
-		a.dd.Encode(&b, false)
-		return base64.StdEncoding.AppendEncode(dst, b), false, nil
+		return base64.StdEncoding.AppendEncode(dst, a.dd.Encode(nil)), false, nil
 	}
 	return dst, true, nil
 }
@@ -161,11 +161,7 @@ func (a *acc) setPartial(v any) error {
 		if a.kind == config.MeasureDistinct {
 			return a.hll.UnmarshalBinary(b)
 		}
-		dd, err := ddsketch.DecodeDDSketch(b, store.DefaultProvider, nil)
-		if err != nil {
-			return fmt.Errorf("sketch: %w", err)
-		}
-		a.dd = dd
+		a.sk = b
 	}
 	return nil
 }

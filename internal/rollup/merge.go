@@ -238,7 +238,7 @@ func (m *Merger) Rows() [][]any {
 				row = append(row, a.hll.Estimate())
 			case config.MeasureQuantiles:
 				for _, q := range ms.Q {
-					v, err := a.dd.GetValueAtQuantile(q)
+					v, err := a.dd.Quantile(q)
 					if err != nil {
 						row = append(row, nil) // an empty sketch
 					} else {

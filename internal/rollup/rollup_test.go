@@ -443,7 +443,7 @@ func TestSketchBounds(t *testing.T) {
 		slices.Sort(all)
 		for _, q := range []float64{0.01, 0.1, 0.5, 0.9, 0.95, 0.99, 0.999} {
 			exact := all[int(q*float64(len(all)-1))]
-			got, err := whole.dd.GetValueAtQuantile(q)
+			got, err := whole.dd.Quantile(q)
 			if err != nil || math.Abs(got-exact) > RelativeAccuracy*math.Abs(exact)+1e-12 {
 				t.Errorf("%s: q%v = %v, exact %v (%v)", name, q, got, exact, err)
 			}

@@ -1,0 +1,163 @@
+package quantile
+
+import (
+	"errors"
+	"io"
+	"math"
+
+	enc "github.com/DataDog/sketches-go/ddsketch/encoding"
+)
+
+var (
+	errMapping     = errors.New("quantile: the sketch's index mapping differs from this one's")
+	errUnknownFlag = errors.New("quantile: unknown encoding flag")
+	errEncoding    = errors.New("quantile: unknown bin encoding")
+)
+
+type bin struct {
+	negative bool
+	index    int
+	count    float64
+}
+
+// Merge decodes one sketch in sketches-go's binary format and adds its
+// counts, as DDSketch.DecodeAndMergeWith does. A sketch that cannot be read,
+// or whose index mapping is not this one's, is an error and changes nothing.
+// Merged counts are encoded too, but not necessarily in the bytes
+// sketches-go would write after the same merges.
+func (s *Sketch) Merge(b []byte) error {
+	var (
+		bins []bin
+		zero float64
+	)
+	for len(b) > 0 {
+		flag, err := enc.DecodeFlag(&b)
+		if err != nil {
+			return err
+		}
+		switch flag.Type() {
+		case enc.FlagTypePositiveStore, enc.FlagTypeNegativeStore:
+			if bins, err = decodeBins(&b, flag, bins); err != nil {
+				return err
+			}
+		case enc.FlagTypeIndexMapping:
+			if flag != enc.FlagIndexMappingBaseLogarithmic {
+				return errMapping
+			}
+			gamma, err := enc.DecodeFloat64LE(&b)
+			if err != nil {
+				return err
+			}
+			offset, err := enc.DecodeFloat64LE(&b)
+			if err != nil {
+				return err
+			}
+			if !withinTolerance(gamma, s.m.gamma, 1e-12) || !withinTolerance(offset, s.m.indexOffset, 1e-12) {
+				return errMapping
+			}
+		default:
+			switch flag {
+			case enc.FlagZeroCountVarFloat:
+				c, err := enc.DecodeVarfloat64(&b)
+				if err != nil {
+					return err
+				}
+				zero += c
+			case enc.FlagCount, enc.FlagSum, enc.FlagMin, enc.FlagMax:
+				// Exact summary statistics, which sketches-go skips too.
+				if len(b) < 8 {
+					return io.EOF
+				}
+				b = b[8:]
+			default:
+				return errUnknownFlag
+			}
+		}
+	}
+	for _, x := range bins {
+		if x.negative {
+			s.negative.addWithCount(x.index, x.count)
+		} else {
+			s.positive.addWithCount(x.index, x.count)
+		}
+	}
+	s.zeroCount += zero
+	return nil
+}
+
+func decodeBins(b *[]byte, flag enc.Flag, bins []bin) ([]bin, error) {
+	negative := flag.Type() == enc.FlagTypeNegativeStore
+	n, err := enc.DecodeUvarint64(b)
+	if err != nil {
+		return nil, err
+	}
+	switch flag.SubFlag() {
+	case enc.BinEncodingIndexDeltasAndCounts, enc.BinEncodingIndexDeltas:
+		withCounts := flag.SubFlag() == enc.BinEncodingIndexDeltasAndCounts
+		index := int64(0)
+		for range n {
+			delta, err := enc.DecodeVarint64(b)
+			if err != nil {
+				return nil, err
+			}
+			index += delta
+			count := 1.0
+			if withCounts {
+				if count, err = enc.DecodeVarfloat64(b); err != nil {
+					return nil, err
+				}
+			}
+			bins = append(bins, bin{negative, int(index), count})
+		}
+	case enc.BinEncodingContiguousCounts:
+		index, err := enc.DecodeVarint64(b)
+		if err != nil {
+			return nil, err
+		}
+		delta, err := enc.DecodeVarint64(b)
+		if err != nil {
+			return nil, err
+		}
+		for range n {
+			count, err := enc.DecodeVarfloat64(b)
+			if err != nil {
+				return nil, err
+			}
+			bins = append(bins, bin{negative, int(index), count})
+			index += delta
+		}
+	default:
+		return nil, errEncoding
+	}
+	return bins, nil
+}
+
+func withinTolerance(x, y, tolerance float64) bool {
+	if x == 0 || y == 0 {
+		return math.Abs(x) <= tolerance && math.Abs(y) <= tolerance
+	}
+	return math.Abs(x-y) <= tolerance*math.Max(math.Abs(x), math.Abs(y))
+}
+
+// Quantile returns the value at quantile q, in [0, 1], as sketches-go's
+// GetValueAtQuantile: within the relative accuracy of the exact value at
+// q's rank. An empty sketch has none.
+func (s *Sketch) Quantile(q float64) (float64, error) {
+	if q < 0 || q > 1 {
+		return math.NaN(), errors.New("quantile: the quantile must be between 0 and 1")
+	}
+	negatives := s.negative.totalCount()
+	count := s.zeroCount + s.positive.totalCount() + negatives
+	if count == 0 {
+		return math.NaN(), errors.New("quantile: no such element exists")
+	}
+	rank := float64(q * (count - 1)) // no fused multiply-add, as in sketches-go
+	switch {
+	case rank < negatives:
+		return -s.m.value(s.negative.keyAtRank(negatives - 1 - rank)), nil
+	case rank < s.zeroCount+negatives:
+		return 0, nil
+	default:
+		return s.m.value(s.positive.keyAtRank(rank - s.zeroCount - negatives)), nil
+	}
+}
