@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 
@@ -51,6 +52,9 @@ type Handler struct {
 	workers chan *worker
 	// observe, when set, sees every normalised record (WithObserver).
 	observe func(Observation)
+	// evidenceAhead gathers a column's evidence ahead of the pass, as the
+	// lookups and an observer need; tests compare the two ways with it.
+	evidenceAhead bool
 }
 
 type dropRule struct {
@@ -315,8 +319,11 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 	size := len(`{"records":[]}`)
 
 	w.items = w.items[:0]
-	w.cols.reset(b)
-	defer w.cols.reset(nil)
+	// A column's evidence is gathered along the pass, except when the
+	// lookups normalise the batch ahead of it or an observer must see each
+	// record once, as it is delivered: then it is gathered ahead.
+	w.cols.reset(b, len(h.enrichers) == 0 && h.observe == nil && !h.evidenceAhead)
+	defer w.cols.reset(nil, false)
 	late := func() bool { return hasDeadline && h.now().After(cutoff) }
 	lctx := ctx
 	if hasDeadline {
@@ -330,50 +337,12 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 	}
 	results := w.results[:n]
 	var overflow []int
-	var split [][]byte // failed parts of packed records, to re-ingest alone
+	var split partList // failed parts of packed records, to re-ingest alone
 	var bytesIn, bytesOut int
-	for i := 0; i < n; i++ {
-		var r result
-		switch {
-		case late():
-			w.items = append(w.items, item{rec: i, fail: deadlineFailure})
-			r = result{status: firehose.ProcessingFailed, fail: deadlineFailure}
-		default:
-			data, err := b.Data(i, w.data[:0])
-			if err != nil {
-				f := &normalize.Failure{Reason: err.Error(), Class: normalize.ClassInvalid}
-				w.items = append(w.items, item{rec: i, fail: f})
-				r = result{status: firehose.ProcessingFailed, fail: f}
-				break
-			}
-			if b.DecodesIntoBuf() {
-				if b.DecodesIntoBuf() {
-					w.data = data
-				}
-			}
-			bytesIn += len(data)
-			first := len(w.items)
-			h.normaliseRecord(w, b, i, data, stream)
-			h.applyEnrichment(w, w.items[first:], found)
-			w.out = w.out[:0]
-			r = h.encodeRecord(w, w.items[first:])
-			if r.status == firehose.ProcessingFailed && h.reingest != nil && len(w.items)-first > 1 {
-				w.out = w.out[:0]
-				r = h.encodeAround(w, w.items[first:], data, &split)
-			}
-			if r.status == firehose.Ok && streamCfg.PartitionKeys {
-				for _, it := range w.items[first:] {
-					if !it.split {
-						r.keys = h.partitions[it.plan.Schema.Name]
-						break
-					}
-				}
-			}
-			for k := first; k < len(w.items); k++ {
-				w.items[k].val = schema.Value{}
-			}
-			w.sc.Rewind()
-		}
+	// emit writes record i's response entry, in input order, within the
+	// response size limit.
+	emit := func(i int) {
+		r := results[i]
 		rr := firehose.ResponseRecord{RecordID: b.IDs[i], Result: r.status, Data: empty}
 		if r.status == firehose.Ok {
 			rr.Data = r.data
@@ -399,16 +368,150 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 		r.data = nil
 		results[i] = r
 	}
+	// Records whose column answers the rest of the batch may change wait,
+	// and so do the records after them: their documents stay in w.out.
+	var pending []pendingRecord
+	var unread []int // records the deadline kept the pass from reading
+	emitted := 0
+	w.out = w.out[:0]
+	for i := 0; i < n; i++ {
+		switch {
+		case late():
+			w.items = append(w.items, item{rec: i, fail: deadlineFailure})
+			results[i] = result{status: firehose.ProcessingFailed, fail: deadlineFailure}
+			unread = append(unread, i)
+		default:
+			data, err := b.Data(i, w.data[:0])
+			if err != nil {
+				f := &normalize.Failure{Reason: err.Error(), Class: normalize.ClassInvalid}
+				w.items = append(w.items, item{rec: i, fail: f})
+				results[i] = result{status: firehose.ProcessingFailed, fail: f}
+				break
+			}
+			if b.DecodesIntoBuf() {
+				w.data = data
+			}
+			bytesIn += len(data)
+			first, asked := len(w.items), len(w.cols.asks)
+			w.cols.cur = i
+			results[i] = h.record(w, b, i, data, stream, streamCfg.PartitionKeys, found, &split)
+			if len(w.cols.asks) > asked {
+				pending = append(pending, pendingRecord{rec: i, first: first, end: len(w.items), asks: asked, asksEnd: len(w.cols.asks)})
+			}
+		}
+		if len(pending) == 0 {
+			emit(i)
+			emitted = i + 1
+			w.out = w.out[:0]
+		}
+	}
+	if len(pending) > 0 {
+		h.settle(w, b, pending, unread, stream, streamCfg.PartitionKeys, found, &split)
+		for i := emitted; i < n; i++ {
+			emit(i)
+		}
+	}
 	if err := h.reingestOverflow(ctx, b, stream, overflow); err != nil {
 		return nil, nil, err
 	}
-	if len(split) > 0 {
-		if err := h.reingest.Reingest(ctx, stream, split); err != nil {
-			return nil, nil, fmt.Errorf("transform: re-ingest %d failed parts of packed records into %s: %w", len(split), stream, err)
+	if len(split.data) > 0 {
+		if err := h.reingest.Reingest(ctx, stream, split.data); err != nil {
+			return nil, nil, fmt.Errorf("transform: re-ingest %d failed parts of packed records into %s: %w", len(split.data), stream, err)
 		}
 	}
 	h.account(b, w.items, results, start, bytesIn, bytesOut)
 	return w.items, results, nil
+}
+
+// record normalises, enriches and encodes record i, whose data is read:
+// its documents are appended to w.out, its items to w.items.
+func (h *Handler) record(w *worker, b *firehose.Batch, i int, data []byte, stream string, partitionKeys bool, found lookups, split *partList) result {
+	first := len(w.items)
+	h.normaliseRecord(w, b, i, data, stream)
+	h.applyEnrichment(w, w.items[first:], found)
+	start := len(w.out)
+	r := h.encodeRecord(w, w.items[first:])
+	if r.status == firehose.ProcessingFailed && h.reingest != nil && len(w.items)-first > 1 {
+		w.out = w.out[:start]
+		r = h.encodeAround(w, w.items[first:], data, split)
+	}
+	if r.status == firehose.Ok && partitionKeys {
+		for _, it := range w.items[first:] {
+			if !it.split {
+				r.keys = h.partitions[it.plan.Schema.Name]
+				break
+			}
+		}
+	}
+	for k := first; k < len(w.items); k++ {
+		w.items[k].val = schema.Value{}
+	}
+	w.sc.Rewind()
+	return r
+}
+
+// pendingRecord is a record normalised with column answers given before
+// the pass had seen the whole batch: its items are w.items[first:end], its
+// answers w.cols.asks[asks:asksEnd].
+type pendingRecord struct {
+	rec, first, end int
+	asks, asksEnd   int
+}
+
+// partList is the failed parts of packed records to re-ingest alone, each
+// with the record it came from.
+type partList struct {
+	data [][]byte
+	rec  []int
+}
+
+// settle completes a column's evidence once the pass is over, with the
+// records the deadline left unread, and normalises again each pending
+// record that the whole batch's evidence answers otherwise, so that every
+// record reads as if the batch had been read ahead. Its documents and
+// split parts replace those of the pass.
+func (h *Handler) settle(w *worker, b *firehose.Batch, pending []pendingRecord, unread []int, stream string, partitionKeys bool, found lookups, split *partList) {
+	for _, i := range unread {
+		w.cols.scan(i, i+1)
+	}
+	w.cols.final = true
+	redone := false
+	for _, p := range pending {
+		if w.cols.settled(p.asks, p.asksEnd) {
+			continue
+		}
+		data, err := b.Data(p.rec, w.data[:0])
+		if err != nil {
+			continue // read once already: never
+		}
+		if b.DecodesIntoBuf() {
+			w.data = data
+		}
+		kept := 0
+		for k := range split.data {
+			if split.rec[k] != p.rec {
+				split.data[kept], split.rec[kept] = split.data[k], split.rec[k]
+				kept++
+			}
+		}
+		split.data, split.rec = split.data[:kept], split.rec[:kept]
+		first := len(w.items)
+		w.cols.cur = p.rec
+		w.results[p.rec] = h.record(w, b, p.rec, data, stream, partitionKeys, found, split)
+		copy(w.items[p.first:p.end], w.items[first:])
+		w.items = w.items[:first]
+		redone = true
+	}
+	if redone {
+		sort.Stable(split)
+	}
+}
+
+func (l *partList) Len() int           { return len(l.data) }
+func (l *partList) Less(i, j int) bool { return l.rec[i] < l.rec[j] }
+func (l *partList) Swap(i, j int) {
+	l.data[i], l.data[j] = l.data[j], l.data[i]
+	l.rec[i], l.rec[j] = l.rec[j], l.rec[i]
 }
 
 // empty is the data of a Dropped or ProcessingFailed record: Firehose
@@ -519,6 +622,9 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 	if err := envelope.Decode(data, d); err != nil {
 		it.fail = &normalize.Failure{Reason: "not a JSON object: " + err.Error(), Class: normalize.ClassInvalid}
 		return
+	}
+	if w.cols.noting(rec) {
+		w.cols.note(d)
 	}
 	name := d.Schema
 	if d.Bare {
@@ -637,8 +743,8 @@ var splitParts = &normalize.Failure{Reason: "its failed parts were re-ingested a
 // each failed part goes back into the stream as a record of its own (into
 // split), to fail there alone, so that one bad record never takes the good
 // ones of its Firehose record to the error prefix.
-func (h *Handler) encodeAround(w *worker, items []item, data []byte, split *[][]byte) result {
-	kept := 0
+func (h *Handler) encodeAround(w *worker, items []item, data []byte, split *partList) result {
+	start, kept := len(w.out), 0
 	for i := range items {
 		it := &items[i]
 		if it.fail == nil && it.dropped == "" {
@@ -649,7 +755,8 @@ func (h *Handler) encodeAround(w *worker, items []item, data []byte, split *[][]
 		switch {
 		case it.fail != nil:
 			it.split = true
-			*split = append(*split, bytes.Clone(data[it.at:it.end]))
+			split.data = append(split.data, bytes.Clone(data[it.at:it.end]))
+			split.rec = append(split.rec, it.rec)
 		case it.dropped == "":
 			w.out = schema.AppendJSON(w.out, it.plan.Schema.Type, &it.val)
 			w.out = append(w.out, '\n')
@@ -659,7 +766,7 @@ func (h *Handler) encodeAround(w *worker, items []item, data []byte, split *[][]
 	if kept == 0 {
 		return result{status: firehose.Dropped, fail: splitParts}
 	}
-	return result{status: firehose.Ok, data: w.out}
+	return result{status: firehose.Ok, data: w.out[start:]}
 }
 
 // account logs each failure (without payload) and adds the batch's metrics.

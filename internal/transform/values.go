@@ -93,41 +93,113 @@ func (ro *readOptions) forSource(w *worker, src *envelope.Source) *normalize.Opt
 
 // columns answers normalize.Columns for the record being normalised: the
 // decimal mark the values of a column of the same source object show by
-// themselves, over the whole batch. The batch is read for it only when a
-// value first needs it (a number such as 1.299), so batches without such
-// values cost nothing.
+// themselves, over the whole batch (every record whose envelope decodes,
+// failed or not). Nothing is gathered until a value first needs it (a
+// number such as 1.299), so batches without such values cost nothing.
+//
+// Gathered ahead (complete), the first question reads the whole batch
+// once more. Gathered along (incremental, run's own pass), it reads again
+// only the records already behind, then notes each record's fields as the
+// pass decodes them, and answers from what it has seen so far: a record
+// whose answers the rest of the batch could still change is pending, and
+// run checks it once the pass has seen every record (settle).
 type columns struct {
-	batch   *firehose.Batch
-	src     *envelope.Source // the current record's
-	scanned bool
-	marks   map[string]byte // object and column → '.', ',' or conflict
-	dec     envelope.Decoded
-	data    []byte // the decoding buffer, only ever this one
-	key     []byte
+	batch *firehose.Batch
+	src   *envelope.Source // the current record's
+	// incremental: gathered along run's pass; final: every record seen.
+	incremental, final bool
+	// started: the evidence is gathered (ahead), or being gathered along
+	// the pass from record from on.
+	started bool
+	from    int
+	cur     int            // the record being normalised
+	index   map[string]int // object and column → its mark in marks
+	marks   []byte         // 0, '.', ',' or conflict
+	// asks are the answers given while not final, for run to check.
+	asks []ask
+	dec  envelope.Decoded
+	data []byte // the decoding buffer, only ever this one
+	key  []byte
+}
+
+// ask is one answer given before the evidence was final.
+type ask struct {
+	mark   int  // index into marks
+	answer byte // what was answered
 }
 
 // conflict marks a column whose values show both decimal marks.
 const conflict = 'x'
 
-func (c *columns) reset(b *firehose.Batch) {
-	c.batch, c.scanned = b, false
-	clear(c.marks)
+func (c *columns) reset(b *firehose.Batch, incremental bool) {
+	c.batch, c.incremental, c.final, c.started = b, incremental, !incremental, false
+	c.asks = c.asks[:0]
+	c.marks = c.marks[:0]
+	clear(c.index)
 }
 
 func (c *columns) Decimal(column string) byte {
-	if !c.scanned {
-		c.scan()
-		c.scanned = true
+	if !c.started {
+		c.start()
 	}
 	var src envelope.Source
 	if c.src != nil {
 		src = *c.src
 	}
 	c.key = columnKey(c.key[:0], &src, column)
-	if m := c.marks[string(c.key)]; m != conflict {
-		return m
+	i, ok := c.index[string(c.key)]
+	if !ok {
+		if c.final {
+			return 0
+		}
+		// Asked before any value showed a mark: note it, to be checked.
+		i = len(c.marks)
+		c.index[string(c.key)] = i
+		c.marks = append(c.marks, 0)
 	}
-	return 0
+	m := c.marks[i]
+	if m == conflict {
+		m = 0
+	}
+	if !c.final {
+		c.asks = append(c.asks, ask{mark: i, answer: m})
+	}
+	return m
+}
+
+// start gathers the evidence of the records already read: all of them
+// when gathered ahead, else those up to the current one, the pass noting
+// the later ones (noting the current one's again changes nothing).
+func (c *columns) start() {
+	c.started = true
+	if c.index == nil {
+		c.index = map[string]int{}
+	}
+	if !c.incremental {
+		c.scan(0, c.batch.Len())
+		return
+	}
+	c.scan(0, c.cur+1)
+	c.from = c.cur + 1
+}
+
+// noting reports whether the pass is to note record i's fields.
+func (c *columns) noting(i int) bool {
+	return c.started && !c.final && i >= c.from
+}
+
+// settled reports whether the answers asks[from:] would be given alike now.
+func (c *columns) settled(from, to int) bool {
+	for _, a := range c.asks[from:to] {
+		m := c.marks[a.mark]
+		if m == conflict {
+			m = 0
+		}
+		if m != a.answer {
+			return false
+		}
+	}
+	return true
 }
 
 func columnKey(dst []byte, src *envelope.Source, column string) []byte {
@@ -140,12 +212,9 @@ func columnKey(dst []byte, src *envelope.Source, column string) []byte {
 	return append(dst, column...)
 }
 
-// scan reads every record of the batch and notes each column's marks.
-func (c *columns) scan() {
-	if c.marks == nil {
-		c.marks = map[string]byte{}
-	}
-	for i := 0; i < c.batch.Len(); i++ {
+// scan reads records [from, to) of the batch and notes each column's marks.
+func (c *columns) scan(from, to int) {
+	for i := from; i < to; i++ {
 		if cap(c.data) == 0 {
 			// Room for any record (Firehose's are at most 1,000 KiB), so
 			// base64 is always decoded here; data that is not base64 is
@@ -166,23 +235,34 @@ func (c *columns) scan() {
 			if envelope.Decode(line, &c.dec) != nil {
 				continue
 			}
-			for j := range c.dec.Fields {
-				f := &c.dec.Fields[j]
-				if f.Kind != envelope.String {
-					continue
-				}
-				m := normalize.DecimalMark(f.Value)
-				if m == 0 {
-					continue
-				}
-				c.key = columnKey(c.key[:0], &c.dec.Source, f.Name)
-				switch old, ok := c.marks[string(c.key)]; {
-				case !ok:
-					c.marks[string(c.key)] = m
-				case old != m:
-					c.marks[string(c.key)] = conflict
-				}
-			}
+			c.note(&c.dec)
+		}
+	}
+}
+
+// note adds the marks of one decoded record's text fields.
+func (c *columns) note(d *envelope.Decoded) {
+	for j := range d.Fields {
+		f := &d.Fields[j]
+		if f.Kind != envelope.String {
+			continue
+		}
+		m := normalize.DecimalMark(f.Value)
+		if m == 0 {
+			continue
+		}
+		c.key = columnKey(c.key[:0], &d.Source, f.Name)
+		i, ok := c.index[string(c.key)]
+		if !ok {
+			c.index[string(c.key)] = len(c.marks)
+			c.marks = append(c.marks, m)
+			continue
+		}
+		switch old := c.marks[i]; {
+		case old == 0:
+			c.marks[i] = m
+		case old != m:
+			c.marks[i] = conflict
 		}
 	}
 }
