@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/sluicehq/sluice/internal/envelope"
 	"github.com/sluicehq/sluice/schema"
@@ -18,8 +19,8 @@ type Scratch struct {
 	// caller that reports them; the caller resets it with Discarded.
 	DiscardedNames []string
 
-	vals []schema.Value
-	strs []string
+	vals chunks[schema.Value]
+	strs chunks[string]
 	seen []bool
 	used []bool
 	key  []byte
@@ -69,37 +70,69 @@ func (s *Scratch) keep() bool {
 // Rewind reuses the memory of every Value produced since the last Rewind.
 // Call it only when none of those Values is in use any more.
 func (s *Scratch) Rewind() {
-	s.vals, s.strs = s.vals[:0], s.strs[:0]
+	s.vals.rewind()
+	s.strs.rewind()
 }
 
-func (s *Scratch) values(n int) []schema.Value {
-	if cap(s.vals)-len(s.vals) < n {
-		size := 4096
-		if n > size {
-			size = n
-		}
-		s.vals = make([]schema.Value, 0, size)
-	}
-	start := len(s.vals)
-	s.vals = s.vals[:start+n]
-	out := s.vals[start : start+n : start+n]
-	for i := range out {
-		out[i] = schema.Value{}
-	}
-	return out
+func (s *Scratch) values(n int) []schema.Value { return s.vals.take(n, 4096) }
+
+func (s *Scratch) strings(n int) []string { return s.strs.take(n, 1024) }
+
+// chunks cuts short slices out of long ones, and cuts them from the same
+// memory again after a rewind: a packed Firehose record's thousands of
+// lines are normalised before any is written, so their Values fill many
+// chunks, which the next record then reuses instead of allocating (and
+// clearing, and collecting) them again. What was handed out is cleared at
+// the rewind, so a kept chunk holds no pointer into an old record's data.
+type chunks[T any] struct {
+	cur  []T   // the chunk being cut
+	at   int   // its index in all, or -1 when it is not kept
+	all  [][]T // chunks kept for reuse, with the length handed out of each
+	next int   // the next of all to cut from
 }
 
-func (s *Scratch) strings(n int) []string {
-	if cap(s.strs)-len(s.strs) < n {
-		size := 1024
-		if n > size {
-			size = n
+// maxChunkBytes bounds the memory a chunks keeps between rewinds.
+const maxChunkBytes = 8 << 20
+
+func (c *chunks[T]) take(n, size int) []T {
+	if cap(c.cur)-len(c.cur) < n {
+		c.park()
+		c.cur, c.at = nil, -1
+		for c.next < len(c.all) && c.cur == nil {
+			if cap(c.all[c.next]) >= n {
+				c.cur, c.at = c.all[c.next], c.next
+			}
+			c.next++
 		}
-		s.strs = make([]string, 0, size)
+		if c.cur == nil {
+			c.cur = make([]T, 0, max(size, n))
+			var zero T
+			if kept := len(c.all) * size * int(unsafe.Sizeof(zero)); kept < maxChunkBytes && c.next == len(c.all) {
+				c.at = len(c.all)
+				c.all = append(c.all, c.cur)
+				c.next = len(c.all)
+			}
+		}
 	}
-	start := len(s.strs)
-	s.strs = s.strs[:start+n]
-	return s.strs[start : start+n : start+n]
+	start := len(c.cur)
+	c.cur = c.cur[:start+n]
+	return c.cur[start : start+n : start+n]
+}
+
+// park notes how much of the current chunk was handed out.
+func (c *chunks[T]) park() {
+	if c.at >= 0 && c.cur != nil {
+		c.all[c.at] = c.cur
+	}
+}
+
+func (c *chunks[T]) rewind() {
+	c.park()
+	for i, b := range c.all[:c.next] {
+		clear(b)
+		c.all[i] = b[:0]
+	}
+	c.cur, c.at, c.next = nil, -1, 0
 }
 
 // Normalize fills out with the record built from fields. On failure it
