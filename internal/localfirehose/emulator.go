@@ -408,7 +408,16 @@ func (e *Emulator) flushLocked(ctx context.Context, s *stream) error {
 	s.mu.Unlock()
 	defer s.mu.Lock()
 	if e.pipe != nil {
-		return e.pipe.submit(ctx, e, s, batch)
+		if err := e.pipe.submit(ctx, e, s, batch); err != nil {
+			return err
+		}
+		// One call can cut several batches (four packed records of
+		// 1,000 KiB in a 1 MB buffer): each waits for room, as the call
+		// did, so that at most workers+1 batches are held.
+		if ctx.Value(invocationKey{}) == nil {
+			return e.pipe.waitRoom()
+		}
+		return nil
 	}
 	return e.processBatch(ctx, s, batch)
 }

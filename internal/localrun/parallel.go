@@ -1,6 +1,7 @@
 package localrun
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -33,7 +34,7 @@ import (
 // cores+1 batches between cutting and delivery.
 
 // queueDepth is how many PutRecordBatch calls an object may have waiting.
-const queueDepth = 1
+const queueDepth = 0
 
 // maxSplitWorkers bounds the objects split at once (and so the batches
 // waiting), however many cores there are.
@@ -48,6 +49,9 @@ func splitWorkers(objects int) int { return max(1, min(cores(), objects, maxSpli
 // objectQueue is one object's PutRecordBatch calls, in order.
 type objectQueue chan *awsfirehose.PutRecordBatchInput
 
+// ownCopyBytes is the size from which a queued record is copied alone.
+const ownCopyBytes = 64 << 10
+
 // queueClient is the Firehose client a split worker's sink puts into: it
 // copies each call into the current object's queue and answers at once
 // that every record was accepted (the emulator refuses nothing that a
@@ -58,15 +62,24 @@ type queueClient struct {
 }
 
 func (c *queueClient) PutRecordBatch(ctx context.Context, in *awsfirehose.PutRecordBatchInput, _ ...func(*awsfirehose.Options)) (*awsfirehose.PutRecordBatchOutput, error) {
-	// The producer reuses its buffers when the call returns: keep a copy,
-	// one allocation for the call's records.
+	// The producer reuses its buffers when the call returns: keep a copy.
+	// Small records share one allocation for the call; a large one (a
+	// packed record, up to 1,000 KiB) has its own, so that it is freed
+	// when its batch is delivered rather than when the call's last record
+	// is: a call of packed records holds 4 MiB.
 	total := 0
 	for _, r := range in.Records {
-		total += len(r.Data)
+		if len(r.Data) < ownCopyBytes {
+			total += len(r.Data)
+		}
 	}
 	slab := make([]byte, 0, total)
 	cp := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: in.DeliveryStreamName, Records: make([]types.Record, len(in.Records))}
 	for i, r := range in.Records {
+		if len(r.Data) >= ownCopyBytes {
+			cp.Records[i].Data = bytes.Clone(r.Data)
+			continue
+		}
 		at := len(slab)
 		slab = append(slab, r.Data...)
 		cp.Records[i].Data = slab[at:len(slab):len(slab)]
