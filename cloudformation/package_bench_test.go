@@ -41,7 +41,7 @@ func sortedTargets(m map[string]string) []string {
 }
 
 // buildLambda builds pkg as `make package` does, for goos/goarch.
-func buildLambda(b *testing.B, pkg, goos, goarch string) string {
+func buildLambda(b testing.TB, pkg, goos, goarch string) string {
 	b.Helper()
 	out := filepath.Join(b.TempDir(), "bootstrap")
 	c := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
@@ -61,11 +61,7 @@ func BenchmarkZipSize(b *testing.B) {
 	for _, name := range sortedTargets(targets) {
 		b.Run(name, func(b *testing.B) {
 			bin := buildLambda(b, targets[name], "linux", "arm64")
-			files := map[string]string{"bootstrap": bin, "sluice.yaml": "../sluice.yaml"}
-			schemas, _ := filepath.Glob("../schema/avsc/*.avsc")
-			for _, s := range schemas {
-				files["schema/avsc/"+filepath.Base(s)] = s
-			}
+			files := zipFiles(bin)
 			b.ResetTimer()
 			var size int
 			for range b.N {
@@ -78,7 +74,18 @@ func BenchmarkZipSize(b *testing.B) {
 	}
 }
 
-func zipSize(b *testing.B, files map[string]string) int {
+// zipFiles are the files of a Lambda's zip, as `make package` puts them:
+// the bootstrap binary, sluice.yaml and the schemas.
+func zipFiles(bin string) map[string]string {
+	files := map[string]string{"bootstrap": bin, "sluice.yaml": "../sluice.yaml"}
+	schemas, _ := filepath.Glob("../schema/avsc/*.avsc")
+	for _, s := range schemas {
+		files["schema/avsc/"+filepath.Base(s)] = s
+	}
+	return files
+}
+
+func zipSize(b testing.TB, files map[string]string) int {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {

@@ -58,6 +58,7 @@ type Enricher struct {
 	shared  Limiter
 	sm      SecretsManagerAPI
 	ps      ParameterStoreAPI
+	loadAWS AWSConfigLoader
 	flight  flight
 }
 
@@ -82,6 +83,11 @@ func WithClock(c Clock) Option { return func(e *Enricher) { e.clock = c } }
 func WithSecrets(sm SecretsManagerAPI, ps ParameterStoreAPI) Option {
 	return func(e *Enricher) { e.sm, e.ps = sm, ps }
 }
+
+// WithAWSConfig sets how the Secrets Manager and SSM clients that
+// WithSecrets did not set get their AWS configuration. Default: none, and a
+// secretsmanager: or ssm: secret is an error.
+func WithAWSConfig(load AWSConfigLoader) Option { return func(e *Enricher) { e.loadAWS = load } }
 
 // WithLimiter replaces the per-instance limiter built from rate and burst.
 func WithLimiter(l Limiter) Option { return func(e *Enricher) { e.limiter = l } }
@@ -126,7 +132,7 @@ func New(ctx context.Context, cfg config.Enricher, opts ...Option) (*Enricher, e
 		}
 	}
 	if cfg.Secret != "" {
-		if e.secret, err = loadSecret(ctx, cfg.Secret, e.sm, e.ps); err != nil {
+		if e.secret, err = loadSecret(ctx, cfg.Secret, e.sm, e.ps, e.loadAWS); err != nil {
 			return nil, fmt.Errorf("enrich: %s: %w", cfg.Name, err)
 		}
 	}

@@ -2,12 +2,12 @@ package enrich
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
@@ -24,13 +24,25 @@ type ParameterStoreAPI interface {
 	GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 }
 
+// AWSConfigLoader builds the AWS configuration: config.LoadDefaultConfig in
+// the CLI, awsenv.Load in the Lambda (which must not link the former).
+type AWSConfigLoader func(context.Context) (aws.Config, error)
+
+func awsConfig(ctx context.Context, load AWSConfigLoader) (aws.Config, error) {
+	if load == nil {
+		return aws.Config{}, errors.New("no way to load it (enrich.WithAWSConfig)")
+	}
+	return load(ctx)
+}
+
 // envLambda is set by the Lambda runtime; env: secrets are refused there so
 // that an API key never sits in a function's plain environment.
 const envLambda = "AWS_LAMBDA_FUNCTION_NAME"
 
 // loadSecret resolves a secret reference once, at cold start. Errors never
 // contain the secret's value.
-func loadSecret(ctx context.Context, ref string, sm SecretsManagerAPI, ps ParameterStoreAPI) (string, error) {
+// loadAWS gives the AWS configuration for the clients sm or ps when nil.
+func loadSecret(ctx context.Context, ref string, sm SecretsManagerAPI, ps ParameterStoreAPI, loadAWS AWSConfigLoader) (string, error) {
 	kind, name, _ := strings.Cut(ref, ":")
 	if kind == "arn" {
 		// arn:partition:service:region:account:...
@@ -50,7 +62,7 @@ func loadSecret(ctx context.Context, ref string, sm SecretsManagerAPI, ps Parame
 		return v, nil
 	case "secretsmanager":
 		if sm == nil {
-			cfg, err := awsconfig.LoadDefaultConfig(ctx)
+			cfg, err := awsConfig(ctx, loadAWS)
 			if err != nil {
 				return "", fmt.Errorf("enrich: secret %q: AWS config: %w", ref, err)
 			}
@@ -66,7 +78,7 @@ func loadSecret(ctx context.Context, ref string, sm SecretsManagerAPI, ps Parame
 		return *out.SecretString, nil
 	case "ssm":
 		if ps == nil {
-			cfg, err := awsconfig.LoadDefaultConfig(ctx)
+			cfg, err := awsConfig(ctx, loadAWS)
 			if err != nil {
 				return "", fmt.Errorf("enrich: secret %q: AWS config: %w", ref, err)
 			}

@@ -50,7 +50,7 @@ func TestLoadSecret(t *testing.T) {
 	}
 	for _, tt := range tests {
 		sm, ps := &fakeSM{}, &fakeSSM{}
-		got, err := loadSecret(context.Background(), tt.ref, sm, ps)
+		got, err := loadSecret(context.Background(), tt.ref, sm, ps, nil)
 		if err != nil || got != tt.want {
 			t.Errorf("%s: %q, %v", tt.ref, got, err)
 		}
@@ -59,14 +59,14 @@ func TestLoadSecret(t *testing.T) {
 			t.Errorf("%s: asked for %q, want %q", tt.ref, asked, tt.asked)
 		}
 	}
-	if _, err := loadSecret(context.Background(), "secretsmanager:missing", &fakeSM{}, nil); err == nil {
+	if _, err := loadSecret(context.Background(), "secretsmanager:missing", &fakeSM{}, nil, nil); err == nil {
 		t.Error("a missing secret loaded")
 	}
-	if _, err := loadSecret(context.Background(), "env:SLUICE_TEST_UNSET", nil, nil); err == nil {
+	if _, err := loadSecret(context.Background(), "env:SLUICE_TEST_UNSET", nil, nil, nil); err == nil {
 		t.Error("an unset variable loaded")
 	}
 	t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "sluice-transform")
-	if _, err := loadSecret(context.Background(), "env:SLUICE_TEST_SECRET", nil, nil); err == nil || !strings.Contains(err.Error(), "local runs only") {
+	if _, err := loadSecret(context.Background(), "env:SLUICE_TEST_SECRET", nil, nil, nil); err == nil || !strings.Contains(err.Error(), "local runs only") {
 		t.Errorf("env: secret inside Lambda: %v", err)
 	}
 }
@@ -111,5 +111,17 @@ func TestRedirectToAnotherHostIsNotFollowed(t *testing.T) {
 	k := keyOf(t, e, "a")
 	if r := e.Lookup(context.Background(), []string{k})[k]; r.Err == nil {
 		t.Fatalf("redirect answered %+v, want an error", r)
+	}
+}
+
+// Without a client, an AWS secret needs a way to load the AWS configuration,
+// and its failure is the secret's error.
+func TestSecretNeedsAWSConfig(t *testing.T) {
+	if _, err := loadSecret(context.Background(), "ssm:/sluice/key", nil, nil, nil); err == nil || !strings.Contains(err.Error(), "WithAWSConfig") {
+		t.Errorf("no loader: %v", err)
+	}
+	failing := func(context.Context) (aws.Config, error) { return aws.Config{}, errors.New("no credentials here") }
+	if _, err := loadSecret(context.Background(), "secretsmanager:key", nil, nil, failing); err == nil || !strings.Contains(err.Error(), "no credentials here") {
+		t.Errorf("failing loader: %v", err)
 	}
 }

@@ -3,10 +3,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 )
 
 // Exit statuses shared by every command.
@@ -81,4 +85,11 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'sluice <command> -h' for a command's flags.")
 	fmt.Fprintln(w, "Every command reads sluice.yaml (or the file named by SLUICE_CONFIG, or --config).")
 	fmt.Fprintln(w, exitStatusHelp)
+}
+
+// loadAWSConfig is the CLI's AWS configuration: the SDK's default chain
+// (environment, shared profiles, SSO, assume-role...). The Lambdas use
+// awsenv.Load instead.
+func loadAWSConfig(ctx context.Context) (aws.Config, error) {
+	return awsconfig.LoadDefaultConfig(ctx)
 }

@@ -97,7 +97,7 @@ ends delivered, dropped, failed or dead-lettered (exit 1 naming the ids if not);
 		inj = chaos.New(seed, *chaosRate)
 	}
 	ctx := context.Background()
-	enrichOpts := []enrich.Option{enrich.WithMetrics(metrics.New(io.Discard))}
+	enrichOpts := []enrich.Option{enrich.WithMetrics(metrics.New(io.Discard)), enrich.WithAWSConfig(loadAWSConfig)}
 	if inj != nil && len(cfg.Enrichers) > 0 {
 		cache, err := enrich.NewCacheFromEnv()
 		if err != nil {

@@ -53,7 +53,7 @@ Exit 1 when a case fails.`, stderr)
 		return exitUsage
 	}
 	opts := pipetest.Options{Enrichers: func(cfg *config.Config, reg *schema.Registry) ([]transform.Enricher, error) {
-		return app.Enrichers(context.Background(), cfg, reg, enrich.WithMetrics(metrics.New(io.Discard)))
+		return app.Enrichers(context.Background(), cfg, reg, enrich.WithMetrics(metrics.New(io.Discard)), enrich.WithAWSConfig(loadAWSConfig))
 	}}
 	if _, err := os.Stat(*cfgPath); err == nil || os.Getenv(config.EnvPath) != "" {
 		cfg, reg, err := config.LoadAll(*cfgPath)

@@ -105,7 +105,7 @@ func localTransform(cfg *config.Config, opts ...transform.Option) (*transform.Ha
 	if err != nil {
 		return nil, err
 	}
-	enrichers, err := app.Enrichers(context.Background(), cfg, reg, enrich.WithMetrics(metrics.New(io.Discard)))
+	enrichers, err := app.Enrichers(context.Background(), cfg, reg, enrich.WithMetrics(metrics.New(io.Discard)), enrich.WithAWSConfig(loadAWSConfig))
 	if err != nil {
 		return nil, err
 	}

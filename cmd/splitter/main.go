@@ -9,8 +9,8 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/sluicehq/sluice/internal/awsenv"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/splitter"
@@ -28,7 +28,7 @@ func main() {
 		log.Error("config", "err", err)
 		os.Exit(1)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	awsCfg, err := awsenv.Load(context.Background())
 	if err != nil {
 		log.Error("aws config", "err", err)
 		os.Exit(1)

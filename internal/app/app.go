@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"os"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 
 	"github.com/sluicehq/sluice/enrich"
+	"github.com/sluicehq/sluice/internal/awsenv"
 	"github.com/sluicehq/sluice/internal/config"
 	sfirehose "github.com/sluicehq/sluice/internal/firehose"
 	"github.com/sluicehq/sluice/internal/transform"
@@ -57,11 +57,11 @@ func NewTransform(ctx context.Context, configPath string, opts ...transform.Opti
 	if err != nil {
 		return nil, err
 	}
-	enrichers, err := Enrichers(ctx, cfg, reg)
+	enrichers, err := Enrichers(ctx, cfg, reg, enrich.WithAWSConfig(awsenv.Load))
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := awsenv.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("app: AWS configuration: %w", err)
 	}

@@ -9,9 +9,9 @@ import (
 	"log"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 
+	"github.com/sluicehq/sluice/internal/awsenv"
 	"github.com/sluicehq/sluice/internal/config"
 )
 
@@ -21,7 +21,7 @@ func main() {
 	if _, _, err := config.LoadAll(config.PathFromEnv()); err != nil {
 		log.Fatal(err)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	awsCfg, err := awsenv.Load(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}
