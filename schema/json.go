@@ -3,13 +3,16 @@ package schema
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/bits"
 	"sort"
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/hamba/avro/v2"
 )
@@ -123,39 +126,52 @@ var plainASCII = func() (t [256]bool) {
 	return t
 }()
 
-// plainWord reports whether all eight bytes of w are plain ASCII (see
-// plainASCII), testing them at once.
-func plainWord(w string) bool {
+// specialMask has the high bit set of each byte of x that is not plain
+// ASCII (see plainASCII), exactly: a quote, a backslash, a control
+// character or a byte of a multi-byte UTF-8 sequence.
+func specialMask(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-	less := func(x uint64, n uint64) uint64 { return (x - ones*n) &^ x & highs }
-	bad := x&highs | less(x, 0x20) | less(x^(ones*'"'), 1) | less(x^(ones*'\\'), 1)
-	return bad == 0
+	return zeroBytes(x^(ones*'"')) | zeroBytes(x^(ones*'\\')) | zeroBytes(x&(ones*0xe0)) | x&highs
+}
+
+// zeroBytes has the high bit of each zero byte of x set, exactly.
+func zeroBytes(x uint64) uint64 {
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	return ^((x&low7 + low7) | x | low7)
 }
 
 // AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	b := unsafe.Slice(unsafe.StringData(s), len(s)) // read, never written
 	start := 0
-	for i := 0; i < len(s); {
-		// Runs of plain ASCII, the common case, are copied at once: eight
-		// bytes at a time, then byte by byte.
-		for i+8 <= len(s) && plainWord(s[i:i+8]) {
+	for i := 0; i < len(b); {
+		// Runs of plain ASCII, the common case, are passed over eight
+		// bytes at a time, to the first byte that is not.
+		for i+8 <= len(b) {
+			if m := specialMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
 			i += 8
 		}
-		for i < len(s) && plainASCII[s[i]] {
+		if j := len(b) - 8; i > j && j >= 0 && i < len(b) {
+			// Fewer than eight bytes left: the last eight, less those
+			// already seen.
+			if m := specialMask(binary.LittleEndian.Uint64(b[j:])) >> (uint(i-j) * 8); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+			} else {
+				i = len(b)
+			}
+		}
+		for i < len(b) && plainASCII[b[i]] {
 			i++
 		}
-		if i == len(s) {
+		if i == len(b) {
 			break
 		}
-		c := s[i]
+		c := b[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':
