@@ -341,9 +341,12 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 	var bytesIn, bytesOut int
 	// emit writes record i's response entry, in input order, within the
 	// response size limit.
+	// rr is the entry being written, one for the batch: the sink takes its
+	// address, so a variable of each record's would be an allocation each.
+	var rr firehose.ResponseRecord
 	emit := func(i int) {
 		r := results[i]
-		rr := firehose.ResponseRecord{RecordID: b.IDs[i], Result: r.status, Data: empty}
+		rr = firehose.ResponseRecord{RecordID: b.IDs[i], Result: r.status, Data: empty}
 		if r.status == firehose.Ok {
 			rr.Data = r.data
 			if r.keys != nil {
@@ -610,9 +613,10 @@ func (h *Handler) normaliseRecord(w *worker, b *firehose.Batch, i int, data []by
 		if len(bytes.TrimSpace(line)) == 0 && (part > 0 || len(data) > 0) {
 			continue // blank lines between packed records
 		}
-		it := item{rec: i, at: start, end: start + len(line)}
-		h.normalisePart(w, b, i, line, stream, part, &it)
-		w.items = append(w.items, it)
+		// Normalised in place: an item of its own would escape to the
+		// heap (the observer sees its value), one allocation per record.
+		w.items = append(w.items, item{rec: i, at: start, end: start + len(line)})
+		h.normalisePart(w, b, i, line, stream, part, &w.items[len(w.items)-1])
 		part++
 	}
 }
