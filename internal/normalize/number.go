@@ -349,11 +349,12 @@ func byteSet(s string) (set [256]bool) {
 }
 
 // mayShowMark is false for text DecimalMark surely answers 0 for: text
-// with no digit, a byte that is neither a number's nor what may surround
-// one, or a byte other than a digit or separator between its first and
-// last digit (the body keeps every digit and what lies between).
+// with no digit, or no '.' or ',' (the body is part of the text, and
+// shows no mark without one), a byte that is neither a number's nor what
+// may surround one, or a byte other than a digit or separator between its
+// first and last digit (the body keeps every digit and what lies between).
 func mayShowMark(s string) bool {
-	first, last := -1, -1
+	first, last, sep := -1, -1, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -362,11 +363,13 @@ func mayShowMark(s string) bool {
 				first = i
 			}
 			last = i
+		case c == '.' || c == ',':
+			sep = true
 		case !bodyByte[c] && !aroundByte[c]:
 			return false
 		}
 	}
-	if first < 0 {
+	if first < 0 || !sep {
 		return false
 	}
 	for i := first; i < last; i++ {
