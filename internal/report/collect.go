@@ -41,12 +41,23 @@ type objectKey struct{ bucket, key string }
 
 type objectStats struct {
 	records int64
-	columns map[string]*Column
+	columns map[string]*columnStats
 	order   []string
 	// The columns of the last record, in order: a file's records share
 	// them, so the next record is counted without a map lookup per column.
 	lastNames []string
-	lastCols  []*Column
+	lastCols  []*columnStats
+}
+
+// columnStats is a column and where in its object it was first seen: the
+// lowest line of a record holding it, and its place in that record.
+// Columns are listed in that order, the object's own, whatever order the
+// records were observed in (the transform observes a record whose number
+// reads by its column's evidence after the rest of its batch).
+type columnStats struct {
+	Column
+	line int64
+	pos  int
 }
 
 // fieldOutcome is what one record did to one field.
@@ -161,7 +172,7 @@ func (c *Collector) Observe(o transform.Observation) {
 	}
 	obj := st.objects[ok]
 	if obj == nil {
-		obj = &objectStats{columns: map[string]*Column{}}
+		obj = &objectStats{columns: map[string]*columnStats{}}
 		st.objects[ok] = obj
 	}
 	obj.records++
@@ -170,7 +181,7 @@ func (c *Collector) Observe(o transform.Observation) {
 	} else {
 		st.ok++
 	}
-	obj.count(o.Fields, idx, s, extraAt >= 0)
+	obj.count(o.Fields, idx, s, extraAt >= 0, line)
 
 	for i, out := range outs {
 		fs := &st.fields[i]
@@ -226,7 +237,7 @@ func (k objectKey) String() string {
 
 // count adds one record's columns: where each went (idx: the field index,
 // -1 for none) and how often it was seen.
-func (obj *objectStats) count(fields []envelope.Field, idx []int, s *schema.Schema, hasExtra bool) {
+func (obj *objectStats) count(fields []envelope.Field, idx []int, s *schema.Schema, hasExtra bool, line int64) {
 	if len(fields) == len(obj.lastNames) {
 		same := true
 		for i := range fields {
@@ -236,8 +247,9 @@ func (obj *objectStats) count(fields []envelope.Field, idx []int, s *schema.Sche
 			}
 		}
 		if same {
-			for _, col := range obj.lastCols {
+			for i, col := range obj.lastCols {
 				col.Records++
+				col.seenAt(line, i)
 			}
 			return
 		}
@@ -247,7 +259,7 @@ func (obj *objectStats) count(fields []envelope.Field, idx []int, s *schema.Sche
 		col := obj.columns[f.Name]
 		if col == nil {
 			name := strings.Clone(f.Name) // f aliases the transform's reused buffers
-			col = &Column{Column: name}
+			col = &columnStats{Column: Column{Column: name}, line: line, pos: i}
 			switch k := idx[i]; {
 			case k >= 0:
 				col.Field, col.Match = s.Fields[k].Name, matchKind(&s.Fields[k], f.Name)
@@ -260,8 +272,16 @@ func (obj *objectStats) count(fields []envelope.Field, idx []int, s *schema.Sche
 			obj.order = append(obj.order, name)
 		}
 		col.Records++
-		obj.lastNames = append(obj.lastNames, col.Column)
+		col.seenAt(line, i)
+		obj.lastNames = append(obj.lastNames, col.Column.Column)
 		obj.lastCols = append(obj.lastCols, col)
+	}
+}
+
+// seenAt notes the column at place pos of a record at line.
+func (col *columnStats) seenAt(line int64, pos int) {
+	if line < col.line || line == col.line && pos < col.pos {
+		col.line, col.pos = line, pos
 	}
 }
 
@@ -348,8 +368,17 @@ func (c *Collector) Report() *Report {
 		for _, o := range objects {
 			os := st.objects[o]
 			or := ObjectReport{Object: o.String(), Records: os.records}
+			// In the object's order; records without a line (bare) keep
+			// the order they were seen in.
+			sort.SliceStable(os.order, func(i, j int) bool {
+				a, b := os.columns[os.order[i]], os.columns[os.order[j]]
+				if a.line != b.line {
+					return a.line < b.line
+				}
+				return a.line > 0 && a.pos < b.pos
+			})
 			for _, col := range os.order {
-				or.Columns = append(or.Columns, *os.columns[col])
+				or.Columns = append(or.Columns, os.columns[col].Column)
 			}
 			sr.Objects = append(sr.Objects, or)
 		}
