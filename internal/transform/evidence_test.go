@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,25 @@ type evidenceRun struct {
 	Outcomes   []Outcome
 	Reingested [][]byte
 	Invoked    []byte
+	// Observed is what an observer saw, sorted: records are observed
+	// once each, not in input order.
+	Observed []string
+}
+
+// observed writes what an observation says: input fields, record id,
+// failure, and the record built.
+func observed(o Observation) string {
+	var sb strings.Builder
+	for _, f := range o.Fields {
+		fmt.Fprintf(&sb, "%s=%q(%d) ", f.Name, f.Value, f.Kind)
+	}
+	fmt.Fprintf(&sb, "id=%s ", o.Meta.RecordID)
+	if o.Failure != nil {
+		fmt.Fprintf(&sb, "fail=%s/%s/%s", o.Failure.Class, o.Failure.Field, o.Failure.Reason)
+	} else {
+		sb.Write(schema.AppendJSON(nil, o.Plan.Schema.Type, o.Value))
+	}
+	return sb.String()
 }
 
 var evidenceRegistry *schema.Registry
@@ -43,7 +63,7 @@ var evidenceRegistry *schema.Registry
 // runEvidence runs ev through a handler that gathers the column evidence
 // along its pass, or ahead of it. Each call builds its own handler, clock
 // and re-ingester, so both ways see the same deadline at the same record.
-func runEvidence(t *testing.T, cfg *config.Config, ev events.KinesisFirehoseEvent, ahead, reingest bool, lateAfter int) evidenceRun {
+func runEvidence(t *testing.T, cfg *config.Config, ev events.KinesisFirehoseEvent, ahead, reingest, observe bool, lateAfter int) evidenceRun {
 	t.Helper()
 	if evidenceRegistry == nil {
 		_, evidenceRegistry = loadShipped(t)
@@ -61,6 +81,10 @@ func runEvidence(t *testing.T, cfg *config.Config, ev events.KinesisFirehoseEven
 	re := &fakeReingester{}
 	if reingest {
 		opts = append(opts, WithReingester(re))
+	}
+	var seen []string
+	if observe {
+		opts = append(opts, WithObserver(func(o Observation) { seen = append(seen, observed(o)) }))
 	}
 	h := quietHandler(t, cfg, reg, opts...)
 	h.evidenceAhead = ahead
@@ -82,6 +106,8 @@ func runEvidence(t *testing.T, cfg *config.Config, ev events.KinesisFirehoseEven
 	if got.Invoked, err = h.Invoke(ctx, payload); err != nil {
 		t.Fatal(err)
 	}
+	sort.Strings(seen)
+	got.Observed = seen
 	return got
 }
 
@@ -121,10 +147,13 @@ func TestColumnEvidenceFromALaterFailedRecord(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ev := eventOf("listings", c.records)
-			along := runEvidence(t, cfg, ev, false, false, 0)
-			ahead := runEvidence(t, cfg, ev, true, false, 0)
+			along := runEvidence(t, cfg, ev, false, false, true, 0)
+			ahead := runEvidence(t, cfg, ev, true, false, true, 0)
 			if !reflect.DeepEqual(along, ahead) {
 				t.Fatalf("gathered along the pass:\n%+v\ngathered ahead:\n%+v", along, ahead)
+			}
+			if len(along.Observed) != 2*len(along.Resp.Records) && !strings.Contains(c.name, "packed") { // Process, then Invoke
+				t.Fatalf("observed %d times for %d records, twice each", len(along.Observed), len(along.Resp.Records))
 			}
 			for i, r := range along.Resp.Records {
 				got := r.Result
@@ -148,7 +177,7 @@ func TestColumnEvidenceFromALaterFailedRecord(t *testing.T) {
 
 // Random batches, read with the evidence gathered along the pass and ahead
 // of it, answer alike: results, documents, reasons, what is re-ingested,
-// under a small response limit and a deadline too.
+// what an observer sees, under a small response limit and a deadline too.
 func TestColumnEvidenceAlongMatchesAhead(t *testing.T) {
 	base := valuesRuleConfig(t)
 	rng := rand.New(rand.NewSource(10))
@@ -193,8 +222,9 @@ func TestColumnEvidenceAlongMatchesAhead(t *testing.T) {
 		if rng.Intn(5) == 0 {
 			lateAfter = 1 + rng.Intn(len(records)+2)
 		}
-		along := runEvidence(t, &cfg, ev, false, reingest, lateAfter)
-		ahead := runEvidence(t, &cfg, ev, true, reingest, lateAfter)
+		observe := rng.Intn(2) == 0
+		along := runEvidence(t, &cfg, ev, false, reingest, observe, lateAfter)
+		ahead := runEvidence(t, &cfg, ev, true, reingest, observe, lateAfter)
 		if !reflect.DeepEqual(along, ahead) {
 			t.Fatalf("round %d, records %q:\ngathered along the pass:\n%+v\ngathered ahead:\n%+v", round, records, along, ahead)
 		}

@@ -53,7 +53,7 @@ type Handler struct {
 	// observe, when set, sees every normalised record (WithObserver).
 	observe func(Observation)
 	// evidenceAhead gathers a column's evidence ahead of the pass, as the
-	// lookups and an observer need; tests compare the two ways with it.
+	// lookups need; tests compare the two ways with it.
 	evidenceAhead bool
 }
 
@@ -320,9 +320,8 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 
 	w.items = w.items[:0]
 	// A column's evidence is gathered along the pass, except when the
-	// lookups normalise the batch ahead of it or an observer must see each
-	// record once, as it is delivered: then it is gathered ahead.
-	w.cols.reset(b, len(h.enrichers) == 0 && h.observe == nil && !h.evidenceAhead)
+	// lookups normalise the batch ahead of it: then it is gathered ahead.
+	w.cols.reset(b, len(h.enrichers) == 0 && !h.evidenceAhead)
 	defer w.cols.reset(nil, false)
 	late := func() bool { return hasDeadline && h.now().After(cutoff) }
 	lctx := ctx
@@ -480,7 +479,9 @@ func (h *Handler) settle(w *worker, b *firehose.Batch, pending []pendingRecord, 
 	w.cols.final = true
 	redone := false
 	for _, p := range pending {
-		if w.cols.settled(p.asks, p.asksEnd) {
+		// An observer has yet to see the parts that asked: they are
+		// normalised again for it even when their answers stand.
+		if h.observe == nil && w.cols.settled(p.asks, p.asksEnd) {
 			continue
 		}
 		data, err := b.Data(p.rec, w.data[:0])
@@ -665,6 +666,7 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 		w.meta.Options = h.read.forSource(w, &d.Source)
 	}
 	w.sc.Discarded, w.sc.DiscardedNames = 0, w.sc.DiscardedNames[:0]
+	asked := w.cols.asked
 	it.fail = plan.Normalize(&w.sc, d.Fields, &w.meta, &it.val)
 	it.discarded = w.sc.Discarded
 	if it.fail == nil {
@@ -677,8 +679,9 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 		it.position = fmt.Sprintf("s3://%s/%s line %d", d.Source.Bucket, d.Source.Key, d.Source.Line)
 	}
 	// A failed part of a packed record comes back alone (encodeAround) and
-	// is observed then.
-	if h.observe != nil && !(it.fail != nil && w.packed && h.reingest != nil) {
+	// is observed then; one that asked for a column's evidence before the
+	// pass had seen the whole batch, once settled.
+	if h.observe != nil && !(it.fail != nil && w.packed && h.reingest != nil) && w.cols.observeNow(w.cols.asked > asked) {
 		h.observe(Observation{Plan: plan, Fields: d.Fields, Meta: &w.meta, Value: &it.val, Failure: it.fail})
 	}
 }

@@ -21,8 +21,10 @@ type Observation struct {
 }
 
 // WithObserver calls observe for every record normalised (Ok or failed;
-// not those dropped by a rule before normalising). It may be called from
-// several goroutines at once. Default: none, which costs one nil check per
+// not those dropped by a rule before normalising), each once. It may be
+// called from several goroutines at once, and not in input order: a record
+// whose number read by its column's evidence (docs/transform.md) is
+// observed once its batch has been read to the end. Default: none, which costs one nil check per
 // record.
 func WithObserver(observe func(Observation)) Option {
 	return func(h *Handler) { h.observe = observe }

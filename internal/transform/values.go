@@ -115,11 +115,13 @@ type columns struct {
 	cur     int            // the record being normalised
 	index   map[string]int // object and column → its mark in marks
 	marks   []byte         // 0, '.', ',' or conflict
-	// asks are the answers given while not final, for run to check.
-	asks []ask
-	dec  envelope.Decoded
-	data []byte // the decoding buffer, only ever this one
-	key  []byte
+	// asks are the answers given while not final, for run to check;
+	// asked counts every answer given.
+	asks  []ask
+	asked int
+	dec   envelope.Decoded
+	data  []byte // the decoding buffer, only ever this one
+	key   []byte
 }
 
 // ask is one answer given before the evidence was final.
@@ -139,6 +141,7 @@ func (c *columns) reset(b *firehose.Batch, incremental bool) {
 }
 
 func (c *columns) Decimal(column string) byte {
+	c.asked++
 	if !c.started {
 		c.start()
 	}
@@ -181,6 +184,16 @@ func (c *columns) start() {
 	}
 	c.scan(0, c.cur+1)
 	c.from = c.cur + 1
+}
+
+// observeNow reports whether a record part just normalised is to be
+// observed now, asked telling whether it asked for evidence. Gathered
+// along the pass, a part that asked is observed when settle normalises it
+// again with the whole batch's evidence, and then only the parts that ask
+// (the others were observed in the pass); whether a part asks does not
+// depend on the answers, as its first question comes before any.
+func (c *columns) observeNow(asked bool) bool {
+	return !c.incremental || asked == c.final
 }
 
 // noting reports whether the pass is to note record i's fields.
