@@ -180,6 +180,8 @@ type item struct {
 	// alone (see encodeAround).
 	at, end int
 	split   bool
+	// asked: the part asked for a column's evidence (normalize.Columns).
+	asked bool
 }
 
 // result is the outcome for one Firehose record.
@@ -479,9 +481,8 @@ func (h *Handler) settle(w *worker, b *firehose.Batch, pending []pendingRecord, 
 	w.cols.final = true
 	redone := false
 	for _, p := range pending {
-		// An observer has yet to see the parts that asked: they are
-		// normalised again for it even when their answers stand.
-		if h.observe == nil && w.cols.settled(p.asks, p.asksEnd) {
+		settled := w.cols.settled(p.asks, p.asksEnd)
+		if settled && h.observe == nil {
 			continue
 		}
 		data, err := b.Data(p.rec, w.data[:0])
@@ -490,6 +491,10 @@ func (h *Handler) settle(w *worker, b *firehose.Batch, pending []pendingRecord, 
 		}
 		if b.DecodesIntoBuf() {
 			w.data = data
+		}
+		if settled {
+			h.observeAsked(w, b, &p, data, stream)
+			continue
 		}
 		kept := 0
 		for k := range split.data {
@@ -508,6 +513,24 @@ func (h *Handler) settle(w *worker, b *firehose.Batch, pending []pendingRecord, 
 	}
 	if redone {
 		sort.Stable(split)
+	}
+}
+
+// observeAsked shows the observer the parts of pending record p that
+// asked for a column's evidence (the others were observed in the pass):
+// its answers stand, so only they are normalised again, and nothing else
+// of the record changes.
+func (h *Handler) observeAsked(w *worker, b *firehose.Batch, p *pendingRecord, data []byte, stream string) {
+	w.packed = bytes.IndexByte(bytes.TrimRight(data, " \t\r\n"), '\n') >= 0
+	for k := p.first; k < p.end; k++ {
+		it := &w.items[k]
+		if !it.asked {
+			continue
+		}
+		w.items = append(w.items, item{rec: it.rec, at: it.at, end: it.end})
+		h.normalisePart(w, b, p.rec, data[it.at:it.end], stream, k-p.first, &w.items[len(w.items)-1])
+		w.items = w.items[:len(w.items)-1]
+		w.sc.Rewind()
 	}
 }
 
@@ -681,7 +704,8 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 	// A failed part of a packed record comes back alone (encodeAround) and
 	// is observed then; one that asked for a column's evidence before the
 	// pass had seen the whole batch, once settled.
-	if h.observe != nil && !(it.fail != nil && w.packed && h.reingest != nil) && w.cols.observeNow(w.cols.asked > asked) {
+	it.asked = w.cols.asked > asked
+	if h.observe != nil && !(it.fail != nil && w.packed && h.reingest != nil) && w.cols.observeNow(it.asked) {
 		h.observe(Observation{Plan: plan, Fields: d.Fields, Meta: &w.meta, Value: &it.val, Failure: it.fail})
 	}
 }
