@@ -12,6 +12,7 @@ var (
 	errMapping     = errors.New("quantile: the sketch's index mapping differs from this one's")
 	errUnknownFlag = errors.New("quantile: unknown encoding flag")
 	errEncoding    = errors.New("quantile: unknown bin encoding")
+	errBin         = errors.New("quantile: a bin's index is outside the mapping's range, or its count is not a finite number ≥ 0")
 )
 
 type bin struct {
@@ -37,7 +38,7 @@ func (s *Sketch) Merge(b []byte) error {
 		}
 		switch flag.Type() {
 		case enc.FlagTypePositiveStore, enc.FlagTypeNegativeStore:
-			if bins, err = decodeBins(&b, flag, bins); err != nil {
+			if bins, err = decodeBins(&b, flag, bins, s.m.index(s.m.minIndexable), s.m.index(s.m.maxIndexable)); err != nil {
 				return err
 			}
 		case enc.FlagTypeIndexMapping:
@@ -62,6 +63,9 @@ func (s *Sketch) Merge(b []byte) error {
 				if err != nil {
 					return err
 				}
+				if !validCount(c) {
+					return errBin
+				}
 				zero += c
 			case enc.FlagCount, enc.FlagSum, enc.FlagMin, enc.FlagMax:
 				// Exact summary statistics, which sketches-go skips too.
@@ -85,7 +89,11 @@ func (s *Sketch) Merge(b []byte) error {
 	return nil
 }
 
-func decodeBins(b *[]byte, flag enc.Flag, bins []bin) ([]bin, error) {
+// decodeBins appends the bins of one store block. Indexes must lie within
+// [lo, hi], the indexes Add can produce (sketches-go does not check, and a
+// far index would make the page table enormous); counts must be finite
+// and not negative.
+func decodeBins(b *[]byte, flag enc.Flag, bins []bin, lo, hi int) ([]bin, error) {
 	negative := flag.Type() == enc.FlagTypeNegativeStore
 	n, err := enc.DecodeUvarint64(b)
 	if err != nil {
@@ -107,6 +115,9 @@ func decodeBins(b *[]byte, flag enc.Flag, bins []bin) ([]bin, error) {
 					return nil, err
 				}
 			}
+			if index < int64(lo) || index > int64(hi) || !validCount(count) {
+				return nil, errBin
+			}
 			bins = append(bins, bin{negative, int(index), count})
 		}
 	case enc.BinEncodingContiguousCounts:
@@ -123,6 +134,9 @@ func decodeBins(b *[]byte, flag enc.Flag, bins []bin) ([]bin, error) {
 			if err != nil {
 				return nil, err
 			}
+			if index < int64(lo) || index > int64(hi) || !validCount(count) {
+				return nil, errBin
+			}
 			bins = append(bins, bin{negative, int(index), count})
 			index += delta
 		}
@@ -131,6 +145,8 @@ func decodeBins(b *[]byte, flag enc.Flag, bins []bin) ([]bin, error) {
 	}
 	return bins, nil
 }
+
+func validCount(c float64) bool { return c >= 0 && !math.IsInf(c, 1) }
 
 func withinTolerance(x, y, tolerance float64) bool {
 	if x == 0 || y == 0 {
