@@ -41,6 +41,8 @@ func (h *Handler) lookupBatch(ctx context.Context, w *worker, b *firehose.Batch,
 		keys[i] = map[string]struct{}{}
 	}
 	first := len(w.items)
+	w.lookingUp = true
+	defer func() { w.lookingUp = false }()
 	for i := 0; i < b.Len() && !cutoff(); i++ {
 		data, err := b.Data(i, w.data[:0])
 		if err != nil {

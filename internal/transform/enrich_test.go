@@ -127,3 +127,46 @@ func TestEnrichmentSkipsFailedRecords(t *testing.T) {
 		t.Fatalf("a record that fails normalisation was looked up: %v", calls())
 	}
 }
+
+// With an enricher, whose lookup step normalises the batch before the
+// records are written, each record is still observed once (the run
+// report's counts are not doubled), and observed with its lookup applied.
+func TestEnrichmentObservesEachRecordOnce(t *testing.T) {
+	srv, _ := geocodeAPI(t)
+	t.Setenv("SLUICE_TEST_GEOCODE_KEY", "test-key")
+	cfg := enrichConfig(t, srv.URL, "pass")
+	_, reg := loadShipped(t)
+	var es []Enricher
+	for _, ec := range cfg.Enrichers {
+		e, err := enrich.New(context.Background(), ec, enrich.WithMetrics(metrics.New(&bytes.Buffer{})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, e)
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	h := quietHandler(t, cfg, reg, WithEnrichers(es...), WithObserver(func(o Observation) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[o.Meta.RecordID]++
+	}))
+	ev := eventOf("listings", []string{
+		`{"shop_name":"a","price":"10","listed":"2024-05-01","url":"u","address":"1 High Street"}`,
+		`{"shop_name":"b","price":"no price","listed":"2024-05-01","url":"u","address":"2 High Street"}`,
+		`{"shop_name":"c","price":"1,050","listed":"2024-05-01","url":"u","address":"3 High Street"}`,
+		`{"shop_name":"d","price":"2.500,00","listed":"2024-05-01","url":"u","address":"4 High Street"}`,
+	})
+	resp, _, err := h.Process(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != len(resp.Records) {
+		t.Fatalf("observed %d records (%v), want %d", len(seen), seen, len(resp.Records))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("record %s observed %d times, want once", id, n)
+		}
+	}
+}

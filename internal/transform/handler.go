@@ -141,6 +141,9 @@ func (h *Handler) putWorker(w *worker) {
 type worker struct {
 	// packed: the record being normalised holds several parts.
 	packed bool
+	// lookingUp: the batch is being normalised to find its lookup keys
+	// (lookupBatch), not to be written; nothing is observed then.
+	lookingUp bool
 	sc     normalize.Scratch
 	enc    *schema.Encoder
 	dec    envelope.Decoded
@@ -705,7 +708,7 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 	// is observed then; one that asked for a column's evidence before the
 	// pass had seen the whole batch, once settled.
 	it.asked = w.cols.asked > asked
-	if h.observe != nil && !(it.fail != nil && w.packed && h.reingest != nil) && w.cols.observeNow(it.asked) {
+	if h.observe != nil && !w.lookingUp && !(it.fail != nil && w.packed && h.reingest != nil) && w.cols.observeNow(it.asked) {
 		h.observe(Observation{Plan: plan, Fields: d.Fields, Meta: &w.meta, Value: &it.val, Failure: it.fail})
 	}
 }
