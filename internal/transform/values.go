@@ -228,10 +228,11 @@ func columnKey(dst []byte, src *envelope.Source, column string) []byte {
 // scan reads records [from, to) of the batch and notes each column's marks.
 func (c *columns) scan(from, to int) {
 	for i := from; i < to; i++ {
-		if cap(c.data) == 0 {
+		if cap(c.data) == 0 && c.batch.DecodesIntoBuf() {
 			// Room for any record (Firehose's are at most 1,000 KiB), so
-			// base64 is always decoded here; data that is not base64 is
-			// the event's own and is never kept as a buffer.
+			// base64 is always decoded here; data that is not base64 (a
+			// typed event, as sluice run's) is the event's own, needs no
+			// buffer and is never kept as one.
 			c.data = make([]byte, 0, config.MaxFirehoseRecordBytes+1<<10)
 		}
 		data, err := c.batch.Data(i, c.data[:0])
