@@ -144,14 +144,14 @@ type worker struct {
 	// lookingUp: the batch is being normalised to find its lookup keys
 	// (lookupBatch), not to be written; nothing is observed then.
 	lookingUp bool
-	sc     normalize.Scratch
-	enc    *schema.Encoder
-	dec    envelope.Decoded
-	items  []item
-	out    []byte // the current record's documents
-	data   []byte // the current record's decoded data
-	key    []byte
-	meta   normalize.Meta
+	sc        normalize.Scratch
+	enc       *schema.Encoder
+	dec       envelope.Decoded
+	items     []item
+	out       []byte // the current record's documents
+	data      []byte // the current record's decoded data
+	key       []byte
+	meta      normalize.Meta
 	// results holds each record's outcome, reused between batches.
 	results []result
 	// route caches the last source object's route options.
