@@ -5,22 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluicehq/sluice/internal/deadletter"
+	"github.com/sluicehq/sluice/internal/location"
 )
 
 // S3API is what reading an s3:// source needs.
-type S3API interface {
-	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
-	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
-}
+type S3API = location.S3API
 
 // Item is one dead-letter record and where it was read.
 type Item struct {
@@ -52,98 +43,16 @@ type Source struct {
 }
 
 // IsS3 reports whether loc names an s3:// location.
-func IsS3(loc string) bool { return strings.HasPrefix(loc, "s3://") }
+func IsS3(loc string) bool { return location.IsS3(loc) }
 
 // SplitS3 splits s3://bucket/prefix.
-func SplitS3(loc string) (bucket, prefix string, err error) {
-	rest, ok := strings.CutPrefix(loc, "s3://")
-	if !ok {
-		return "", "", fmt.Errorf("redrive: %q is not an s3:// location", loc)
-	}
-	bucket, prefix, _ = strings.Cut(rest, "/")
-	if bucket == "" {
-		return "", "", fmt.Errorf("redrive: %q names no bucket (write s3://bucket/prefix)", loc)
-	}
-	return bucket, prefix, nil
-}
+func SplitS3(loc string) (bucket, prefix string, err error) { return location.SplitS3("redrive", loc) }
 
 // Each calls visit for every record, object by object in key order. An
 // error from visit, from listing or from reading an object ends the walk.
 func (s *Source) Each(ctx context.Context, visit func(Item) error) error {
-	if IsS3(s.Location) {
-		return s.eachS3(ctx, visit)
-	}
-	info, err := os.Stat(s.Location)
-	if err != nil {
-		return fmt.Errorf("redrive: %w", err)
-	}
-	if !info.IsDir() {
-		return s.eachFile(ctx, s.Location, visit)
-	}
-	return filepath.WalkDir(s.Location, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("redrive: %w", err)
-		}
-		if s.Skip != nil && s.Skip(path) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() || strings.HasPrefix(d.Name(), ".") {
-			return nil // hidden files include the emulator's partial writes
-		}
-		return s.eachFile(ctx, path, visit)
-	})
-}
-
-func (s *Source) eachFile(ctx context.Context, path string, visit func(Item) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("redrive: %w", err)
-	}
-	defer f.Close()
-	return s.eachRecord(ctx, path, f, visit)
-}
-
-func (s *Source) eachS3(ctx context.Context, visit func(Item) error) error {
-	if s.S3 == nil {
-		return errors.New("redrive: an s3:// source needs an S3 client")
-	}
-	bucket, prefix, err := SplitS3(s.Location)
-	if err != nil {
-		return err
-	}
-	pages := s3.NewListObjectsV2Paginator(s.S3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("redrive: list s3://%s/%s: %w", bucket, prefix, err)
-		}
-		for _, obj := range page.Contents {
-			key := aws.ToString(obj.Key)
-			name := "s3://" + bucket + "/" + key
-			if strings.HasSuffix(key, "/") || (s.Skip != nil && s.Skip(name)) {
-				continue
-			}
-			if err := s.eachObject(ctx, bucket, key, name, visit); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func (s *Source) eachObject(ctx context.Context, bucket, key, name string, visit func(Item) error) error {
-	out, err := s.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		return fmt.Errorf("redrive: get %s: %w", name, err)
-	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, out.Body)
-		out.Body.Close()
-	}()
-	return s.eachRecord(ctx, name, out.Body, visit)
+	w := location.Walker{What: "redrive", S3: s.S3, Skip: s.Skip}
+	return w.Walk(ctx, s.Location, func(name string, r io.Reader) error { return s.eachRecord(ctx, name, r, visit) })
 }
 
 func (s *Source) eachRecord(ctx context.Context, name string, r io.Reader, visit func(Item) error) error {

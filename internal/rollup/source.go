@@ -9,90 +9,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/sluicehq/sluice/internal/location"
 )
 
 // S3API is what reading an s3:// location needs.
-type S3API interface {
-	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
-	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
-}
+type S3API = location.S3API
 
 // ReadDocuments calls add with every JSON object of the newline-delimited
 // files under loc: a file, a folder (recursively, hidden files left out)
 // or s3://bucket/prefix, gzip or not. Lines that are not JSON objects
 // (other outputs kept beside the rollups) are skipped.
 func ReadDocuments(ctx context.Context, loc string, client S3API, add func(doc map[string]any) error) error {
-	if rest, ok := strings.CutPrefix(loc, "s3://"); ok {
-		bucket, prefix, _ := strings.Cut(rest, "/")
-		if bucket == "" {
-			return fmt.Errorf("rollup: %q names no bucket (write s3://bucket/prefix)", loc)
-		}
-		return readS3(ctx, client, bucket, prefix, add)
-	}
-	info, err := os.Stat(loc)
-	if err != nil {
-		return fmt.Errorf("rollup: %w", err)
-	}
-	if !info.IsDir() {
-		return readFile(loc, add)
-	}
-	return filepath.WalkDir(loc, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("rollup: %w", err)
-		}
-		if d.IsDir() || strings.HasPrefix(d.Name(), ".") {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return readFile(path, add)
-	})
-}
-
-func readFile(path string, add func(map[string]any) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("rollup: %w", err)
-	}
-	defer f.Close()
-	return readDocuments(path, f, add)
-}
-
-func readS3(ctx context.Context, client S3API, bucket, prefix string, add func(map[string]any) error) error {
-	if client == nil {
-		return errors.New("rollup: an s3:// location needs an S3 client")
-	}
-	pages := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("rollup: list s3://%s/%s: %w", bucket, prefix, err)
-		}
-		for _, o := range page.Contents {
-			key := aws.ToString(o.Key)
-			if strings.HasSuffix(key, "/") {
-				continue
-			}
-			out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-			if err != nil {
-				return fmt.Errorf("rollup: get s3://%s/%s: %w", bucket, key, err)
-			}
-			err = readDocuments("s3://"+bucket+"/"+key, out.Body, add)
-			out.Body.Close()
-			if err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	w := location.Walker{What: "rollup", S3: client}
+	return w.Walk(ctx, loc, func(name string, r io.Reader) error { return readDocuments(name, r, add) })
 }
 
 func readDocuments(name string, r io.Reader, add func(map[string]any) error) error {
