@@ -1,6 +1,7 @@
 package localfirehose
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -225,25 +226,15 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 			return nil, err
 		}
 	}
-	// One copy of the call's records, cut into the buffered ones.
-	var slab []byte
+	records := in.Records
 	if copyData {
-		total := 0
-		for _, r := range in.Records {
-			total += len(r.Data)
-		}
-		slab = make([]byte, 0, total)
+		records = CopyRecords(records)
 	}
 	now := e.now()
 	s.mu.Lock()
-	for i, r := range in.Records {
+	for i, r := range records {
 		s.seq++
 		data := r.Data
-		if copyData {
-			at := len(slab)
-			slab = append(slab, r.Data...)
-			data = slab[at:len(slab):len(slab)]
-		}
 		if data == nil {
 			data = []byte{} // Firehose sends empty data as ""
 		}
@@ -272,6 +263,36 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 	}
 	s.mu.Unlock()
 	return out, nil
+}
+
+// ownCopyBytes is the size from which CopyRecords copies a record alone.
+const ownCopyBytes = 64 << 10
+
+// CopyRecords returns records holding a copy of each of in's data, for a
+// caller that keeps them after the producer reuses its buffers. Small
+// records share one allocation; one of 64 KiB or more (a packed record,
+// up to 1,000 KiB) has its own, so that it is freed when its batch is
+// delivered, not when the call's last record is: a call of packed records
+// holds 4 MiB.
+func CopyRecords(in []types.Record) []types.Record {
+	total := 0
+	for _, r := range in {
+		if len(r.Data) < ownCopyBytes {
+			total += len(r.Data)
+		}
+	}
+	slab := make([]byte, 0, total)
+	out := make([]types.Record, len(in))
+	for i, r := range in {
+		if len(r.Data) >= ownCopyBytes {
+			out[i].Data = bytes.Clone(r.Data)
+			continue
+		}
+		at := len(slab)
+		slab = append(slab, r.Data...)
+		out[i].Data = slab[at:len(slab):len(slab)]
+	}
+	return out
 }
 
 func (e *Emulator) checkOpen() error {

@@ -1,7 +1,6 @@
 package localrun
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 
 	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/localfirehose"
 	"github.com/sluicehq/sluice/internal/splitter"
 )
 
@@ -49,9 +49,6 @@ func splitWorkers(objects int) int { return max(1, min(cores(), objects, maxSpli
 // objectQueue is one object's PutRecordBatch calls, in order.
 type objectQueue chan *awsfirehose.PutRecordBatchInput
 
-// ownCopyBytes is the size from which a queued record is copied alone.
-const ownCopyBytes = 64 << 10
-
 // queueClient is the Firehose client a split worker's sink puts into: it
 // copies each call into the current object's queue and answers at once
 // that every record was accepted (the emulator refuses nothing that a
@@ -63,27 +60,7 @@ type queueClient struct {
 
 func (c *queueClient) PutRecordBatch(ctx context.Context, in *awsfirehose.PutRecordBatchInput, _ ...func(*awsfirehose.Options)) (*awsfirehose.PutRecordBatchOutput, error) {
 	// The producer reuses its buffers when the call returns: keep a copy.
-	// Small records share one allocation for the call; a large one (a
-	// packed record, up to 1,000 KiB) has its own, so that it is freed
-	// when its batch is delivered rather than when the call's last record
-	// is: a call of packed records holds 4 MiB.
-	total := 0
-	for _, r := range in.Records {
-		if len(r.Data) < ownCopyBytes {
-			total += len(r.Data)
-		}
-	}
-	slab := make([]byte, 0, total)
-	cp := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: in.DeliveryStreamName, Records: make([]types.Record, len(in.Records))}
-	for i, r := range in.Records {
-		if len(r.Data) >= ownCopyBytes {
-			cp.Records[i].Data = bytes.Clone(r.Data)
-			continue
-		}
-		at := len(slab)
-		slab = append(slab, r.Data...)
-		cp.Records[i].Data = slab[at:len(slab):len(slab)]
-	}
+	cp := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: in.DeliveryStreamName, Records: localfirehose.CopyRecords(in.Records)}
 	select {
 	case c.q <- cp:
 	case <-ctx.Done():
