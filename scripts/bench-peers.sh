@@ -3,7 +3,8 @@
 # (bench/naive: encoding/json into a map, the same renames and coercions, no
 # schema) on the same job, 200,000 scraped listings as JSON lines (about
 # 69 MB in 8 objects, written by bench/gen, the same bytes every time), JSON
-# lines out. Runs alternate (naive, sluice, naive, sluice, ...) so that a
+# lines out, and sluice again with pack: true (bench/peers-packed.yaml) on
+# one core. Runs alternate (naive, sluice, naive, sluice, ...) so that a
 # busy machine slows both alike; medians are printed.
 #
 #   bash scripts/bench-peers.sh           # or: make bench
@@ -44,14 +45,15 @@ run() {
 	local cpus=$1 name=$2 out="$work/out-$2" t0 t1
 	rm -rf "$out"
 	local cmd=("$work/naive" -out "$out" "$work/in")
-	if [ "$name" = sluice ]; then
-		cmd=("$work/sluice" run -config bench/peers.yaml -out "$out" -progress never "$work/in")
-	fi
+	case $name in
+	sluice) cmd=("$work/sluice" run -config bench/peers.yaml -out "$out" -progress never "$work/in") ;;
+	packed) cmd=("$work/sluice" run -config bench/peers-packed.yaml -out "$out" -progress never "$work/in") ;;
+	esac
 	t0=$(date +%s%N)
 	/usr/bin/time -f '%M %U %S' -o "$work/rss" taskset -c "$cpus" "${cmd[@]}" >"$work/log-$name" 2>&1 ||
 		{ echo "bench-peers: $name failed:" >&2; cat "$work/log-$name" >&2; exit 1; }
 	t1=$(date +%s%N)
-	if [ "$name" = sluice ] && ! grep -q "ok           $RECORDS\$" "$work/log-$name"; then
+	if [ "$name" != naive ] && ! grep -q "ok           $RECORDS\$" "$work/log-$name"; then
 		echo "bench-peers: sluice run did not deliver every record:" >&2
 		cat "$work/log-$name" >&2
 		exit 1
@@ -66,7 +68,9 @@ mbs() { awk -v b="$bytes" -v ms="$1" 'BEGIN { printf "%.1f", b / 1e6 / (ms / 100
 declare -A times cpu
 for cpus in "$CPU1" "$CPU2"; do
 	for ((i = 0; i < ROUNDS; i++)); do
-		for name in naive sluice; do
+		names=(naive sluice)
+		[ "$cpus" = "$CPU1" ] && names+=(packed)
+		for name in "${names[@]}"; do
 			read -r ms _ c < <(run "$cpus" "$name")
 			times[$cpus/$name]+="$ms "
 			cpu[$cpus/$name]+="$c "
@@ -92,6 +96,8 @@ line "naive Go, core $CPU1" "$n1" "${cpu[$CPU1/naive]}"
 line "sluice run, core $CPU1" "$s1" "${cpu[$CPU1/sluice]}" \
 	"$(awk -v n="$n1" -v s="$s1" -v nc="${cpu[$CPU1/naive]}" -v sc="${cpu[$CPU1/sluice]}" \
 		'BEGIN { printf "%.2fx naive Go (target 2x); by CPU time %.2fx", n / s, nc / sc }')"
+line "sluice run, packed, core $CPU1" "${times[$CPU1/packed]}" "${cpu[$CPU1/packed]}" \
+	"$(awk -v n="$n1" -v s="${times[$CPU1/packed]}" 'BEGIN { printf "%.2fx naive Go (pack: true, as the shipped sluice.yaml)", n / s }')"
 line "naive Go, cores $CPU2" "$n2" "${cpu[$CPU2/naive]}"
 line "sluice run, cores $CPU2" "$s2" "${cpu[$CPU2/sluice]}" \
 	"$(awk -v a="$s1" -v b="$s2" -v n="$n2" 'BEGIN { printf "%.2fx its one-core speed (target 1.7x), %.2fx naive Go", a / b, n / b }')"
