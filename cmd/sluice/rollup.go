@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/location"
 	"github.com/sluicehq/sluice/internal/rollup"
 )
 
@@ -82,7 +84,7 @@ A time is RFC 3339, YYYY-MM-DD or a duration ago such as 24h; windows starting i
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	var client rollup.S3API
-	if strings.HasPrefix(pos[0], "s3://") {
+	if location.IsS3(pos[0]) {
 		s3c, _, err := awsClients(ctx)
 		if err != nil {
 			fmt.Fprintf(stderr, "sluice rollup query: AWS configuration: %v (set AWS_REGION and credentials)\n", err)
@@ -92,7 +94,7 @@ A time is RFC 3339, YYYY-MM-DD or a duration ago such as 24h; windows starting i
 	}
 	if err := rollup.ReadDocuments(ctx, pos[0], client, m.Add); err != nil {
 		fmt.Fprintf(stderr, "sluice rollup query: %v\n", err)
-		if os.IsNotExist(err) || strings.Contains(err.Error(), "no such file") {
+		if errors.Is(err, os.ErrNotExist) {
 			return exitUsage
 		}
 		return exitDeadLetter
