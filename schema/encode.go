@@ -41,13 +41,20 @@ func NewEncoder() *Encoder {
 // The bytes are valid until the next call.
 func (e *Encoder) Encode(s *Schema, v *Value) ([]byte, error) {
 	e.w.Reset(nil)
-	if err := e.encode(s.Type, v); err != nil {
+	if err := encode(e.w, s.Type, v); err != nil {
 		return nil, err
 	}
 	if e.w.Error != nil {
 		return nil, fmt.Errorf("schema: %w", e.w.Error)
 	}
 	return e.w.Buffer(), nil
+}
+
+// Validate reports whether v is a record of s, with the error Encode would
+// give, without writing the encoding: it is Encode's own walk with the
+// writes left out, so a Value that validates is one that encodes.
+func Validate(s *Schema, v *Value) error {
+	return encode(nil, s.Type, v)
 }
 
 // within prefixes a nested failure's field path with the outer element.
@@ -67,14 +74,17 @@ func within(err error, elem string, index bool) error {
 	return ve
 }
 
-func (e *Encoder) encode(t *Type, v *Value) error {
+// encode checks v against t and writes its Avro encoding to w; with a nil
+// w it only checks.
+func encode(w *avro.Writer, t *Type, v *Value) error {
 	const at = ""
-	w := e.w
 	if t.Kind == Union {
 		for i, b := range t.Branches {
 			if b.Kind == v.Kind || (b.Kind == Fixed && v.Kind == Bytes && b.Logical == Decimal) {
-				w.WriteLong(int64(i))
-				return e.encode(b, v)
+				if w != nil {
+					w.WriteLong(int64(i))
+				}
+				return encode(w, b, v)
 			}
 		}
 		if v.Kind == Null {
@@ -91,24 +101,39 @@ func (e *Encoder) encode(t *Type, v *Value) error {
 	switch t.Kind {
 	case Null:
 	case Boolean:
-		w.WriteBool(v.Int != 0)
+		if w != nil {
+			w.WriteBool(v.Int != 0)
+		}
 	case Int:
 		if v.Int < math.MinInt32 || v.Int > math.MaxInt32 {
 			return &ValidationError{Field: at, Reason: fmt.Sprintf("%d is out of range for %s", v.Int, t)}
 		}
-		w.WriteInt(int32(v.Int))
+		if w != nil {
+			w.WriteInt(int32(v.Int))
+		}
 	case Long:
-		w.WriteLong(v.Int)
+		if w != nil {
+			w.WriteLong(v.Int)
+		}
 	case Float:
-		w.WriteFloat(float32(v.Float))
+		if w != nil {
+			w.WriteFloat(float32(v.Float))
+		}
 	case Double:
-		w.WriteDouble(v.Float)
+		if w != nil {
+			w.WriteDouble(v.Float)
+		}
 	case String:
 		if !utf8.ValidString(v.Str) {
 			return &ValidationError{Field: at, Reason: "is not valid UTF-8"}
 		}
-		w.WriteString(v.Str)
+		if w != nil {
+			w.WriteString(v.Str)
+		}
 	case Bytes, Fixed:
+		if w == nil && t.Logical != Decimal && t.Kind == Bytes {
+			break
+		}
 		b := []byte(v.Str)
 		if t.Logical == Decimal {
 			if err := checkPrecision(v, t.Precision); err != nil {
@@ -119,49 +144,58 @@ func (e *Encoder) encode(t *Type, v *Value) error {
 				b = signExtend(b, t.Size)
 			}
 		}
-		if t.Kind == Fixed {
-			if len(b) != t.Size {
-				return &ValidationError{Field: at, Reason: fmt.Sprintf("is %d bytes; %s needs %d", len(b), t, t.Size)}
-			}
+		switch {
+		case t.Kind == Fixed && len(b) != t.Size:
+			return &ValidationError{Field: at, Reason: fmt.Sprintf("is %d bytes; %s needs %d", len(b), t, t.Size)}
+		case w == nil:
+		case t.Kind == Fixed:
 			_, _ = w.Write(b)
-		} else {
+		default:
 			w.WriteBytes(b)
 		}
 	case Enum:
 		if v.Int < 0 || v.Int >= int64(len(t.Symbols)) {
 			return &ValidationError{Field: at, Reason: fmt.Sprintf("symbol index %d is out of range for %s", v.Int, t)}
 		}
-		w.WriteInt(int32(v.Int))
+		if w != nil {
+			w.WriteInt(int32(v.Int))
+		}
 	case Array:
-		if len(v.Items) > 0 {
+		if w != nil && len(v.Items) > 0 {
 			w.WriteBlockHeader(int64(len(v.Items)), -1)
-			for i := range v.Items {
-				if err := e.encode(t.Items, &v.Items[i]); err != nil {
-					return within(err, "["+strconv.Itoa(i)+"]", true)
-				}
+		}
+		for i := range v.Items {
+			if err := encode(w, t.Items, &v.Items[i]); err != nil {
+				return within(err, "["+strconv.Itoa(i)+"]", true)
 			}
 		}
-		w.WriteLong(0)
+		if w != nil {
+			w.WriteLong(0)
+		}
 	case Map:
 		if len(v.Keys) != len(v.Items) {
 			return &ValidationError{Field: at, Reason: "map keys and values differ in number"}
 		}
-		if len(v.Items) > 0 {
+		if w != nil && len(v.Items) > 0 {
 			w.WriteBlockHeader(int64(len(v.Items)), -1)
-			for i := range v.Items {
+		}
+		for i := range v.Items {
+			if w != nil {
 				w.WriteString(v.Keys[i])
-				if err := e.encode(t.Values, &v.Items[i]); err != nil {
-					return within(err, v.Keys[i], false)
-				}
+			}
+			if err := encode(w, t.Values, &v.Items[i]); err != nil {
+				return within(err, v.Keys[i], false)
 			}
 		}
-		w.WriteLong(0)
+		if w != nil {
+			w.WriteLong(0)
+		}
 	case Record:
 		if len(v.Items) != len(t.Fields) {
 			return &ValidationError{Field: at, Reason: fmt.Sprintf("has %d fields; %s has %d", len(v.Items), t.Name, len(t.Fields))}
 		}
 		for i := range t.Fields {
-			if err := e.encode(t.Fields[i].Type, &v.Items[i]); err != nil {
+			if err := encode(w, t.Fields[i].Type, &v.Items[i]); err != nil {
 				return within(err, t.Fields[i].Name, false)
 			}
 		}

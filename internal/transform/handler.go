@@ -125,7 +125,7 @@ func (h *Handler) getWorker() *worker {
 	case w := <-h.workers:
 		return w
 	default:
-		return &worker{enc: schema.NewEncoder()}
+		return &worker{}
 	}
 }
 
@@ -145,7 +145,6 @@ type worker struct {
 	// (lookupBatch), not to be written; nothing is observed then.
 	lookingUp bool
 	sc        normalize.Scratch
-	enc       *schema.Encoder
 	dec       envelope.Decoded
 	items     []item
 	out       []byte // the current record's documents
@@ -746,7 +745,7 @@ func (h *Handler) encodeRecord(w *worker, items []item) result {
 			dropped++
 			continue
 		}
-		if _, err := w.enc.Encode(it.plan.Schema, &it.val); err != nil {
+		if err := schema.Validate(it.plan.Schema, &it.val); err != nil {
 			var ve *schema.ValidationError
 			f := &normalize.Failure{Reason: err.Error(), Class: normalize.ClassValidate}
 			if errors.As(err, &ve) {
@@ -782,7 +781,7 @@ func (h *Handler) encodeAround(w *worker, items []item, data []byte, split *part
 	for i := range items {
 		it := &items[i]
 		if it.fail == nil && it.dropped == "" {
-			if _, err := w.enc.Encode(it.plan.Schema, &it.val); err != nil {
+			if err := schema.Validate(it.plan.Schema, &it.val); err != nil {
 				it.fail = &normalize.Failure{Reason: err.Error(), Class: normalize.ClassValidate}
 			}
 		}
