@@ -26,6 +26,12 @@ type Scratch struct {
 	key  []byte
 	num  []byte
 
+	// shapes remembers, for the last few field lists seen, which schema
+	// field each name goes to: records of one file mostly share a header,
+	// so most records skip canonicalising and looking up every name.
+	shapes    [maxShapes]shape
+	nextShape int
+
 	// The record being normalised: its options and columns, its input
 	// fields, the one being coerced (-1 for none, as for a lookup's value)
 	// and those whose original text is kept in extra beside the reading
@@ -151,6 +157,66 @@ func (p *Plan) Normalize(sc *Scratch, fields []envelope.Field, meta *Meta, out *
 	return fail
 }
 
+// maxShapes is how many field lists a Scratch remembers; maxShapeFields
+// the most fields a remembered list has.
+const (
+	maxShapes      = 8
+	maxShapeFields = 64
+)
+
+// shape is a field list's names, copied, and the schema field index of
+// each (-1 for none) under one record plan.
+type shape struct {
+	rp    *recordPlan
+	names []string
+	idx   []int
+}
+
+// indices returns the schema field index of each of fields' names under
+// rp (-1 for none), as rp.lookup gives them, from a remembered shape when
+// the names are the same as one's. The slice is sc's: valid until the next
+// call.
+func (sc *Scratch) indices(rp *recordPlan, fields []envelope.Field) []int {
+	if len(fields) > maxShapeFields {
+		idx := make([]int, len(fields))
+		for i := range fields {
+			idx[i] = rp.lookup(&sc.key, fields[i].Name)
+		}
+		return idx
+	}
+next:
+	for k := range sc.shapes {
+		sh := &sc.shapes[k]
+		if sh.rp != rp || len(sh.names) != len(fields) {
+			continue
+		}
+		for i := range fields {
+			if fields[i].Name != sh.names[i] {
+				continue next
+			}
+		}
+		return sh.idx
+	}
+	sh := &sc.shapes[sc.nextShape]
+	sc.nextShape = (sc.nextShape + 1) % maxShapes
+	sh.rp, sh.names, sh.idx = rp, sh.names[:0], sh.idx[:0]
+	for i := range fields {
+		sh.names = append(sh.names, strings.Clone(fields[i].Name)) // names alias the input, which is reused
+		sh.idx = append(sh.idx, rp.lookup(&sc.key, fields[i].Name))
+	}
+	return sh.idx
+}
+
+// lookup is the index of the field name reads as (by canonical name or
+// alias), or -1; key is a buffer to reuse.
+func (rp *recordPlan) lookup(key *[]byte, name string) int {
+	*key = AppendCanonical((*key)[:0], name)
+	if i, ok := rp.byName[string(*key)]; ok {
+		return i
+	}
+	return -1
+}
+
 func (p *Plan) normalizeRecord(sc *Scratch, rp *recordPlan, fields []envelope.Field, meta *Meta, out *schema.Value, at string) *Failure {
 	n := len(rp.fields)
 	*out = schema.Value{Kind: schema.Record, Items: sc.values(n)}
@@ -171,11 +237,19 @@ func (p *Plan) normalizeRecord(sc *Scratch, rp *recordPlan, fields []envelope.Fi
 		clear(used)
 	}
 	unmatched := 0
+	var indices []int
+	if at == "" {
+		indices = sc.indices(rp, fields)
+	}
 	for fi := range fields {
 		f := &fields[fi]
-		sc.key = AppendCanonical(sc.key[:0], f.Name)
-		idx, ok := rp.byName[string(sc.key)]
-		if !ok || seen[idx] {
+		var idx int
+		if indices != nil {
+			idx = indices[fi]
+		} else {
+			idx = rp.lookup(&sc.key, f.Name)
+		}
+		if idx < 0 || seen[idx] {
 			unmatched++
 			if rp.extra < 0 && f.Kind != envelope.Null {
 				sc.Discarded++
