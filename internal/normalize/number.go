@@ -48,11 +48,13 @@ func stripNumber(s string) (body string, neg bool) {
 		if s == "" || !symbolFirst[s[0]] && !symbolLast[s[len(s)-1]] {
 			break // no symbol can start or end here
 		}
+		// The first and last bytes are compared before the whole symbol:
+		// most symbols do not start or end the text.
 		for _, c := range currencySymbols {
-			if strings.HasPrefix(s, c) {
+			if len(s) >= len(c) && s[0] == c[0] && s[:len(c)] == c {
 				s, changed = s[len(c):], true
 			}
-			if strings.HasSuffix(s, c) {
+			if len(s) >= len(c) && s[len(s)-1] == c[len(c)-1] && s[len(s)-len(c):] == c {
 				s, changed = s[:len(s)-len(c)], true
 			}
 		}
