@@ -85,3 +85,51 @@ func BenchmarkAppendString(b *testing.B) {
 		}
 	}
 }
+
+// TestStringLen: StringLen is AppendString's length less the quotes, for
+// plain strings and for each byte that is not plain at every place.
+func TestStringLen(t *testing.T) {
+	plain := "abcdefghijklmnopqrstuvwxyz0123456789"
+	for c := 0; c < 256; c++ {
+		for at := 0; at <= 17; at++ {
+			s := plain[:at] + string([]byte{byte(c)}) + plain[at:]
+			for _, s := range []string{s, s[:at+1], plain[:at]} {
+				if got, want := StringLen(s), len(AppendString(nil, s))-2; got != want {
+					t.Fatalf("StringLen(%q) = %d, AppendString writes %d", s, got, want)
+				}
+			}
+		}
+	}
+	for _, s := range []string{"", "é", "\u2028", "\xff\xfe", "line\nbreak", `q"uote`, "49546986683135544286507457936321625675700192471156785154"} {
+		if got, want := StringLen(s), len(AppendString(nil, s))-2; got != want {
+			t.Fatalf("StringLen(%q) = %d, AppendString writes %d", s, got, want)
+		}
+	}
+}
+
+// TestValidUTF8: ValidUTF8 agrees with utf8.ValidString wherever a broken
+// or multi-byte sequence falls in ASCII runs of every length around the
+// word boundaries.
+func TestValidUTF8(t *testing.T) {
+	plain := strings.Repeat("abcdefgh", 10)
+	for _, odd := range []string{"é", "\xff", "\xe2\x82", "€", "\xed\xa0\x80", "\U0001F600", "\xf0\x9f\x98"} {
+		for at := 0; at <= 70; at++ {
+			for _, s := range []string{plain[:at] + odd + plain[at:], plain[:at] + odd, odd + plain[:at], plain[:at]} {
+				if got, want := ValidUTF8(s), utf8.ValidString(s); got != want {
+					t.Fatalf("ValidUTF8(%q) = %v, utf8.ValidString says %v", s, got, want)
+				}
+			}
+		}
+	}
+}
+
+func FuzzValidUTF8(f *testing.F) {
+	for _, s := range []string{"", "plain", "é", "\xff", strings.Repeat("a", 40) + "\xc3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := ValidUTF8(s), utf8.ValidString(s); got != want {
+			t.Fatalf("ValidUTF8(%q) = %v, utf8.ValidString says %v", s, got, want)
+		}
+	})
+}

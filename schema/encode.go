@@ -5,7 +5,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/hamba/avro/v2"
 )
@@ -124,7 +123,7 @@ func encode(w *avro.Writer, t *Type, v *Value) error {
 			w.WriteDouble(v.Float)
 		}
 	case String:
-		if !utf8.ValidString(v.Str) {
+		if !ValidUTF8(v.Str) {
 			return &ValidationError{Field: at, Reason: "is not valid UTF-8"}
 		}
 		if w != nil {

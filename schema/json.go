@@ -211,6 +211,54 @@ func AppendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
+// StringLen is the length of what AppendString writes for s, less the
+// quotes, found without writing it when s is plain ASCII.
+func StringLen(s string) int {
+	b := unsafe.Slice(unsafe.StringData(s), len(s)) // read, never written
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if specialMask(binary.LittleEndian.Uint64(b[i:])) != 0 {
+			return escapedLen(s)
+		}
+	}
+	for ; i < len(b); i++ {
+		if !plainASCII[b[i]] {
+			return escapedLen(s)
+		}
+	}
+	return len(s)
+}
+
+func escapedLen(s string) int {
+	var buf [256]byte
+	return len(AppendString(buf[:0], s)) - 2
+}
+
+// ValidUTF8 is utf8.ValidString, passing over runs of ASCII 32 bytes at a
+// time: most strings sluice checks are ASCII.
+func ValidUTF8(s string) bool {
+	const highs = 0x8080808080808080
+	b := unsafe.Slice(unsafe.StringData(s), len(s)) // read, never written
+	le := binary.LittleEndian
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		if (le.Uint64(b[i:])|le.Uint64(b[i+8:])|le.Uint64(b[i+16:])|le.Uint64(b[i+24:]))&highs != 0 {
+			break
+		}
+	}
+	for ; i+8 <= len(b); i += 8 {
+		if le.Uint64(b[i:])&highs != 0 {
+			return utf8.ValidString(s[i:])
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= utf8.RuneSelf {
+			return utf8.ValidString(s[i:])
+		}
+	}
+	return true
+}
+
 // DecodeDocument reads a JSON document written by AppendJSON back into a
 // record Value of s. It is strict: unknown keys are an error.
 func (s *Schema) DecodeDocument(doc []byte) (Value, error) {

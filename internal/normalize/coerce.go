@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/envelope"
 	"github.com/sluicehq/sluice/schema"
@@ -23,7 +22,7 @@ var errNull = errors.New("is null but the field does not allow null")
 // validUTF8 replaces each invalid byte sequence with U+FFFD: Avro strings
 // are UTF-8, and a replacement shows where the input was broken.
 func validUTF8(s string) string {
-	if utf8.ValidString(s) {
+	if schema.ValidUTF8(s) {
 		return s
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")

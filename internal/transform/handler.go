@@ -564,8 +564,7 @@ func emptyEntrySize(id string) int {
 }
 
 func jsonStringLen(s string) int {
-	var buf [128]byte
-	return len(schema.AppendString(buf[:0], s)) - 2
+	return schema.StringLen(s)
 }
 
 func (h *Handler) reingestOverflow(ctx context.Context, b *firehose.Batch, stream string, overflow []int) error {
