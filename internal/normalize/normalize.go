@@ -343,32 +343,33 @@ func (p *Plan) provenance(sc *Scratch, fp *fieldPlan, meta *Meta) schema.Value {
 		}
 		return schema.Value{Kind: schema.String, Str: s}
 	}
-	for i, f := range t.Fields {
+	for i := range t.Fields {
+		f := &t.Fields[i] // a Field is large: not copied
 		var x schema.Value
-		switch f.Name {
-		case "record_id":
+		switch fp.prov[i] {
+		case provRecordID:
 			x = schema.Value{Kind: schema.String, Str: meta.RecordID}
-		case "bucket":
+		case provBucket:
 			x = str(src.Bucket)
-		case "key":
+		case provKey:
 			x = str(src.Key)
-		case "version":
+		case provVersion:
 			x = str(src.Version)
-		case "etag":
+		case provETag:
 			x = str(src.ETag)
-		case "format":
+		case provFormat:
 			x = str(src.Format)
-		case "line":
+		case provLine:
 			x = schema.Value{Kind: schema.Long, Int: src.Line}
 			if src.Line == 0 {
 				x = schema.NullValue
 			}
-		case "offset":
+		case provOffset:
 			x = schema.Value{Kind: schema.Long, Int: src.Offset}
 			if src.Line == 0 && src.Offset == 0 {
 				x = schema.NullValue
 			}
-		case "ingested_at":
+		case provIngestedAt:
 			x = schema.NullValue
 			if !ingested.IsZero() {
 				ft, _ := f.Type.NonNull()

@@ -139,6 +139,28 @@ type fieldPlan struct {
 	sub      *recordPlan                // for record-typed fields (or nullable records)
 	enum     map[string]int             // canonical symbol → index, for enum types
 	nested   map[*schema.Type]*typePlan // enums and records inside arrays, maps, unions
+	prov     []provPart                 // for the provenance field: what each of its fields holds
+}
+
+// provPart is what a field of the provenance record holds.
+type provPart uint8
+
+const (
+	provOther provPart = iota // none sluice fills: its default, else null
+	provRecordID
+	provBucket
+	provKey
+	provVersion
+	provETag
+	provFormat
+	provLine
+	provOffset
+	provIngestedAt
+)
+
+var provenanceParts = map[string]provPart{
+	"record_id": provRecordID, "bucket": provBucket, "key": provKey, "version": provVersion, "etag": provETag,
+	"format": provFormat, "line": provLine, "offset": provOffset, "ingested_at": provIngestedAt,
 }
 
 type typePlan struct {
@@ -191,6 +213,9 @@ func compileRecord(t *schema.Type, top bool) (*recordPlan, error) {
 			fp.required = false
 		case top && f.Name == ProvenanceField && inner.Kind == schema.Record:
 			rp.prov = i
+			for _, pf := range inner.Fields {
+				fp.prov = append(fp.prov, provenanceParts[pf.Name])
+			}
 		}
 		fp.nested = map[*schema.Type]*typePlan{}
 		if err := compileNested(f.Type, fp.nested); err != nil {
