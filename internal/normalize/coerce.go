@@ -30,7 +30,7 @@ func validUTF8(s string) string {
 
 // isNullToken reports the strings that mean "no value" where null is allowed.
 func isNullToken(s string) bool {
-	s = strings.TrimSpace(s)
+	s = trimSpace(s)
 	switch len(s) {
 	case 0:
 		return true
@@ -74,14 +74,14 @@ func (p *Plan) coerce(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelope.Fi
 	if f.Kind == envelope.Null {
 		return schema.Value{}, errNull
 	}
-	if f.Kind == envelope.String && t.Kind != schema.String && strings.TrimSpace(f.Value) == "" {
+	if f.Kind == envelope.String && t.Kind != schema.String && trimSpace(f.Value) == "" {
 		return schema.Value{}, errMissing
 	}
 	switch t.Kind {
 	case schema.String:
 		s := f.Value
 		if !sc.opts.KeepSpaces {
-			s = strings.TrimSpace(s)
+			s = trimSpace(s)
 		}
 		return schema.Value{Kind: schema.String, Str: validUTF8(s)}, nil
 	case schema.Boolean:
@@ -161,7 +161,7 @@ func redact(err error) error {
 }
 
 func coerceBool(sc *Scratch, f *envelope.Field) (schema.Value, error) {
-	s := strings.TrimSpace(f.Value)
+	s := trimSpace(f.Value)
 	switch strings.ToLower(s) {
 	case "true", "yes", "y", "1", "t":
 		return schema.Value{Kind: schema.Boolean, Int: 1}, nil
@@ -185,7 +185,7 @@ func coerceBool(sc *Scratch, f *envelope.Field) (schema.Value, error) {
 }
 
 func coerceInt(sc *Scratch, f *envelope.Field, k schema.Kind) (schema.Value, error) {
-	s := strings.TrimSpace(f.Value)
+	s := trimSpace(f.Value)
 	if isDigits(s) {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return checkIntRange(n, k)
@@ -271,7 +271,7 @@ func nextListItem(s string, sep byte) (item, rest string, ok bool) {
 		} else {
 			s = ""
 		}
-		if item = strings.TrimSpace(item); item != "" {
+		if item = trimSpace(item); item != "" {
 			return item, s, true
 		}
 	}

@@ -60,3 +60,14 @@ func stripNumberPlain(s string) (body string, neg bool) {
 	}
 	return s, neg
 }
+
+func FuzzTrimSpace(f *testing.F) {
+	for _, s := range []string{"", " ", "a", " a ", "\u00a0a", "a\u00a0", "\u2003x\u3000", "\x85", "é", "1,299 ", "\t£5\n", "\x7f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := trimSpace(s), strings.TrimSpace(s); got != want {
+			t.Fatalf("trimSpace(%q) = %q, strings.TrimSpace says %q", s, got, want)
+		}
+	})
+}

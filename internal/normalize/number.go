@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/envelope"
 )
@@ -31,14 +32,14 @@ var currencySymbols = []string{"$", "€", "£", "¥", "₹", "₩", "₽", "₺
 // accounting parentheses ("(45.10)" is negative), signs, a trailing
 // percent sign, and currency symbols and codes on either side.
 func stripNumber(s string) (body string, neg bool) {
-	s = strings.TrimSpace(s)
+	s = trimSpace(s)
 	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
 		neg, s = true, s[1:len(s)-1]
 	}
-	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%"))
+	s = trimSpace(strings.TrimSuffix(trimSpace(s), "%"))
 	for changed := true; changed; {
 		changed = false
-		s = strings.TrimSpace(s)
+		s = trimSpace(s)
 		if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
 			neg = neg != (s[0] == '-')
 			s = s[1:]
@@ -269,7 +270,7 @@ func plainDecimal(s string) bool {
 // cleanNumber turns a number written by people into one strconv reads.
 func cleanNumber(sc *Scratch, f *envelope.Field) (string, error) {
 	if f.Kind == envelope.Raw {
-		s := strings.TrimSpace(f.Value)
+		s := trimSpace(f.Value)
 		if isPlainNumber(s) {
 			return s, nil
 		}
@@ -380,4 +381,14 @@ func mayShowMark(s string) bool {
 		}
 	}
 	return true
+}
+
+// trimSpace is strings.TrimSpace, answered at once when the text neither
+// starts nor ends with a space: ASCII spaces are bytes up to ' ', and
+// others start with a byte of 0x80 or more.
+func trimSpace(s string) string {
+	if len(s) > 0 && s[0] > ' ' && s[0] < utf8.RuneSelf && s[len(s)-1] > ' ' && s[len(s)-1] < utf8.RuneSelf {
+		return s
+	}
+	return strings.TrimSpace(s)
 }

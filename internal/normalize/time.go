@@ -60,7 +60,7 @@ func parseTime(sc *Scratch, f *envelope.Field) (time.Time, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	s := strings.TrimSpace(f.Value)
+	s := trimSpace(f.Value)
 	for _, layout := range o.DateLayouts {
 		if tm, err := time.ParseInLocation(layout, s, loc); err == nil {
 			return tm, nil
