@@ -122,6 +122,13 @@ func FuzzDecodeSourceCache(f *testing.F) {
 	f.Add([]byte(head+`,"line":1,"offset":0},"fields":{}}`), []byte(head+`,"line":2,"offset":9,"flags":["r"]},"fields":{"a":"1"}}`))
 	f.Add([]byte(head+`,"line":1},"fields":{}}`), []byte(head+`,"line":2,"key":"k2"},"fields":{}}`))
 	f.Add([]byte(`{"v":1,"source":{"line":1},"fields":{}}`), []byte(`{"v":1,"source":{"a":1,"line":"x"},"fields":{}}`))
+	// Fields the common way and every way that leaves it.
+	f.Add([]byte(`{"v":1,"fields":{"a":"1","b":null,"c":12.5,"d":true,"e":"é"}}`), []byte(`{"v":1,"fields":{ "a" : "x y" , "b":-1e3,"c":false }}`))
+	f.Add([]byte(`{"v":1,"fields":{"a":"q\"uote","b":"1"}}`), []byte(`{"v":1,"fields":{"a":[1,{"b":null}],"c":{"d":"e"}}}`))
+	f.Add([]byte(`{"v":1,"fields":{"a":"1",}}`), []byte(`{"v":1,"fields":{"a":"1" "b":"2"}}`))
+	f.Add([]byte(`{"v":1,"fields":{"a":"`+"\x01"+`"}}`), []byte(`{"v":1,"fields":{"a":tru}}`))
+	f.Add([]byte(`{"v":1,"fields":{"a":"abc`+"\x1f"+`defghijklmnop","b":"xyz"}}`), []byte(`{"v":1,"fields":{"a":"abcdefgh\\ijklmnop","b":"xyz"}}`))
+	f.Add([]byte(`{"v":1,"fields":{"a":"1","a":"2"},"fields":{}}`), []byte(`{"fields":{"a":"abcdefghijklmnopqrstuvwxyz"},"v":1}`))
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		var d Decoded
 		sameDecode(t, &d, a)

@@ -2,8 +2,10 @@ package envelope
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -56,7 +58,7 @@ type sourceCache struct {
 	src      Source // the head decoded
 	ingested string // the last ingested_at text, and its time
 	at       time.Time
-	off      bool // read every source whole (the tests' reference)
+	off      bool // read every source whole, and fields the general way (the tests' reference)
 }
 
 // lineMember ends a source head: the splitter writes line right after the
@@ -88,6 +90,12 @@ func Decode(data []byte, d *Decoded) error {
 			}
 			hasFields = true
 			start := p.I
+			if !d.cache.off && d.fields(&p) {
+				d.top = append(d.top, Field{Name: key, Value: jsonx.Alias(data[start:p.I]), Kind: Raw})
+				return nil
+			}
+			p.I = start
+			d.Fields = d.Fields[:0]
 			err := p.Members(func(name string) error {
 				kind, val, _, err := p.Value()
 				d.Fields = append(d.Fields, Field{Name: name, Value: val, Kind: FieldKind(kind)})
@@ -146,6 +154,124 @@ func Decode(data []byte, d *Decoded) error {
 		}))
 	}
 	return nil
+}
+
+// fields reads the fields object at p.I, the common way it is written
+// (keys and string values without escapes, null, numbers and literals,
+// any spaces), into d.Fields, one loop without a call per member. It
+// reports false, having read nothing that counts, at anything else: an
+// escape, a nested value, bad JSON. Decode then reads the object the
+// general way from the start, so the result is the same either way.
+func (d *Decoded) fields(p *jsonx.Scanner) bool {
+	if p.Enter() != nil {
+		return false
+	}
+	ok := d.fieldsIn(p)
+	p.Leave()
+	return ok
+}
+
+func (d *Decoded) fieldsIn(p *jsonx.Scanner) bool {
+	data := p.Data
+	i := skipWS(data, p.I+1) // past '{'
+	if i < len(data) && data[i] == '}' {
+		p.I = i + 1
+		return true
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return false
+		}
+		var f Field
+		var ok bool
+		if f.Name, i, ok = readString(p, i); !ok {
+			return false
+		}
+		if i = skipWS(data, i); i >= len(data) || data[i] != ':' {
+			return false
+		}
+		if i = skipWS(data, i+1); i >= len(data) {
+			return false
+		}
+		if data[i] == '"' {
+			if f.Value, i, ok = readString(p, i); !ok {
+				return false
+			}
+		} else {
+			p.I = i
+			kind, val, _, err := p.Value()
+			if err != nil {
+				return false
+			}
+			f.Kind, f.Value, i = FieldKind(kind), val, p.I
+		}
+		d.Fields = append(d.Fields, f)
+		if i = skipWS(data, i); i >= len(data) {
+			return false
+		}
+		switch data[i] {
+		case ',':
+			i = skipWS(data, i+1)
+		case '}':
+			p.I = i + 1
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// readString reads the string whose opening quote is at q, as Str does:
+// one without escapes here, one with them by Str.
+func readString(p *jsonx.Scanner, q int) (s string, next int, ok bool) {
+	if s, next, ok = plainString(p.Data, q); ok || next >= len(p.Data) || p.Data[next] != '\\' {
+		return s, next, ok
+	}
+	p.I = q
+	s, err := p.Str()
+	return s, p.I, err == nil
+}
+
+func skipWS(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// plainString reads the string whose opening quote is at i: its text
+// (aliasing data) and the index after its closing quote. ok is false at
+// an escape, a control character or the end of data.
+func plainString(data []byte, i int) (s string, next int, ok bool) {
+	i++
+	start := i
+	for ; i+8 <= len(data); i += 8 {
+		if m := stringStop(binary.LittleEndian.Uint64(data[i:])); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			if data[i] != '"' {
+				return "", i, false
+			}
+			return jsonx.Alias(data[start:i]), i + 1, true
+		}
+	}
+	for ; i < len(data); i++ {
+		if c := data[i]; c == '"' {
+			return jsonx.Alias(data[start:i]), i + 1, true
+		} else if c == '\\' || c < 0x20 {
+			return "", i, false
+		}
+	}
+	return "", i, false
+}
+
+// stringStop has the high bit set of the first byte of x (in string order)
+// that is a quote, a backslash or a control character; bytes after it may
+// be marked too.
+func stringStop(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q := x ^ (ones * '"')
+	b := x ^ (ones * '\\')
+	return ((x - ones*0x20) | (q - ones) | (b - ones)) &^ x & highs
 }
 
 // decodeSource reads the source object into d.Source, the head from the

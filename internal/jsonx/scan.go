@@ -53,6 +53,14 @@ func (p *Scanner) enter() error {
 	return nil
 }
 
+// Enter counts an object opened by a caller that reads its members itself
+// (their values with Value), so that nesting is limited as by Members;
+// Leave closes it.
+func (p *Scanner) Enter() error { return p.enter() }
+
+// Leave closes what Enter opened.
+func (p *Scanner) Leave() { p.depth-- }
+
 func (p *Scanner) Fail(reason string) error { return &Error{Offset: p.I, Reason: reason} }
 
 func (p *Scanner) WS() {
