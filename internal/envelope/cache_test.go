@@ -3,6 +3,7 @@ package envelope
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -122,6 +123,14 @@ func FuzzDecodeSourceCache(f *testing.F) {
 	f.Add([]byte(head+`,"line":1,"offset":0},"fields":{}}`), []byte(head+`,"line":2,"offset":9,"flags":["r"]},"fields":{"a":"1"}}`))
 	f.Add([]byte(head+`,"line":1},"fields":{}}`), []byte(head+`,"line":2,"key":"k2"},"fields":{}}`))
 	f.Add([]byte(`{"v":1,"source":{"line":1},"fields":{}}`), []byte(`{"v":1,"source":{"a":1,"line":"x"},"fields":{}}`))
+	// A head the cache holds, then every way the rest can go: bad values,
+	// bad JSON, flags, a second source, a bare record, spaces.
+	f.Add([]byte(head+`,"line":1,"offset":0},"fields":{}}`), []byte(head+`,"line":"x","offset":0 x},"fields":{}}`))
+	f.Add([]byte(head+`,"line":1,"offset":0},"fields":{}}`), []byte(head+`,"line":"x","offset":0},"fields":{}}`))
+	f.Add([]byte(head+`,"line":1,"offset":0},"fields":{}}`), []byte(head+`,"line":2},"fields":{},"source":{"key":"k2"}}`))
+	f.Add([]byte(head+`,"line":1,"offset":0},"fields":{}}`), []byte(head+`,"line":2,"offset":0,"flags":["r",1]},"source":{"key":"k2","line":3},"fields":{}}`))
+	f.Add([]byte(head+`,"line":1,"offset":0},"fields":{}}`), []byte(`{"x":1,"source": `+head[strings.Index(head, `{"bucket"`):]+`,"line":2}}`))
+	f.Add([]byte(head+`,"line":1,"offset":0},"fields":{}}`), []byte(head+`,"line":2,"ingested_at":"2026-01-02T03:04:05.000Z","ingested_at":"nope"},"fields":{"a":1}}`))
 	// Fields the common way and every way that leaves it.
 	f.Add([]byte(`{"v":1,"fields":{"a":"1","b":null,"c":12.5,"d":true,"e":"é"}}`), []byte(`{"v":1,"fields":{ "a" : "x y" , "b":-1e3,"c":false }}`))
 	f.Add([]byte(`{"v":1,"fields":{"a":"q\"uote","b":"1"}}`), []byte(`{"v":1,"fields":{"a":[1,{"b":null}],"c":{"d":"e"}}}`))

@@ -81,9 +81,24 @@ func Decode(data []byte, d *Decoded) error {
 	if p.I >= len(data) || data[p.I] != '{' {
 		return wrap(p.Fail("a record must be a JSON object"))
 	}
-	var hasV, hasFields bool
+	var hasV, hasFields, sourceSeen, sourceRead bool
 	var sourceRaw, flagsRaw []byte
+	var sourceErr error // what the source read in place says, given if an envelope
 	err := p.Members(func(key string) error {
+		if key == "source" && !sourceSeen && !d.cache.off {
+			sourceSeen = true
+			p.WS()
+			start := p.I
+			if ok, err := d.sourceInPlace(&p); ok {
+				if _, isDE := err.(*DecodeError); err != nil && !isDE {
+					return err
+				}
+				sourceRead, sourceErr = true, err
+				d.top = append(d.top, Field{Name: key, Value: jsonx.Alias(data[start:p.I]), Kind: Raw})
+				return nil
+			}
+			p.I = start
+		}
 		if key == "fields" && p.Peek() == '{' {
 			if hasFields {
 				return wrap(p.Fail("duplicate key \"fields\""))
@@ -136,12 +151,20 @@ func Decode(data []byte, d *Decoded) error {
 	}
 	if !hasV || !hasFields {
 		d.ID, d.Schema, d.Bare = "", "", true
+		d.Source = Source{Flags: d.Source.Flags[:0]}
 		d.Fields = append(d.Fields[:0], d.top...)
 		return nil
 	}
-	if sourceRaw != nil {
+	switch {
+	case sourceRaw != nil: // the last source object, read the general way
+		d.Source = Source{Flags: d.Source.Flags[:0]}
 		if err := d.decodeSource(sourceRaw); err != nil {
 			return err
+		}
+		d.Flags = append(d.Flags, d.Source.Flags...)
+	case sourceRead:
+		if sourceErr != nil {
+			return sourceErr
 		}
 		d.Flags = append(d.Flags, d.Source.Flags...)
 	}
@@ -272,6 +295,35 @@ func stringStop(x uint64) uint64 {
 	q := x ^ (ones * '"')
 	b := x ^ (ones * '\\')
 	return ((x - ones*0x20) | (q - ones) | (b - ones)) &^ x & highs
+}
+
+// sourceInPlace reads the source object at p.I (after any spaces) when
+// its head is the cached one's, as decodeSource would, in the one pass
+// that also checks it is JSON: only what follows the head is scanned. It
+// reports false, having read nothing, when the head differs. Otherwise the
+// error is the scanner's (bad JSON, to be returned at once) or, for JSON
+// whose members do not read (a line that is not an integer), decodeSource's
+// DecodeError, after the whole object was checked as Value checks it.
+func (d *Decoded) sourceInPlace(p *jsonx.Scanner) (bool, error) {
+	c := &d.cache
+	if p.Peek() != '{' || c.head == nil || !bytes.HasPrefix(p.Data[p.I:], c.head) {
+		return false, nil
+	}
+	start := p.I
+	s := &d.Source
+	flags := append(s.Flags[:0], c.src.Flags...)
+	*s = c.src
+	s.Flags = flags
+	p.I += len(c.head)
+	err := p.MoreMembers(func(key string) error { return sourceMember(p, key, s, c) })
+	if de, ok := err.(*DecodeError); ok {
+		p.I = start
+		if _, _, _, err := p.Value(); err != nil {
+			return true, err
+		}
+		return true, de
+	}
+	return true, err
 }
 
 // decodeSource reads the source object into d.Source, the head from the
