@@ -217,7 +217,7 @@ func StringLen(s string) int {
 	b := unsafe.Slice(unsafe.StringData(s), len(s)) // read, never written
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
-		if specialMask(binary.LittleEndian.Uint64(b[i:])) != 0 {
+		if anySpecial(binary.LittleEndian.Uint64(b[i:])) {
 			return escapedLen(s)
 		}
 	}
@@ -227,6 +227,17 @@ func StringLen(s string) int {
 		}
 	}
 	return len(s)
+}
+
+// anySpecial reports whether any byte of x is not plain ASCII (see
+// plainASCII): cheaper than specialMask, which also says which.
+func anySpecial(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// A byte below 0x20 borrows in x-0x20; a quote or backslash is a zero
+	// byte that borrows in its XOR less one; bytes of 0x80 and up set
+	// their own high bit. No other byte sets a high bit unless a lower byte
+	// borrowed, and that byte is special.
+	return ((x-ones*0x20)|((x^ones*'"')-ones)|((x^ones*'\\')-ones)|x)&highs != 0
 }
 
 func escapedLen(s string) int {

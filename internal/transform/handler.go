@@ -350,12 +350,13 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 	emit := func(i int) {
 		r := results[i]
 		rr = firehose.ResponseRecord{RecordID: b.IDs[i], Result: r.status, Data: empty}
+		idLen := reserve[i] - reserve[i+1] - emptyEntrySize("") // measured once, for reserve
 		if r.status == firehose.Ok {
 			rr.Data = r.data
 			if r.keys != nil {
 				rr.Metadata = &firehose.Metadata{PartitionKeys: r.keys}
 			}
-			e := entrySize(&rr)
+			e := entrySize(&rr, idLen)
 			switch {
 			case e+len(`{"records":[]}`) > limit:
 				r = result{status: firehose.ProcessingFailed, whole: true, fail: &normalize.Failure{
@@ -369,7 +370,7 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 			}
 		}
 		bytesOut += len(rr.Data)
-		size += entrySize(&rr)
+		size += entrySize(&rr, idLen)
 		out.add(&rr)
 		r.data = nil
 		results[i] = r
@@ -547,9 +548,10 @@ func (l *partList) Swap(i, j int) {
 // requires the key and keeps the original record itself.
 var empty = []byte{}
 
-// entrySize is the exact size of r in the response, with its comma.
-func entrySize(r *firehose.ResponseRecord) int {
-	n := len(`{"recordId":"","result":"","data":""},`) + jsonStringLen(r.RecordID) + len(r.Result) + base64.StdEncoding.EncodedLen(len(r.Data))
+// entrySize is the exact size of r in the response, with its comma; idLen
+// is its record id's length as a JSON string, less the quotes.
+func entrySize(r *firehose.ResponseRecord, idLen int) int {
+	n := len(`{"recordId":"","result":"","data":""},`) + idLen + len(r.Result) + base64.StdEncoding.EncodedLen(len(r.Data))
 	if r.Metadata != nil {
 		meta, _ := json.Marshal(r.Metadata)
 		n += len(`,"metadata":`) + len(meta)

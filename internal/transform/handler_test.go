@@ -514,3 +514,27 @@ func TestColumnEvidenceInvokeMatchesHandle(t *testing.T) {
 		}
 	}
 }
+
+// TestEntrySizeIsExact: the size run counts for a response entry, with the
+// id's length taken from emptyEntrySize as run takes it, is the length of
+// the entry as written, comma included, for ids that need escaping too.
+func TestEntrySizeIsExact(t *testing.T) {
+	ids := []string{"49546986683135544286507457936321625675700192471156785154", "a", "q\"uote", "back\\slash", "é\u2028", "\x01ctl", strings.Repeat("x", 300)}
+	for _, id := range ids {
+		idLen := emptyEntrySize(id) - emptyEntrySize("")
+		for _, result := range []string{firehose.Ok, firehose.Dropped, firehose.ProcessingFailed} {
+			for _, data := range [][]byte{{}, []byte("x"), []byte("{\"a\":1}\n"), make([]byte, 1000)} {
+				for _, keys := range []map[string]string{nil, {"day": "2024-05-01", "q\"": "v"}} {
+					r := firehose.ResponseRecord{RecordID: id, Result: result, Data: data}
+					if keys != nil {
+						r.Metadata = &firehose.Metadata{PartitionKeys: keys}
+					}
+					want := len(firehose.AppendResponseRecord(nil, &r)) + 1
+					if got := entrySize(&r, idLen); got != want {
+						t.Fatalf("id %q, %s, %d bytes, keys %v: entrySize %d, written %d", id, result, len(data), keys, got, want)
+					}
+				}
+			}
+		}
+	}
+}
