@@ -42,12 +42,26 @@ func NewBranchEncoder(schemaName, stream string, src Source) *Encoder {
 // Append writes the envelope of the index-th record: the same bytes as
 // Append with RecordID's id and the Encoder's source.
 func (e *Encoder) Append(dst []byte, index, line, offset int64, flags []string, fields []Field) []byte {
+	return appendBody(e.appendHead(dst, index), line, offset, e.tail, flags, fields, e.name)
+}
+
+// AppendRaw writes the envelope of the index-th record whose "fields"
+// object is fields, copied as it is. When fields is the text Append writes
+// for a record's fields (see jsonx.Scanner.Canonical), the bytes are
+// exactly Append's, without quoting a name or a value again.
+func (e *Encoder) AppendRaw(dst []byte, index, line, offset int64, flags []string, fields []byte) []byte {
+	dst = appendPosition(e.appendHead(dst, index), line, offset, e.tail, flags)
+	dst = append(dst, fields...)
+	return append(dst, '}')
+}
+
+// appendHead writes the index-th record's envelope up to the line number.
+func (e *Encoder) appendHead(dst []byte, index int64) []byte {
 	dst = append(dst, `{"v":1,"id":"`...)
 	dst = appendID(dst, e.object, index)
 	dst = append(dst, e.branch...)
 	dst = append(dst, '"')
-	dst = append(dst, e.mid...)
-	return appendBody(dst, line, offset, e.tail, flags, fields, e.name)
+	return append(dst, e.mid...)
 }
 
 // name returns the JSON key (with its colon) for the i-th field's name.

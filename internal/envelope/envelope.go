@@ -140,21 +140,8 @@ func appendIngested(dst []byte, t time.Time) []byte {
 // appendBody writes the rest of an envelope from the line number on.
 // name, when set, returns the JSON key (with its colon) of the i-th field.
 func appendBody(dst []byte, line, offset int64, ingested []byte, flags []string, fields []Field, name func(i int, name string) []byte) []byte {
-	dst = strconv.AppendInt(dst, line, 10)
-	dst = append(dst, `,"offset":`...)
-	dst = strconv.AppendInt(dst, offset, 10)
-	dst = append(dst, ingested...)
-	if len(flags) > 0 {
-		dst = append(dst, `,"flags":[`...)
-		for i, f := range flags {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = schema.AppendString(dst, f)
-		}
-		dst = append(dst, ']')
-	}
-	dst = append(dst, `},"fields":{`...)
+	dst = appendPosition(dst, line, offset, ingested, flags)
+	dst = append(dst, '{')
 	for i := range fields {
 		f := &fields[i]
 		if i > 0 {
@@ -176,6 +163,26 @@ func appendBody(dst []byte, line, offset int64, ingested []byte, flags []string,
 		}
 	}
 	return append(dst, "}}"...)
+}
+
+// appendPosition writes an envelope from the line number to the "fields"
+// key and its colon.
+func appendPosition(dst []byte, line, offset int64, ingested []byte, flags []string) []byte {
+	dst = strconv.AppendInt(dst, line, 10)
+	dst = append(dst, `,"offset":`...)
+	dst = strconv.AppendInt(dst, offset, 10)
+	dst = append(dst, ingested...)
+	if len(flags) > 0 {
+		dst = append(dst, `,"flags":[`...)
+		for i, f := range flags {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = schema.AppendString(dst, f)
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, `},"fields":`...)
 }
 
 // appendMillisUTC appends t as 2006-01-02T15:04:05.000Z, as AppendFormat

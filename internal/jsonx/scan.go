@@ -276,9 +276,222 @@ func (p *Scanner) number() error {
 // skipNested skips an object or array, validating its JSON.
 func (p *Scanner) skipNested() error {
 	if p.Data[p.I] == '{' {
-		return p.Object(func(string, Kind, string) error { return nil })
+		return p.Members(func(string) error { return p.Skip() })
 	}
-	return p.Array(func(Kind, string) {})
+	return p.Elements(p.Skip)
+}
+
+// Skip reads the value at p.I, checking it is JSON exactly as Value does
+// (the same errors), without unescaping its strings.
+func (p *Scanner) Skip() error {
+	p.WS()
+	if p.I >= len(p.Data) {
+		return p.Fail("expected a value")
+	}
+	switch c := p.Data[p.I]; {
+	case c == '"':
+		_, err := p.skipStr()
+		return err
+	case c == '{' || c == '[':
+		return p.skipNested()
+	case c == 't':
+		return p.lit("true")
+	case c == 'f':
+		return p.lit("false")
+	case c == 'n':
+		return p.lit("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number()
+	default:
+		return p.Fail(fmt.Sprintf("unexpected character %q", c))
+	}
+}
+
+// Canonical reads the object at p.I and reports whether it is JSON written
+// exactly as schema.AppendString and the envelope's encoder write an
+// object of fields: no whitespace between its braces outside its members'
+// values, every name and string value escaped as AppendString escapes its
+// unescaped text, and at most maxMembers members. Such text is what the
+// encoder would write for the fields Object reads from it, so it can be
+// copied as it is. p.I is then past the object; when the object is not
+// canonical (or not JSON), the reading stops there and p.I means nothing.
+//
+// The text must be valid UTF-8: AppendString replaces invalid bytes.
+func (p *Scanner) Canonical(maxMembers int) bool {
+	d := p.Data
+	if p.I >= len(d) || d[p.I] != '{' {
+		return false
+	}
+	defer func() { p.depth-- }()
+	if p.enter() != nil {
+		return false
+	}
+	p.I++
+	if p.I < len(d) && d[p.I] == '}' {
+		p.I++
+		return true
+	}
+	for n := 1; n <= maxMembers; n++ {
+		if p.I >= len(d) || d[p.I] != '"' {
+			return false
+		}
+		if canon, err := p.skipStr(); err != nil || !canon {
+			return false
+		}
+		if p.I >= len(d) || d[p.I] != ':' {
+			return false
+		}
+		p.I++
+		if p.I >= len(d) {
+			return false
+		}
+		switch d[p.I] {
+		case '"':
+			if canon, err := p.skipStr(); err != nil || !canon {
+				return false
+			}
+		case ' ', '\t', '\n', '\r':
+			return false
+		default:
+			// Anything else is copied as it is by the encoder: the same
+			// text, whitespace inside it included.
+			if p.Skip() != nil {
+				return false
+			}
+		}
+		if p.I >= len(d) {
+			return false
+		}
+		switch d[p.I] {
+		case ',':
+			p.I++
+		case '}':
+			p.I++
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// skipStr reads the string at p.I, checking it as Str does (the same
+// errors), without unescaping it. canonical reports whether its text is
+// the one schema.AppendString writes for its unescaped value, given that
+// the text is valid UTF-8: every escape is one AppendString writes for the
+// character it stands for (\" \\ \n \r \t, \u00xx in lower case for
+// the other control characters, \u2028 and \u2029), and U+2028 and U+2029
+// never appear unescaped.
+func (p *Scanner) skipStr() (canonical bool, err error) {
+	d := p.Data
+	i := p.I + 1 // past the opening quote
+	// Most strings end before any byte that needs a look: this loop is
+	// kept small, and the rest is skipStrFrom's.
+	for i+8 <= len(d) {
+		m := skipMask(binary.LittleEndian.Uint64(d[i:]))
+		if m == 0 {
+			i += 8
+			continue
+		}
+		i += bits.TrailingZeros64(m) / 8
+		if d[i] == '"' {
+			p.I = i + 1
+			return true, nil
+		}
+		break
+	}
+	return p.skipStrFrom(i)
+}
+
+// skipStrFrom is skipStr from i, where nothing before needed a look.
+func (p *Scanner) skipStrFrom(i int) (canonical bool, err error) {
+	d := p.Data
+	canonical = true
+	for {
+		// Eight bytes at a time to the next quote, backslash, control
+		// character or 0xE2 (the first byte of U+2028 and U+2029).
+		if i+8 <= len(d) {
+			m := skipMask(binary.LittleEndian.Uint64(d[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) / 8
+		} else {
+			for i < len(d) && !skipByte(d[i]) {
+				i++
+			}
+			if i == len(d) {
+				p.I = i
+				return false, p.Fail("unterminated string")
+			}
+		}
+		switch c := d[i]; {
+		case c == '"':
+			p.I = i + 1
+			return canonical, nil
+		case c == 0xE2:
+			if i+2 < len(d) && d[i+1] == 0x80 && (d[i+2] == 0xA8 || d[i+2] == 0xA9) {
+				canonical = false
+			}
+			i++
+			continue
+		case c < 0x20:
+			p.I = i
+			return false, p.Fail("control character in a string")
+		}
+		// A backslash.
+		if i+1 >= len(d) {
+			p.I = i
+			return false, p.Fail("unterminated string")
+		}
+		e := d[i+1]
+		i += 2
+		switch e {
+		case '"', '\\', 'n', 'r', 't':
+		case '/', 'b', 'f':
+			canonical = false
+		case 'u':
+			p.I = i
+			r, ok := p.hex4()
+			if !ok {
+				return false, p.Fail("invalid \\u escape")
+			}
+			canonical = canonical && canonicalEscape(r, d[i:i+4])
+			i += 4
+		default:
+			p.I = i
+			return false, p.Fail(fmt.Sprintf("invalid escape \\%c", e))
+		}
+	}
+}
+
+// canonicalEscape reports whether hex, the four digits of a \u escape of
+// r, is how schema.AppendString escapes r.
+func canonicalEscape(r rune, hex []byte) bool {
+	const digits = "0123456789abcdef"
+	switch {
+	case r == '\n' || r == '\r' || r == '\t':
+		return false // written \n, \r, \t
+	case r < 0x20:
+		return hex[0] == '0' && hex[1] == '0' && hex[2] == digits[r>>4] && hex[3] == digits[r&0xf]
+	case r == '\u2028' || r == '\u2029':
+		return true // digits only: no case to differ
+	}
+	return false
+}
+
+// skipByte reports whether skipMask marks c.
+func skipByte(c byte) bool { return c == '"' || c == '\\' || c < 0x20 || c == 0xE2 }
+
+// skipMask has the high bit set of the first byte of x (in memory order)
+// that is a quote, a backslash, a control character or 0xE2, and of no
+// byte before it; 0 when x has none. Bytes after the first may be marked
+// wrongly (a borrow runs up from a marked byte): only the first counts,
+// which makes it cheaper than specialMask's exact mask.
+func skipMask(x uint64) uint64 {
+	q, b, e := x^(ones*'"'), x^(ones*'\\'), x^(ones*0xE2)
+	return ((q-ones)&^q | (b-ones)&^b | (e-ones)&^e | (x-ones*0x20)&^x) & highs
 }
 
 // str parses a string at p.I and returns it unescaped. Without escapes the

@@ -3,9 +3,13 @@ package jsonx
 import (
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/schema"
 )
 
 func TestStrMatchesEncodingJSON(t *testing.T) {
@@ -54,6 +58,31 @@ func TestSpecialMaskIsExact(t *testing.T) {
 	}
 }
 
+// TestSkipMaskFindsTheFirst checks skipMask's first marked byte, for
+// every byte at every place of a word after every other.
+func TestSkipMaskFindsTheFirst(t *testing.T) {
+	marked := func(c int) bool { return c == '"' || c == '\\' || c < 0x20 || c == 0xE2 }
+	for c := 0; c < 256; c++ {
+		for d := 0; d < 256; d++ {
+			for pos := 0; pos < 7; pos++ {
+				w := []byte("abcdefgh")
+				w[pos], w[pos+1] = byte(c), byte(d)
+				want := 8
+				switch {
+				case marked(c):
+					want = pos
+				case marked(d):
+					want = pos + 1
+				}
+				got := bits.TrailingZeros64(skipMask(binary.LittleEndian.Uint64(w))) / 8
+				if got != want {
+					t.Fatalf("%q: first marked byte %d, want %d", w, got, want)
+				}
+			}
+		}
+	}
+}
+
 func FuzzStr(f *testing.F) {
 	f.Add([]byte(`"plain"`))
 	f.Add([]byte(`"esc\"aped and \u00e9, long enough to cross words"`))
@@ -69,6 +98,93 @@ func FuzzStr(f *testing.F) {
 		// encoding/json replaces it at once, so compare valid text only.
 		if err == nil && (werr != nil || (utf8.ValidString(got) && got != want)) {
 			t.Fatalf("Str(%q) = %q; encoding/json: %q, %v", in, got, want, werr)
+		}
+	})
+}
+
+// TestCanonical lists objects that are and are not written as the
+// envelope's encoder writes an object of fields.
+func TestCanonical(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{}`: true,
+		`{"a":"b","n":-1.5e3,"t":true,"f":false,"z":null,"o":{"x" : [1, "\/"]},"l":[ ]}`: true,
+		`{"q":"say \"hi\" \\ \n\r\t\u0001\u001f\u2028\u2029 café — ☃"}`:                  true,
+		`{"a":"b","a":"c"}`:    true,
+		`{"":""}`:              true,
+		`{ "a":1}`:             false,
+		`{"a" :1}`:             false,
+		`{"a": 1}`:             false,
+		`{"a":1 }`:             false,
+		`{"a":1 ,"b":2}`:       false,
+		`{"a":"\/"}`:           false,
+		`{"a":"\b"}`:           false,
+		`{"a":"\f"}`:           false,
+		`{"a":"\u000a"}`:       false,
+		`{"a":"\u001F"}`:       false,
+		`{"a":"\u00e9"}`:       false,
+		`{"a":"\u0041"}`:       false,
+		`{"a":"\ud83d\ude00"}`: false,
+		`{"a":"\ud800"}`:       false,
+		`{"a":"\ufffd"}`:       false,
+		"{\"a\":\"\u2028\"}":   false,
+		"{\"\u2029\":1}":       false,
+		`{"\u00e9":1}`:         false,
+		`{"a":1,}`:             false,
+		`{"a":1`:               false,
+		`{"a":tru}`:            false,
+		`{"a":[1,]}`:           false,
+		`{"a":"\x"}`:           false,
+		`["a"]`:                false,
+		`{"a":1}{"b":2}`:       true, // the object alone; what follows is the caller's
+		`{"1":1,"2":2,"3":3,"4":4,"5":5,"6":6,"7":7,"8":8}`:       true,
+		`{"1":1,"2":2,"3":3,"4":4,"5":5,"6":6,"7":7,"8":8,"9":9}`: false, // over maxMembers
+		`{"a":{"b":[1]}}`:  true,
+		`{"a":{"b":[{}]}}`: false, // deeper than MaxDepth, as the test starts
+	} {
+		p := Scanner{Data: []byte(in)}
+		if strings.HasPrefix(in, `{"a":{"b":`) {
+			p.depth = MaxDepth - 3 // room for three levels
+		}
+		if got := p.Canonical(8); got != want {
+			t.Errorf("Canonical(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// FuzzSkip checks that Skip accepts and refuses exactly what Value does,
+// with the same error at the same place, and that a string's canonical
+// flag says exactly whether its text is what schema.AppendString writes
+// for the string Str reads from it.
+func FuzzSkip(f *testing.F) {
+	f.Add([]byte(`"plain"`))
+	f.Add([]byte(`"esc\"aped \u00e9 \u0001 \n \/ \ud800\udc00 \ud800\u12"`))
+	f.Add([]byte("\"\u2028 \\u2029 \xe2\x80\"\u2028"))
+	f.Add([]byte(`{"a":[1,{"b":"\"}"},true,null,-0.5e+3],"c":{}}`))
+	f.Add([]byte(`[1,2,"unterminated`))
+	f.Add([]byte(`"\/"`))
+	f.Add([]byte(`"\b\f"`))
+	f.Add([]byte(`"\u000a\u001F"`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		p, q := Scanner{Data: in}, Scanner{Data: in}
+		_, _, _, verr := p.Value()
+		serr := q.Skip()
+		if p.I != q.I || !reflect.DeepEqual(verr, serr) {
+			t.Fatalf("%q: Value stops at %d with %v, Skip at %d with %v", in, p.I, verr, q.I, serr)
+		}
+		if len(in) == 0 || in[0] != '"' {
+			return
+		}
+		p, q = Scanner{Data: in}, Scanner{Data: in}
+		s, err := p.Str()
+		canonical, serr := q.skipStr()
+		if p.I != q.I || !reflect.DeepEqual(err, serr) {
+			t.Fatalf("%q: Str stops at %d with %v, skipStr at %d with %v", in, p.I, err, q.I, serr)
+		}
+		if err != nil || !utf8.Valid(in[:p.I]) {
+			return
+		}
+		if written := string(schema.AppendString(nil, s)); canonical != (written == string(in[:p.I])) {
+			t.Fatalf("%q: canonical = %v, but AppendString writes its string %q as %s", in[:p.I], canonical, s, written)
 		}
 	})
 }
