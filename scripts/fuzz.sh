@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of sluice's parsers and decoders: each of 15 targets
+# Bounded fuzzing of sluice's parsers and decoders: each of 17 targets
 # runs for FUZZTIME (default 5s), one after the other. CI runs it
-# (.ci/run): about 75 s of fuzzing, under three minutes with the builds on
+# (.ci/run): about 85 s of fuzzing, under three minutes with the builds on
 # a quiet two-core machine (at 6 s each it took 3 min 30 s wall, 1 min 46 s
 # of CPU, on the shared machine at load average 12). The other Fuzz targets run their seeds in
 # every go test.
@@ -15,15 +15,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZTIME="${FUZZTIME:-5s}"
 
-# package target: formats, envelope, normaliser, the Firehose event
-# decoder, the dead-letter reader, the S3 event parser, the transform and
-# the splitter end to end, and sluice.yaml's decoding and error messages.
+# package target: formats (and JSON lines copied into envelopes as they
+# are, against their fields quoted), JSON checked against JSON read,
+# envelope, normaliser, the Firehose event decoder, the dead-letter
+# reader, the S3 event parser, the transform and the splitter end to end,
+# and sluice.yaml's decoding and error messages.
 targets=(
 	"./internal/format FuzzCSV"
 	"./internal/format FuzzJSONL"
 	"./internal/format FuzzALB"
 	"./internal/format FuzzELB"
 	"./internal/format FuzzLines"
+	"./internal/format FuzzJSONLRaw"
+	"./internal/jsonx FuzzSkip"
 	"./internal/envelope FuzzDecode"
 	"./internal/envelope FuzzDecodeSourceCache"
 	"./internal/normalize FuzzNormalize"

@@ -32,6 +32,11 @@ func BenchmarkALB(b *testing.B) { benchFormat(b, "alb", albInput(8<<20)) }
 
 func BenchmarkJSONL(b *testing.B) { benchFormat(b, "jsonl", jsonlInput(8<<20)) }
 
+// BenchmarkJSONLRaw reads the same lines as the splitter does when only
+// the envelope reads the fields: by NextRaw, every line checked, none
+// unescaped.
+func BenchmarkJSONLRaw(b *testing.B) { benchFormat(b, "jsonl-raw", jsonlInput(8<<20)) }
+
 func BenchmarkLines(b *testing.B) { benchFormat(b, "lines", albInput(8<<20)) }
 
 // BenchmarkCSVObject1GiB streams a generated 1 GiB csv object through the
@@ -92,13 +97,18 @@ func benchFormat(b *testing.B, format string, data []byte) {
 	b.ReportAllocs()
 	records := 0
 	cpu := cpuSeconds()
+	name, raw := strings.CutSuffix(format, "-raw")
 	for b.Loop() {
-		s, err := New(format, bytes.NewReader(data), nil)
+		s, err := New(name, bytes.NewReader(data), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
+		next := s.Next
+		if raw {
+			next = s.(RawScanner).NextRaw
+		}
 		for {
-			_, err := s.Next()
+			_, err := next()
 			if err == io.EOF {
 				break
 			}

@@ -69,6 +69,13 @@ func TestConformance(t *testing.T) {
 				if !bytes.Equal(got, want) {
 					t.Errorf("%s reader: output differs from %s\n%s", rd.name, wantPath, firstDiff(got, want))
 				}
+				if format == "jsonl" {
+					// NextRaw's records hold the same fields.
+					s := &viaRaw{RawScanner: openSized(t, format, rd.wrap(bytes.NewReader(input)), opts, rd.size).(RawScanner)}
+					if got := results(drain(t, s, 1<<20)); !bytes.Equal(got, want) {
+						t.Errorf("%s reader, NextRaw: output differs from %s\n%s", rd.name, wantPath, firstDiff(got, want))
+					}
+				}
 			}
 		})
 	}
@@ -81,9 +88,13 @@ func TestConformance(t *testing.T) {
 
 func run(t *testing.T, format string, r io.Reader, opts Options, size int) []byte {
 	t.Helper()
-	s := openSized(t, format, r, opts, size)
+	return results(drain(t, openSized(t, format, r, opts, size), 1<<20))
+}
+
+// results writes rs as the lines of a golden file.
+func results(rs []result) []byte {
 	var out []byte
-	for _, res := range drain(t, s, 1<<20) {
+	for _, res := range rs {
 		out = appendResult(out, res)
 	}
 	return out

@@ -17,6 +17,11 @@ type Record struct {
 	Offset int64
 	// Flags mark records kept despite a defect, e.g. "ragged".
 	Flags []string
+	// Raw, set only by RawScanner.NextRaw, is the record as the JSON
+	// object text an envelope's "fields" holds for its fields (see
+	// envelope.Encoder.AppendRaw); Fields is then nil. It is valid until
+	// the next call.
+	Raw []byte
 }
 
 // RecordError is a record that cannot be parsed. It is not fatal: the
@@ -42,6 +47,18 @@ func (e *RecordError) Error() string {
 // overwritten and may be kept. A RecordError's Raw is the caller's.
 type Scanner interface {
 	Next() (Record, error)
+}
+
+// RawScanner is a Scanner that can hand over a record as its own text when
+// that text is already what an envelope holds for the record's fields: a
+// JSON line of one object written as the envelope's encoder writes one
+// (see jsonx.Scanner.Canonical), in UTF-8. NextRaw returns such a record
+// with Raw set and no Fields, checked as JSON but not unescaped, and any
+// other record or record error as Next does. The splitter uses it when
+// nothing but the envelope reads the fields.
+type RawScanner interface {
+	Scanner
+	NextRaw() (Record, error)
 }
 
 // Options are a route's format options (e.g. "delimiter", "encoding",

@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/envelope"
@@ -21,6 +25,81 @@ func FuzzJSONL(f *testing.F) { fuzzFormat(f, "jsonl") }
 func FuzzALB(f *testing.F)   { fuzzFormat(f, "alb") }
 func FuzzELB(f *testing.F)   { fuzzFormat(f, "elb") }
 func FuzzLines(f *testing.F) { fuzzFormat(f, "lines") }
+
+// FuzzJSONLRaw checks, for any JSON lines, that every envelope the
+// splitter writes from NextRaw's text (Encoder.AppendRaw) is byte for
+// byte the envelope of Next's fields (Encoder.Append), so it decodes to
+// the same fields, and that every other outcome is Next's.
+func FuzzJSONLRaw(f *testing.F) {
+	for _, s := range []string{
+		`{"a":"b","n":1.5,"o":{"x" : [1, "\/"]},"t":true,"z":null}`,
+		`{"name":"Caf\u00e9 \"q\"\n\t\r\u001f\u2028 — \\","":""}`,
+		"{\"ls\":\"\u2028\",\"ctl\":\"\\u001F\\b\\f\\/\"}",
+		`{"a":1, "b":2}`,
+		`[{"a":1},{"b":"\ud800"}]`,
+		"{\"dup\":1,\"dup\":\"2\"}\r\n {}\t\n\n\"s\"\n{\"a\":\"\xff\"}",
+		`{"a":"\/"}`,
+		`{"a":"\b","b":"\f"}`,
+		`{"a":"\u000a","b":"\u0041"}`,
+		`{"Shop Name":"Shop 7","Price":"£4.10","Blurb":"say \"hi\".\nBye — café \u0001\u001f"}`,
+	} {
+		f.Add([]byte(s), uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, enc uint8) {
+		opts := Options{"encoding": fuzzEncodings[int(enc)%len(fuzzEncodings)]}
+		want := drain(t, openSized(t, "jsonl", bytes.NewReader(data), opts, bufferSize), len(data)+4)
+		s := openSized(t, "jsonl", bytes.NewReader(data), opts, bufferSize).(RawScanner)
+		e := envelope.NewEncoder("s", envelope.Source{Bucket: "b", Key: "k", Format: "jsonl", IngestedAt: time.Unix(1, 0)})
+		var fromRaw, fromFields []byte
+		var a, b envelope.Decoded
+		for i := 0; ; i++ {
+			rec, err := s.NextRaw()
+			if err == io.EOF {
+				if i != len(want) {
+					t.Fatalf("NextRaw: %d outcomes, Next %d", i, len(want))
+				}
+				return
+			}
+			if i >= len(want) {
+				t.Fatalf("NextRaw: more outcomes than Next's %d", len(want))
+			}
+			w := want[i]
+			var re *RecordError
+			if errors.As(err, &re) || w.err != nil {
+				if re == nil || w.err == nil || !reflect.DeepEqual(*re, *w.err) {
+					t.Fatalf("outcome %d: NextRaw %v, Next %v", i, err, w.err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Line != w.rec.Line || rec.Offset != w.rec.Offset || !slices.Equal(rec.Flags, w.rec.Flags) {
+				t.Fatalf("outcome %d: NextRaw %+v, Next %+v", i, rec, w.rec)
+			}
+			if rec.Raw == nil {
+				if !slices.Equal(rec.Fields, w.rec.Fields) {
+					t.Fatalf("outcome %d: NextRaw fields %q, Next %q", i, rec.Fields, w.rec.Fields)
+				}
+				continue
+			}
+			fromRaw = e.AppendRaw(fromRaw[:0], int64(i), rec.Line, rec.Offset, rec.Flags, rec.Raw)
+			fromFields = e.Append(fromFields[:0], int64(i), w.rec.Line, w.rec.Offset, w.rec.Flags, w.rec.Fields)
+			if err := envelope.Decode(fromRaw, &a); err != nil {
+				t.Fatalf("outcome %d: the envelope of Raw %q does not decode: %v", i, rec.Raw, err)
+			}
+			if err := envelope.Decode(fromFields, &b); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(a.Fields, b.Fields) || !slices.Equal(a.Fields, w.rec.Fields) {
+				t.Fatalf("outcome %d: the envelope of Raw %q decodes to %q, of Next's fields to %q; Next read %q", i, rec.Raw, a.Fields, b.Fields, w.rec.Fields)
+			}
+			if !bytes.Equal(fromRaw, fromFields) {
+				t.Fatalf("outcome %d: envelopes differ:\nRaw:    %s\nfields: %s", i, fromRaw, fromFields)
+			}
+		}
+	})
+}
 
 var fuzzEncodings = []string{"auto", "utf-8", "latin1", "windows-1252"}
 
@@ -61,6 +140,10 @@ func fuzzFormat(f *testing.F, format string) {
 		case "csv":
 			compareWithEncodingCSV(t, data, whole.(*csvScanner), got)
 		case "jsonl":
+			raw := &viaRaw{RawScanner: openSized(t, format, iotest.OneByteReader(bytes.NewReader(data)), opts, 16).(RawScanner)}
+			if a, b := encodeAll(got), encodeAll(drain(t, raw, calls)); a != b {
+				t.Fatalf("NextRaw reads differently:\nNext:\n%s\nNextRaw:\n%s", a, b)
+			}
 			if whole.(*jsonlScanner).set.encoding <= encUTF8 {
 				compareWithEncodingJSON(t, data, got)
 			}
@@ -342,6 +425,11 @@ func TestJSONLDepthAsEncodingJSON(t *testing.T) {
 		compareWithEncodingJSON(t, []byte(line), got)
 		if refused := got[0].err != nil; refused != !json.Valid([]byte(line)) {
 			t.Errorf("depth %d: refused=%v, encoding/json valid=%v", depth, refused, json.Valid([]byte(line)))
+		}
+		raw := &viaRaw{RawScanner: openSized(t, "jsonl", strings.NewReader(line), Options{}, bufferSize).(RawScanner)}
+		// A line within the limit is canonical: NextRaw checks its depth.
+		if a, b := encodeAll(got), encodeAll(drain(t, raw, 4)); a != b || (got[0].err == nil) != (raw.raws == 1) {
+			t.Errorf("depth %d: NextRaw reads %s (%d raw), Next %s", depth, b, raw.raws, a)
 		}
 	}
 }

@@ -1,12 +1,15 @@
 package format
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"testing"
 
 	"github.com/sluicehq/sluice/internal/envelope"
+	"github.com/sluicehq/sluice/internal/jsonx"
 	"github.com/sluicehq/sluice/schema"
 )
 
@@ -46,8 +49,46 @@ func inputOf(s Scanner) *input {
 		return &s.in
 	case *linesScanner:
 		return &s.in
+	case *viaRaw:
+		return inputOf(s.RawScanner)
 	}
 	panic("unknown scanner")
+}
+
+// viaRaw reads a RawScanner by NextRaw, handing each Raw record over with
+// the fields the envelope's reader finds in its text: every test of Next
+// applies to NextRaw through it. raws counts the Raw records.
+type viaRaw struct {
+	RawScanner
+	raws int
+}
+
+func (s *viaRaw) Next() (Record, error) {
+	rec, err := s.NextRaw()
+	if err != nil || rec.Raw == nil {
+		return rec, err
+	}
+	s.raws++
+	fields, err := rawFields(rec.Raw)
+	if err != nil {
+		return Record{}, fmt.Errorf("NextRaw gave Raw %q that is not a JSON object: %w", rec.Raw, err)
+	}
+	rec.Raw, rec.Fields = nil, fields
+	return rec, nil
+}
+
+// rawFields reads a Raw record's fields as envelope.Decode reads "fields".
+func rawFields(raw []byte) ([]envelope.Field, error) {
+	var fields []envelope.Field
+	p := jsonx.Scanner{Data: bytes.Clone(raw)}
+	err := p.Object(func(name string, kind jsonx.Kind, val string) error {
+		fields = append(fields, envelope.Field{Name: name, Value: val, Kind: envelope.FieldKind(kind)})
+		return nil
+	})
+	if err == nil && p.I != len(p.Data) {
+		err = p.Fail("data after the object")
+	}
+	return fields, err
 }
 
 // result is one outcome of Next, copied so it outlives the call.

@@ -55,7 +55,14 @@ func newJSONL(r io.Reader, set settings) *jsonlScanner {
 	return &jsonlScanner{in: newInput(r, set.bufSize), set: set}
 }
 
-func (s *jsonlScanner) Next() (Record, error) {
+func (s *jsonlScanner) Next() (Record, error) { return s.scan(false) }
+
+// NextRaw is Next, except that a line that is one canonical JSON object
+// (see jsonx.Scanner.Canonical) is only checked and handed over as Raw,
+// without a copy: its fields are not read.
+func (s *jsonlScanner) NextRaw() (Record, error) { return s.scan(true) }
+
+func (s *jsonlScanner) scan(raw bool) (Record, error) {
 	for {
 		if s.next < len(s.elems) {
 			return s.element()
@@ -71,7 +78,22 @@ func (s *jsonlScanner) Next() (Record, error) {
 			continue
 		}
 		b, text, flag := l.content, "", ""
-		if s.set.encoding.plain(b) {
+		plain := s.set.encoding.plain(b)
+		if plain && raw {
+			// No transcoding and no replacement: the text is the
+			// record's. Anything but a canonical object (or invalid
+			// JSON) is read again below, as Next reads it.
+			p := jsonx.Scanner{Data: b}
+			p.WS()
+			start := p.I
+			if p.Canonical(maxFields) {
+				end := p.I
+				if p.WS(); p.I == len(b) {
+					return Record{Raw: b[start:end], Line: l.line, Offset: l.start}, nil
+				}
+			}
+		}
+		if plain {
 			text = string(b)
 		} else {
 			text, flag = s.set.encoding.decode(b)
