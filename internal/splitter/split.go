@@ -291,6 +291,12 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 		r.segStart = r.start.Next
 		r.rollup = &RollupCounts{Name: r.route.Rollup.Name, Excluded: map[string]int64{}}
 	}
+	next := sc.Next
+	if rs, ok := sc.(format.RawScanner); ok && r.agg == nil && !r.filters() {
+		// Only the envelope reads the fields: a record whose text is
+		// already its "fields" object is copied, not read and quoted again.
+		next = rs.NextRaw
+	}
 	for ; ; r.index++ {
 		// Skipping records before the checkpoint is cheap: look at the
 		// clock less often there.
@@ -301,7 +307,7 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 		if r.index&mask == 0 && !r.stopAt.IsZero() && h.now().After(r.stopAt) {
 			return r.stop(ctx)
 		}
-		rec, err := sc.Next()
+		rec, err := next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -338,7 +344,11 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 				br.filtered++
 				continue
 			}
-			r.buf = br.encoder(r.source(0, 0, nil)).Append(r.buf[:0], r.index, rec.Line, rec.Offset, rec.Flags, rec.Fields)
+			if enc := br.encoder(r.source(0, 0, nil)); rec.Raw != nil {
+				r.buf = enc.AppendRaw(r.buf[:0], r.index, rec.Line, rec.Offset, rec.Flags, rec.Raw)
+			} else {
+				r.buf = enc.Append(r.buf[:0], r.index, rec.Line, rec.Offset, rec.Flags, rec.Fields)
+			}
 			if len(r.buf) > maxRecord {
 				if r.index >= r.start.DeadLettered {
 					reason := fmt.Sprintf("record of %d bytes is over the %d-byte record limit", len(r.buf), maxRecord)
@@ -358,6 +368,17 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 		}
 	}
 	return r.finish(ctx)
+}
+
+// filters reports whether a branch has where rules, which read the
+// records' fields.
+func (r *objectRun) filters() bool {
+	for _, b := range r.branches {
+		if len(b.where) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *objectRun) source(line, offset int64, flags []string) envelope.Source {
