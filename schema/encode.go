@@ -235,3 +235,112 @@ func signExtend(b []byte, size int) []byte {
 	}
 	return append(out, b...)
 }
+
+// AppendRecord checks v as a record of s, with the error Validate gives,
+// and appends it as AppendJSON writes it, in one walk. On an error dst is
+// returned as it was given.
+func AppendRecord(dst []byte, s *Schema, v *Value) ([]byte, error) {
+	out, err := appendChecked(dst, s.Type, v)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
+// appendChecked is encode's checks with AppendJSON's writing.
+func appendChecked(dst []byte, t *Type, v *Value) ([]byte, error) {
+	const at = ""
+	if t.Kind == Union {
+		// Validate and AppendJSON choose a branch alike but for bytes in a
+		// union with a fixed that is not a decimal; then each does its own.
+		for _, b := range t.Branches {
+			if b.Kind == v.Kind || (b.Kind == Fixed && v.Kind == Bytes && b.Logical == Decimal) {
+				if !(b.Kind == Fixed && v.Kind == Bytes) && jsonBranch(t, v) == b {
+					return appendChecked(dst, b, v)
+				}
+				if err := encode(nil, b, v); err != nil {
+					return dst, err
+				}
+				return AppendJSON(dst, t, v), nil
+			}
+		}
+		if v.Kind == Null {
+			return dst, &ValidationError{Field: at, Reason: "is required (null is not allowed)"}
+		}
+		return dst, &ValidationError{Field: at, Reason: fmt.Sprintf("a %s is not allowed by %s", v.Kind, t)}
+	}
+	if v.Kind != t.Kind && !(t.Kind == Fixed && v.Kind == Bytes) {
+		if v.Kind == Null {
+			return dst, &ValidationError{Field: at, Reason: "is required (null is not allowed)"}
+		}
+		return dst, &ValidationError{Field: at, Reason: fmt.Sprintf("a %s is not a %s", v.Kind, t)}
+	}
+	switch t.Kind {
+	case String:
+		out, ok := appendString(dst, v.Str, true)
+		if !ok {
+			return dst, &ValidationError{Field: at, Reason: "is not valid UTF-8"}
+		}
+		return out, nil
+	case Array:
+		dst = append(dst, '[')
+		for i := range v.Items {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = appendChecked(dst, t.Items, &v.Items[i]); err != nil {
+				return dst, within(err, "["+strconv.Itoa(i)+"]", true)
+			}
+		}
+		return append(dst, ']'), nil
+	case Map:
+		if len(v.Keys) != len(v.Items) {
+			return dst, &ValidationError{Field: at, Reason: "map keys and values differ in number"}
+		}
+		dst = append(dst, '{')
+		for i := range v.Items {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendString(dst, v.Keys[i])
+			dst = append(dst, ':')
+			var err error
+			if dst, err = appendChecked(dst, t.Values, &v.Items[i]); err != nil {
+				return dst, within(err, v.Keys[i], false)
+			}
+		}
+		return append(dst, '}'), nil
+	case Record:
+		if len(v.Items) != len(t.Fields) {
+			return dst, &ValidationError{Field: at, Reason: fmt.Sprintf("has %d fields; %s has %d", len(v.Items), t.Name, len(t.Fields))}
+		}
+		dst = append(dst, '{')
+		for i := range t.Fields {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, t.Fields[i].key...)
+			var err error
+			if dst, err = appendChecked(dst, t.Fields[i].Type, &v.Items[i]); err != nil {
+				return dst, within(err, t.Fields[i].Name, false)
+			}
+		}
+		return append(dst, '}'), nil
+	}
+	// The other kinds hold no values within: checked, then written.
+	if err := encode(nil, t, v); err != nil {
+		return dst, err
+	}
+	return AppendJSON(dst, t, v), nil
+}
+
+// jsonBranch is the union branch AppendJSON writes v as, or nil.
+func jsonBranch(t *Type, v *Value) *Type {
+	for _, b := range t.Branches {
+		if b.Kind == v.Kind || (b.Kind == Fixed && v.Kind == Bytes) {
+			return b
+		}
+	}
+	return nil
+}

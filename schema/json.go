@@ -142,6 +142,13 @@ func zeroBytes(x uint64) uint64 {
 
 // AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
 func AppendString(dst []byte, s string) []byte {
+	dst, _ = appendString(dst, s, false)
+	return dst
+}
+
+// appendString is AppendString; when strict, it stops at invalid UTF-8 and
+// reports false instead.
+func appendString(dst []byte, s string, strict bool) ([]byte, bool) {
 	dst = append(dst, '"')
 	b := unsafe.Slice(unsafe.StringData(s), len(s)) // read, never written
 	start := 0
@@ -191,6 +198,9 @@ func AppendString(dst []byte, s string) []byte {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
+			if strict {
+				return dst, false
+			}
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
 			i += size
@@ -208,7 +218,7 @@ func AppendString(dst []byte, s string) []byte {
 		i += size
 	}
 	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, '"'), true
 }
 
 // StringLen is the length of what AppendString writes for s, less the

@@ -24,7 +24,10 @@ const validateSchema = `{"type":"record","name":"r","fields":[
 	{"name":"e","type":{"type":"enum","name":"e","symbols":["A","B","C"]}},
 	{"name":"a","type":{"type":"array","items":["null","string"]}},
 	{"name":"m","type":{"type":"map","values":{"type":"record","name":"inner","fields":[{"name":"x","type":"long"}]}}},
-	{"name":"date","type":{"type":"int","logicalType":"date"}}]}`
+	{"name":"date","type":{"type":"int","logicalType":"date"}},
+	{"name":"u","type":[{"type":"fixed","name":"f3","size":3},{"type":"bytes","logicalType":"decimal","precision":5,"scale":1}]},
+	{"name":"u2","type":["null",{"type":"fixed","name":"f2","size":2},"bytes"]},
+	{"name":"ts","type":["null",{"type":"long","logicalType":"timestamp-micros"}]}]}`
 
 // randomValue is a Value for t that is often right and sometimes wrong in
 // each of the ways Encode rejects.
@@ -132,6 +135,39 @@ func TestValidateMatchesEncode(t *testing.T) {
 	}
 	t.Logf("%d valid, %d invalid", valid, invalid)
 	// Both outcomes must be common, or the comparison proves little.
+	if valid < 1000 || invalid < 1000 {
+		t.Fatalf("%d valid and %d invalid values: the generator does not cover both", valid, invalid)
+	}
+}
+
+// TestAppendRecordMatchesValidateAndAppendJSON: AppendRecord gives
+// Validate's error, leaving dst as it was, or AppendJSON's bytes.
+func TestAppendRecordMatchesValidateAndAppendJSON(t *testing.T) {
+	s, err := Parse("r", 1, []byte(validateSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	prefix := []byte("before:")
+	var valid, invalid int
+	for range 20000 {
+		v := randomValue(r, s.Type, r.IntN(2) == 0)
+		valErr := Validate(s, &v)
+		got, err := AppendRecord(append([]byte(nil), prefix...), s, &v)
+		if (err == nil) != (valErr == nil) || err != nil && err.Error() != valErr.Error() {
+			t.Fatalf("value %+v: AppendRecord says %v, Validate says %v", v, err, valErr)
+		}
+		want := prefix
+		if err == nil {
+			want = AppendJSON(append([]byte(nil), prefix...), s.Type, &v)
+			valid++
+		} else {
+			invalid++
+		}
+		if string(got) != string(want) {
+			t.Fatalf("value %+v: AppendRecord wrote %s, want %s", v, got, want)
+		}
+	}
 	if valid < 1000 || invalid < 1000 {
 		t.Fatalf("%d valid and %d invalid values: the generator does not cover both", valid, invalid)
 	}

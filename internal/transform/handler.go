@@ -746,7 +746,8 @@ func (h *Handler) encodeRecord(w *worker, items []item) result {
 			dropped++
 			continue
 		}
-		if err := schema.Validate(it.plan.Schema, &it.val); err != nil {
+		out, err := schema.AppendRecord(w.out, it.plan.Schema, &it.val)
+		if err != nil {
 			var ve *schema.ValidationError
 			f := &normalize.Failure{Reason: err.Error(), Class: normalize.ClassValidate}
 			if errors.As(err, &ve) {
@@ -756,8 +757,7 @@ func (h *Handler) encodeRecord(w *worker, items []item) result {
 			w.out = w.out[:start]
 			return result{status: firehose.ProcessingFailed, fail: f}
 		}
-		w.out = schema.AppendJSON(w.out, it.plan.Schema.Type, &it.val)
-		w.out = append(w.out, '\n')
+		w.out = append(out, '\n')
 	}
 	if dropped == len(items) {
 		return result{status: firehose.Dropped}
