@@ -93,7 +93,7 @@ func readNumber(dst []byte, body string, decimal byte) (_ []byte, mark byte, st 
 	if body == "" {
 		return dst, 0, numBad
 	}
-	if strings.ContainsAny(body, "eE") {
+	if hasExponent(body) {
 		if _, err := strconv.ParseFloat(body, 64); err != nil || !isPlainNumber(body) {
 			return dst, 0, numBad
 		}
@@ -260,7 +260,7 @@ func plainDecimal(s string) bool {
 		return false
 	}
 	dot := strings.IndexByte(s, '.')
-	if dot < 0 || strings.ContainsAny(s, "eE") {
+	if dot < 0 || hasExponent(s) {
 		return true
 	}
 	intPart := strings.TrimLeft(s[:dot], "+-")
@@ -391,4 +391,10 @@ func trimSpace(s string) string {
 		return s
 	}
 	return strings.TrimSpace(s)
+}
+
+// hasExponent reports whether s holds an 'e' or 'E' (strings.ContainsAny
+// builds a set for each call).
+func hasExponent(s string) bool {
+	return strings.IndexByte(s, 'e') >= 0 || strings.IndexByte(s, 'E') >= 0
 }

@@ -145,12 +145,15 @@ type worker struct {
 	// (lookupBatch), not to be written; nothing is observed then.
 	lookingUp bool
 	sc        normalize.Scratch
-	dec       envelope.Decoded
-	items     []item
-	out       []byte // the current record's documents
-	data      []byte // the current record's decoded data
-	key       []byte
-	meta      normalize.Meta
+	// plan is the plan of the last record's schema, planName its name.
+	plan     *normalize.Plan
+	planName string
+	dec      envelope.Decoded
+	items    []item
+	out      []byte // the current record's documents
+	data     []byte // the current record's decoded data
+	key      []byte
+	meta     normalize.Meta
 	// results holds each record's outcome, reused between batches.
 	results []result
 	// route caches the last source object's route options.
@@ -665,7 +668,14 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 			return
 		}
 	}
-	plan, ok := h.plans[name]
+	plan, ok := w.plan, w.plan != nil && name == w.planName
+	if !ok {
+		// Records of a batch mostly share a schema: the last one's plan is
+		// kept, by a copy of its name (name aliases the record).
+		if plan, ok = h.plans[name]; ok {
+			w.plan, w.planName = plan, strings.Clone(name)
+		}
+	}
 	if !ok {
 		it.fail = &normalize.Failure{Reason: fmt.Sprintf("unknown schema %q", name), Class: normalize.ClassSchema}
 		return
