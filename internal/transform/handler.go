@@ -527,7 +527,7 @@ func (h *Handler) settle(w *worker, b *firehose.Batch, pending []pendingRecord, 
 // its answers stand, so only they are normalised again, and nothing else
 // of the record changes.
 func (h *Handler) observeAsked(w *worker, b *firehose.Batch, p *pendingRecord, data []byte, stream string) {
-	w.packed = bytes.IndexByte(bytes.TrimRight(data, " \t\r\n"), '\n') >= 0
+	w.packed = isPacked(data)
 	for k := p.first; k < p.end; k++ {
 		it := &w.items[k]
 		if !it.asked {
@@ -630,7 +630,7 @@ var deadlineFailure = &normalize.Failure{Reason: "the invocation's deadline arri
 // normaliseRecord decodes record i (each part, if packed) into items.
 func (h *Handler) normaliseRecord(w *worker, b *firehose.Batch, i int, data []byte, stream string) {
 	part, at, whole := 0, 0, len(data)
-	w.packed = bytes.IndexByte(bytes.TrimRight(data, " \t\r\n"), '\n') >= 0
+	w.packed = isPacked(data)
 	for len(data) > 0 || part == 0 {
 		line := data
 		if nl := bytes.IndexByte(data, '\n'); nl >= 0 {
@@ -649,6 +649,16 @@ func (h *Handler) normaliseRecord(w *worker, b *firehose.Batch, i int, data []by
 		h.normalisePart(w, b, i, line, stream, part, &w.items[len(w.items)-1])
 		part++
 	}
+}
+
+// isPacked reports whether data holds more than one line: a newline
+// before its trailing spaces.
+func isPacked(data []byte) bool {
+	end := len(data)
+	for end > 0 && (data[end-1] == ' ' || data[end-1] == '\t' || data[end-1] == '\r' || data[end-1] == '\n') {
+		end--
+	}
+	return bytes.IndexByte(data[:end], '\n') >= 0
 }
 
 func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []byte, stream string, part int, it *item) {

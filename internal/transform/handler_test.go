@@ -538,3 +538,11 @@ func TestEntrySizeIsExact(t *testing.T) {
 		}
 	}
 }
+
+func TestIsPacked(t *testing.T) {
+	for _, s := range []string{"", "\n", "a", "a\n", "a \r\n\t ", "a\nb", "a\nb\n", "\na", "a\n\n", "a\n \n", "a\n b", " \n\t"} {
+		if got, want := isPacked([]byte(s)), bytes.IndexByte(bytes.TrimRight([]byte(s), " \t\r\n"), '\n') >= 0; got != want {
+			t.Errorf("isPacked(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
