@@ -26,6 +26,10 @@ type Scratch struct {
 	key  []byte
 	num  []byte
 
+	// matched is, for each input field of the last record normalised, the
+	// schema field its name matches (Plan.Lookup), or -1.
+	matched []int
+
 	// shapes remembers, for the last few field lists seen, which schema
 	// field each name goes to: records of one file mostly share a header,
 	// so most records skip canonicalising and looking up every name.
@@ -43,6 +47,12 @@ type Scratch struct {
 	kept    []int
 	canKeep bool // the record has an extra map to keep originals in
 }
+
+// Matched returns, for each input field of the last record normalised, in
+// order, the schema field its name matches, as Plan.Lookup answers, or -1:
+// the lookups the normaliser made, for a caller that reports where each
+// column went. It is valid until the next Normalize.
+func (s *Scratch) Matched() []int { return s.matched }
 
 // Kept is how many fields of the last record normalised were read by a
 // choice whose original text is kept in extra (rule 2 of the value rule).
@@ -240,6 +250,7 @@ func (p *Plan) normalizeRecord(sc *Scratch, rp *recordPlan, fields []envelope.Fi
 	var indices []int
 	if at == "" {
 		indices = sc.indices(rp, fields)
+		sc.matched = indices
 	}
 	for fi := range fields {
 		f := &fields[fi]
