@@ -21,6 +21,13 @@ type Collector struct {
 	mu      sync.Mutex
 	schemas map[string]*schemaStats
 	reasons map[string]*Group
+	// last is the schema and object of the last record counted: a batch
+	// holds runs of records of one object, counted without a map lookup.
+	last struct {
+		schema *schema.Schema
+		st     *schemaStats
+		obj    *objectStats
+	}
 }
 
 // NewCollector returns an empty collector.
@@ -40,13 +47,24 @@ type schemaStats struct {
 type objectKey struct{ bucket, key string }
 
 type objectStats struct {
+	key     objectKey
 	records int64
 	columns map[string]*columnStats
 	order   []string
-	// The columns of the last record, in order: a file's records share
-	// them, so the next record is counted without a map lookup per column.
-	lastNames []string
-	lastCols  []*columnStats
+	// layouts are the last column layouts seen, in no order: a file's
+	// records share one (CSV) or a few (JSON written by several
+	// scrapers), so a record is counted without a map lookup per column.
+	layouts [maxLayouts]layout
+	next    int // the layout to replace next
+}
+
+// maxLayouts bounds the column layouts remembered per object.
+const maxLayouts = 8
+
+// layout is the columns of a record, in order.
+type layout struct {
+	names []string // the columns' own names
+	cols  []*columnStats
 }
 
 // columnStats is a column and where in its object it was first seen: the
@@ -70,12 +88,46 @@ const (
 	outNull
 	outDefaulted
 	outFailed
+
+	// outPreserved marks a delivered field whose input column is also
+	// kept in extra.
+	outPreserved fieldOutcome = 1 << 7
 )
+
+// digest is what one record adds to the report besides its schema and
+// failure, worked out from its observation without the lock. Those two go
+// to count apart: count keeps them, and escape analysis, which does not
+// tell a struct's fields apart, would then move the arrays Observe cuts
+// the digest's slices from to the heap (TestObserveAllocatesNothing).
+type digest struct {
+	object objectKey
+	line   int64
+	// columns are the record's input columns; to the schema field each
+	// went to, or -1 (none, or one already filled: extra).
+	columns []string
+	to      []int
+	outs    []fieldOutcome // per schema field
+	extra   bool           // the schema has an extra map
+	// failedValue is the input value of the field the record failed on.
+	failedValue string
+}
 
 // Observe records one normalised record; pass it to transform.WithObserver.
 // The record is classified before the lock is taken, so the transform's
 // workers contend only for the counting.
 func (c *Collector) Observe(o transform.Observation) {
+	var columns [64]string
+	var to [64]int
+	var outs [32]fieldOutcome
+	d := take(o, columns[:0], to[:0], outs[:0])
+	c.mu.Lock()
+	c.count(o.Plan.Schema, o.Failure, &d)
+	c.mu.Unlock()
+}
+
+// take classifies o. The digest's slices are appended to those given (the
+// caller's memory); its strings alias o's.
+func take(o transform.Observation, columns []string, to []int, outs []fieldOutcome) digest {
 	s := o.Plan.Schema
 	n := len(s.Fields)
 	var buf [32]int
@@ -85,17 +137,22 @@ func (c *Collector) Observe(o transform.Observation) {
 	} else {
 		present = make([]int, n)
 	}
-	var idxBuf [64]int
-	idx := idxBuf[:0]
+	matched := o.Matched
 	for i, f := range o.Fields {
-		k := o.Plan.Lookup(f.Name)
+		var k int
+		if len(matched) == len(o.Fields) {
+			k = matched[i]
+		} else {
+			k = o.Plan.Lookup(f.Name)
+		}
 		if k >= 0 && present[k] > 0 {
 			k = -1 // a second column for a field already filled goes to extra
 		}
 		if k >= 0 {
 			present[k] = i + 1
 		}
-		idx = append(idx, k)
+		columns = append(columns, f.Name)
+		to = append(to, k)
 	}
 	failedAt := -1
 	if o.Failure != nil {
@@ -107,15 +164,8 @@ func (c *Collector) Observe(o transform.Observation) {
 	if o.Failure == nil && extraAt >= 0 && o.Value != nil && extraAt < len(o.Value.Items) {
 		extraKeys = o.Value.Items[extraAt].Keys
 	}
-	var outBuf [32]fieldOutcome
-	outs := outBuf[:0]
-	if n <= len(outBuf) {
-		outs = outBuf[:n]
-	} else {
-		outs = make([]fieldOutcome, n)
-	}
-	var preserved []int
 	for i := range s.Fields {
+		outs = append(outs, outNone)
 		name := s.Fields[i].Name
 		if name == normalize.ExtraField || name == normalize.ProvenanceField {
 			continue
@@ -147,45 +197,62 @@ func (c *Collector) Observe(o transform.Observation) {
 			}
 			for _, k := range extraKeys {
 				if k == in.Name {
-					preserved = append(preserved, i)
+					outs[i] |= outPreserved
 					break
 				}
 			}
 		}
 	}
+	d := digest{columns: columns, to: to, outs: outs, extra: extraAt >= 0}
+	if o.Meta != nil && o.Meta.Source != nil {
+		d.object, d.line = objectKey{o.Meta.Source.Bucket, o.Meta.Source.Key}, o.Meta.Source.Line
+	}
+	if failedAt >= 0 && present[failedAt] > 0 {
+		d.failedValue = o.Fields[present[failedAt]-1].Value
+	}
+	return d
+}
 
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	st := c.schemas[s.Name]
-	if st == nil {
-		st = &schemaStats{schema: s, objects: map[objectKey]*objectStats{}}
-		for _, f := range s.Fields {
-			st.fields = append(st.fields, FieldStats{Field: f.Name, Type: f.Type.String()})
+// count adds a record of schema s to the report, failed when failure is
+// set; the caller holds c.mu.
+func (c *Collector) count(s *schema.Schema, failure *normalize.Failure, d *digest) {
+	st := c.last.st
+	if s != c.last.schema {
+		st = c.schemas[s.Name]
+		if st == nil {
+			st = &schemaStats{schema: s, objects: map[objectKey]*objectStats{}}
+			for _, f := range s.Fields {
+				st.fields = append(st.fields, FieldStats{Field: f.Name, Type: f.Type.String()})
+			}
+			c.schemas[s.Name] = st
 		}
-		c.schemas[s.Name] = st
+		c.last.schema, c.last.st, c.last.obj = s, st, nil
 	}
 	st.records++
-	var ok objectKey
-	var line int64
-	if o.Meta != nil && o.Meta.Source != nil {
-		ok, line = objectKey{o.Meta.Source.Bucket, o.Meta.Source.Key}, o.Meta.Source.Line
-	}
-	obj := st.objects[ok]
-	if obj == nil {
-		obj = &objectStats{columns: map[string]*columnStats{}}
-		st.objects[ok] = obj
+	obj := c.last.obj
+	if obj == nil || obj.key != d.object {
+		obj = st.objects[d.object]
+		if obj == nil {
+			key := objectKey{strings.Clone(d.object.bucket), strings.Clone(d.object.key)}
+			obj = &objectStats{key: key, columns: map[string]*columnStats{}}
+			st.objects[key] = obj
+		}
+		c.last.obj = obj
 	}
 	obj.records++
-	if o.Failure != nil {
+	if failure != nil {
 		st.failed++
 	} else {
 		st.ok++
 	}
-	obj.count(o.Fields, idx, s, extraAt >= 0, line)
+	obj.count(d.columns, d.to, s, d.extra, d.line)
 
-	for i, out := range outs {
+	for i, out := range d.outs {
 		fs := &st.fields[i]
-		switch out {
+		if out&outPreserved != 0 {
+			fs.Preserved++
+		}
+		switch out &^ outPreserved {
 		case outDelivered:
 			fs.Delivered++
 		case outDeliveredCoerced:
@@ -198,32 +265,22 @@ func (c *Collector) Observe(o transform.Observation) {
 		case outFailed:
 			fs.Failed++
 			if len(fs.Samples) < maxSamples {
-				smp := Sample{Object: ok.String(), Line: line, Reason: o.Failure.Reason}
-				if present[i] > 0 {
-					smp.Value = strings.Clone(o.Fields[present[i]-1].Value)
-				}
-				fs.Samples = append(fs.Samples, smp)
+				fs.Samples = append(fs.Samples, Sample{Object: obj.key.String(), Line: d.line,
+					Reason: failure.Reason, Value: strings.Clone(d.failedValue)})
 			}
 		}
 	}
-	for _, i := range preserved {
-		st.fields[i].Preserved++
-	}
 
-	if o.Failure != nil {
-		key := string(o.Failure.Class) + ": " + o.Failure.Error()
+	if failure != nil {
+		key := string(failure.Class) + ": " + failure.Error()
 		g := c.reasons[key]
 		if g == nil {
-			g = &Group{Reason: key, Class: string(o.Failure.Class)}
+			g = &Group{Reason: key, Class: string(failure.Class)}
 			c.reasons[key] = g
 		}
 		g.Count++
 		if len(g.Where) < maxSamples {
-			w := Sample{Object: ok.String(), Line: line}
-			if failedAt >= 0 && present[failedAt] > 0 {
-				w.Value = strings.Clone(o.Fields[present[failedAt]-1].Value)
-			}
-			g.Where = append(g.Where, w)
+			g.Where = append(g.Where, Sample{Object: obj.key.String(), Line: d.line, Value: strings.Clone(d.failedValue)})
 		}
 	}
 }
@@ -235,34 +292,32 @@ func (k objectKey) String() string {
 	return k.bucket + "/" + k.key
 }
 
-// count adds one record's columns: where each went (idx: the field index,
-// -1 for none) and how often it was seen.
-func (obj *objectStats) count(fields []envelope.Field, idx []int, s *schema.Schema, hasExtra bool, line int64) {
-	if len(fields) == len(obj.lastNames) {
-		same := true
-		for i := range fields {
-			if fields[i].Name != obj.lastNames[i] {
-				same = false
-				break
-			}
-		}
-		if same {
-			for i, col := range obj.lastCols {
+// count adds one record's columns: their names, where each went (to: the
+// field index, -1 for none), and how often each was seen.
+func (obj *objectStats) count(names []string, to []int, s *schema.Schema, hasExtra bool, line int64) {
+	if len(names) == 0 {
+		return
+	}
+	for k := range obj.layouts {
+		if l := &obj.layouts[k]; l.is(names) {
+			for i, col := range l.cols {
 				col.Records++
 				col.seenAt(line, i)
 			}
 			return
 		}
 	}
-	obj.lastNames, obj.lastCols = obj.lastNames[:0], obj.lastCols[:0]
-	for i, f := range fields {
-		col := obj.columns[f.Name]
+	l := &obj.layouts[obj.next]
+	obj.next = (obj.next + 1) % maxLayouts
+	l.names, l.cols = l.names[:0], l.cols[:0]
+	for i, name := range names {
+		col := obj.columns[name]
 		if col == nil {
-			name := strings.Clone(f.Name) // f aliases the transform's reused buffers
+			name := strings.Clone(name) // name may alias the transform's reused buffers
 			col = &columnStats{Column: Column{Column: name}, line: line, pos: i}
-			switch k := idx[i]; {
+			switch k := to[i]; {
 			case k >= 0:
-				col.Field, col.Match = s.Fields[k].Name, matchKind(&s.Fields[k], f.Name)
+				col.Field, col.Match = s.Fields[k].Name, matchKind(&s.Fields[k], name)
 			case hasExtra:
 				col.Field, col.Match = normalize.ExtraField, MatchExtra
 			default:
@@ -273,9 +328,23 @@ func (obj *objectStats) count(fields []envelope.Field, idx []int, s *schema.Sche
 		}
 		col.Records++
 		col.seenAt(line, i)
-		obj.lastNames = append(obj.lastNames, col.Column.Column)
-		obj.lastCols = append(obj.lastCols, col)
+		l.names = append(l.names, col.Column.Column)
+		l.cols = append(l.cols, col)
 	}
+}
+
+// is reports whether names are the layout's columns (never those of a
+// layout not filled yet, as names are some).
+func (l *layout) is(names []string) bool {
+	if len(names) != len(l.names) {
+		return false
+	}
+	for i, name := range names {
+		if name != l.names[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // seenAt notes the column at place pos of a record at line.

@@ -729,7 +729,7 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 	// pass had seen the whole batch, once settled.
 	it.asked = w.cols.asked > asked
 	if h.observe != nil && !w.lookingUp && !(it.fail != nil && w.packed && h.reingest != nil) && w.cols.observeNow(it.asked) {
-		h.observe(Observation{Plan: plan, Fields: d.Fields, Meta: &w.meta, Value: &it.val, Failure: it.fail})
+		h.observe(Observation{Plan: plan, Fields: d.Fields, Matched: w.sc.Matched(), Meta: &w.meta, Value: &it.val, Failure: it.fail})
 	}
 }
 

@@ -13,8 +13,11 @@ import (
 // Every slice and pointer is valid only during the call: the observer
 // copies what it keeps.
 type Observation struct {
-	Plan    *normalize.Plan
-	Fields  []envelope.Field
+	Plan   *normalize.Plan
+	Fields []envelope.Field
+	// Matched is, for each of Fields, the schema field its name matches
+	// (Plan.Lookup), or -1: the normaliser's own lookups.
+	Matched []int
 	Meta    *normalize.Meta
 	Value   *schema.Value      // the record; unspecified when Failure is set
 	Failure *normalize.Failure // nil when the record was normalised
