@@ -119,7 +119,7 @@ ends delivered, dropped, failed or dead-lettered (exit 1 naming the ids if not);
 	var collector *report.Collector
 	if *withReport {
 		collector = report.NewCollector()
-		opts.Observer = collector.Observe
+		opts.Observer = collector
 	}
 	if *progress == "always" || (*progress == "auto" && isTerminal(stderr)) {
 		opts.Progress = func(p localrun.Progress) { drawProgress(stderr, p) }

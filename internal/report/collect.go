@@ -15,8 +15,8 @@ import (
 // per reason.
 const maxSamples = 5
 
-// Collector gathers the transform's observations of a run. Observe is safe
-// for concurrent use.
+// Collector gathers the transform's observations of a run. Observe and
+// Hold are safe for concurrent use.
 type Collector struct {
 	mu      sync.Mutex
 	schemas map[string]*schemaStats
@@ -112,9 +112,10 @@ type digest struct {
 	failedValue string
 }
 
-// Observe records one normalised record; pass it to transform.WithObserver.
-// The record is classified before the lock is taken, so the transform's
-// workers contend only for the counting.
+// Observe records one normalised record; pass it to transform.WithObserver
+// (or the Collector to transform.WithHoldingObserver). The record is
+// classified before the lock is taken, so the transform's workers contend
+// only for the counting.
 func (c *Collector) Observe(o transform.Observation) {
 	var columns [64]string
 	var to [64]int
@@ -125,8 +126,22 @@ func (c *Collector) Observe(o transform.Observation) {
 	c.mu.Unlock()
 }
 
+// Hold classifies one record now and returns what counts it, which holds
+// nothing of o (transform.Observer): Hold(o)() is Observe(o).
+func (c *Collector) Hold(o transform.Observation) func() {
+	n := len(o.Fields)
+	d := take(o, make([]string, 0, n), make([]int, 0, n), make([]fieldOutcome, 0, len(o.Plan.Schema.Fields)))
+	d.own()
+	s, failure := o.Plan.Schema, o.Failure
+	return func() {
+		c.mu.Lock()
+		c.count(s, failure, &d)
+		c.mu.Unlock()
+	}
+}
+
 // take classifies o. The digest's slices are appended to those given (the
-// caller's memory); its strings alias o's.
+// caller's memory); its strings alias o's until own.
 func take(o transform.Observation, columns []string, to []int, outs []fieldOutcome) digest {
 	s := o.Plan.Schema
 	n := len(s.Fields)
@@ -211,6 +226,33 @@ func take(o transform.Observation, columns []string, to []int, outs []fieldOutco
 		d.failedValue = o.Fields[present[failedAt]-1].Value
 	}
 	return d
+}
+
+// own copies the strings d aliases (the transform reuses their memory)
+// into one of d's own.
+func (d *digest) own() {
+	size := len(d.object.bucket) + len(d.object.key) + len(d.failedValue)
+	for _, c := range d.columns {
+		size += len(c)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(d.object.bucket)
+	b.WriteString(d.object.key)
+	b.WriteString(d.failedValue)
+	for _, c := range d.columns {
+		b.WriteString(c)
+	}
+	all := b.String()
+	cut := func(s string) string {
+		s, all = all[:len(s)], all[len(s):]
+		return s
+	}
+	d.object = objectKey{cut(d.object.bucket), cut(d.object.key)}
+	d.failedValue = cut(d.failedValue)
+	for i, c := range d.columns {
+		d.columns[i] = cut(c)
+	}
 }
 
 // count adds a record of schema s to the report, failed when failure is

@@ -175,12 +175,10 @@ func TestColumnEvidenceFromALaterFailedRecord(t *testing.T) {
 	}
 }
 
-// Random batches, read with the evidence gathered along the pass and ahead
-// of it, answer alike: results, documents, reasons, what is re-ingested,
-// what an observer sees, under a small response limit and a deadline too.
-func TestColumnEvidenceAlongMatchesAhead(t *testing.T) {
-	base := valuesRuleConfig(t)
-	rng := rand.New(rand.NewSource(10))
+// evidenceRecords is a random batch of listings whose numbers often read
+// by their column's evidence: some records packed, some bare, some not
+// JSON, some failing.
+func evidenceRecords(rng *rand.Rand) []string {
 	values := []string{"1,299", "1.299", "€1,299", "12,50", "12.50", "1.234,50", "1,234.50", "845", "1,299.00", "1.234.567", "abc", "(4,10)", "1 000", ""}
 	keys := []string{"listings/a.csv", "listings/b.csv", "listings/de/c.csv", "listings/years/d.csv"}
 	line := func() string {
@@ -202,16 +200,26 @@ func TestColumnEvidenceAlongMatchesAhead(t *testing.T) {
 		}
 		return evidenceLine(keys[rng.Intn(len(keys))], rng.Intn(1000), fields...)
 	}
+	var records []string
+	for n := 1 + rng.Intn(12); len(records) < n; {
+		parts := []string{line()}
+		for rng.Intn(4) == 0 { // packed
+			parts = append(parts, line())
+		}
+		records = append(records, strings.Join(parts, "\n"))
+	}
+	return records
+}
+
+// Random batches, read with the evidence gathered along the pass and ahead
+// of it, answer alike: results, documents, reasons, what is re-ingested,
+// what an observer sees, under a small response limit and a deadline too.
+func TestColumnEvidenceAlongMatchesAhead(t *testing.T) {
+	base := valuesRuleConfig(t)
+	rng := rand.New(rand.NewSource(10))
 	differ := 0
 	for round := 0; round < 300; round++ {
-		var records []string
-		for n := 1 + rng.Intn(12); len(records) < n; {
-			parts := []string{line()}
-			for rng.Intn(4) == 0 { // packed
-				parts = append(parts, line())
-			}
-			records = append(records, strings.Join(parts, "\n"))
-		}
+		records := evidenceRecords(rng)
 		ev := eventOf("listings", records)
 		cfg := *base
 		if rng.Intn(4) == 0 {

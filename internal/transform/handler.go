@@ -50,8 +50,11 @@ type Handler struct {
 	// workers keeps reusable memory between invocations. Not a sync.Pool:
 	// a batch's own garbage collections would empty it every time.
 	workers chan *worker
-	// observe, when set, sees every normalised record (WithObserver).
+	// observe, when set, sees every normalised record (WithObserver);
+	// hold, when set, takes those observed once their batch is settled
+	// (WithHoldingObserver).
 	observe func(Observation)
+	hold    func(Observation) func()
 	// evidenceAhead gathers a column's evidence ahead of the pass, as the
 	// lookups need; tests compare the two ways with it.
 	evidenceAhead bool
@@ -187,6 +190,8 @@ type item struct {
 	split   bool
 	// asked: the part asked for a column's evidence (normalize.Columns).
 	asked bool
+	// held observes the part once its answers are known to stand.
+	held func()
 }
 
 // result is the outcome for one Firehose record.
@@ -488,6 +493,15 @@ func (h *Handler) settle(w *worker, b *firehose.Batch, pending []pendingRecord, 
 	redone := false
 	for _, p := range pending {
 		settled := w.cols.settled(p.asks, p.asksEnd)
+		if settled && h.hold != nil {
+			for k := p.first; k < p.end; k++ {
+				if held := w.items[k].held; held != nil {
+					held()
+					w.items[k].held = nil
+				}
+			}
+			continue
+		}
 		if settled && h.observe == nil {
 			continue
 		}
@@ -522,10 +536,10 @@ func (h *Handler) settle(w *worker, b *firehose.Batch, pending []pendingRecord, 
 	}
 }
 
-// observeAsked shows the observer the parts of pending record p that
-// asked for a column's evidence (the others were observed in the pass):
-// its answers stand, so only they are normalised again, and nothing else
-// of the record changes.
+// observeAsked shows an observer that cannot hold them (WithObserver) the
+// parts of pending record p that asked for a column's evidence (the others
+// were observed in the pass): its answers stand, so only they are
+// normalised again, and nothing else of the record changes.
 func (h *Handler) observeAsked(w *worker, b *firehose.Batch, p *pendingRecord, data []byte, stream string) {
 	w.packed = isPacked(data)
 	for k := p.first; k < p.end; k++ {
@@ -728,8 +742,16 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 	// is observed then; one that asked for a column's evidence before the
 	// pass had seen the whole batch, once settled.
 	it.asked = w.cols.asked > asked
-	if h.observe != nil && !w.lookingUp && !(it.fail != nil && w.packed && h.reingest != nil) && w.cols.observeNow(it.asked) {
-		h.observe(Observation{Plan: plan, Fields: d.Fields, Matched: w.sc.Matched(), Meta: &w.meta, Value: &it.val, Failure: it.fail})
+	if h.observe != nil && !w.lookingUp && !(it.fail != nil && w.packed && h.reingest != nil) {
+		o := Observation{Plan: plan, Fields: d.Fields, Matched: w.sc.Matched(), Meta: &w.meta, Value: &it.val, Failure: it.fail}
+		switch {
+		case w.cols.observeNow(it.asked):
+			h.observe(o)
+		case it.asked && h.hold != nil:
+			// Normalised as settle would normalise it again, if its
+			// answers stand.
+			it.held = h.hold(o)
+		}
 	}
 }
 

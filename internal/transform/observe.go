@@ -32,3 +32,23 @@ type Observation struct {
 func WithObserver(observe func(Observation)) Option {
 	return func(h *Handler) { h.observe = observe }
 }
+
+// An Observer sees every normalised record, as WithObserver's function
+// does, and can take a record before the transform knows that what it
+// saw stands.
+type Observer interface {
+	Observe(Observation)
+	// Hold is called instead of Observe for a record part that asked for
+	// a column's evidence before the pass had read its whole batch. It
+	// returns what Observe would do, keeping nothing of o. The transform
+	// calls that once the whole batch's evidence gives the part the
+	// answers it had, and drops it when they change: the part is then
+	// normalised again and observed.
+	Hold(o Observation) (observe func())
+}
+
+// WithHoldingObserver is WithObserver for an Observer: a record part whose
+// column answers stand is not normalised a second time to be observed.
+func WithHoldingObserver(o Observer) Option {
+	return func(h *Handler) { h.observe, h.hold = o.Observe, o.Hold }
+}

@@ -2,8 +2,12 @@ package transform
 
 import (
 	"context"
+	"fmt"
+	"math/rand"
+	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/internal/envelope"
 )
@@ -51,5 +55,80 @@ func TestObserverSeesEveryNormalisedRecord(t *testing.T) {
 	}
 	if s := byID["bad"]; s.failedField != "price" {
 		t.Errorf("the failed record observed as %+v", s)
+	}
+}
+
+// holdingRecorder writes down what it sees, in order; held observations
+// when they are counted.
+type holdingRecorder struct {
+	seen          []string
+	held, counted int
+}
+
+func (r *holdingRecorder) Observe(o Observation) {
+	r.seen = append(r.seen, observed(o)+fmt.Sprint(o.Matched))
+}
+
+func (r *holdingRecorder) Hold(o Observation) func() {
+	r.held++
+	s := observed(o) + fmt.Sprint(o.Matched)
+	return func() {
+		r.counted++
+		r.seen = append(r.seen, s)
+	}
+}
+
+// A holding observer sees what a plain one sees, in the same order: a part
+// that asked for a column's evidence is held in the pass and counted when
+// the batch's evidence leaves its answers standing, as if normalised
+// again; when they change, it is normalised again and observed. Under a
+// small response limit, re-ingestion and a deadline too.
+func TestHeldObservationsAreThoseObservedAgain(t *testing.T) {
+	base := valuesRuleConfig(t)
+	_, reg := loadShipped(t)
+	rng := rand.New(rand.NewSource(11))
+	var held, counted int
+	for round := 0; round < 300; round++ {
+		records := evidenceRecords(rng)
+		ev := eventOf("listings", records)
+		cfg := *base
+		if rng.Intn(4) == 0 {
+			cfg.Transform.MaxResponseBytes = 300 + rng.Intn(3000)
+		}
+		reingest := cfg.Transform.MaxResponseBytes != base.Transform.MaxResponseBytes || rng.Intn(2) == 0
+		lateAfter := 0
+		if rng.Intn(5) == 0 {
+			lateAfter = 1 + rng.Intn(len(records)+2)
+		}
+		run := func(o Option) {
+			clock := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+			calls := 0
+			opts := []Option{o, WithClock(func() time.Time {
+				calls++
+				if lateAfter > 0 && calls > lateAfter {
+					return clock.Add(time.Hour)
+				}
+				return clock
+			})}
+			if reingest {
+				opts = append(opts, WithReingester(&fakeReingester{}))
+			}
+			ctx, cancel := context.WithDeadline(context.Background(), clock.Add(10*time.Second))
+			defer cancel()
+			if _, _, err := quietHandler(t, &cfg, reg, opts...).Process(ctx, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var plain []string
+		run(WithObserver(func(o Observation) { plain = append(plain, observed(o)+fmt.Sprint(o.Matched)) }))
+		holding := &holdingRecorder{}
+		run(WithHoldingObserver(holding))
+		if !reflect.DeepEqual(holding.seen, plain) {
+			t.Fatalf("round %d, records %q:\nholding observer:\n%q\nplain observer:\n%q", round, records, holding.seen, plain)
+		}
+		held, counted = held+holding.held, counted+holding.counted
+	}
+	if counted < 100 || held-counted < 20 {
+		t.Fatalf("of %d observations held, %d counted: the batches test little", held, counted)
 	}
 }
