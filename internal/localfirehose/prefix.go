@@ -104,6 +104,17 @@ func parsePrefix(s string) (*prefix, error) {
 
 // eval renders the prefix for an object whose oldest record arrived at t.
 // It returns the name of a partition key the prefix needs but keys lacks.
+// perRecord reports whether eval can give records of one batch different
+// prefixes: the prefix has a partition key or a random string.
+func (p *prefix) perRecord() bool {
+	for _, part := range p.parts {
+		if part.kind == partKey || part.kind == partRandom {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *prefix) eval(t time.Time, keys map[string]string, random func() string) (string, string) {
 	var b strings.Builder
 	t = t.UTC()

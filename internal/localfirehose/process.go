@@ -233,10 +233,19 @@ func (e *Emulator) deliver(ctx context.Context, s *stream, d *StreamStats, batch
 		}
 	}
 	var failed []int
+	// A prefix of only the time is the same for every record of the batch.
+	var batchPrefix string
+	perRecord := s.prefix.perRecord()
+	if !perRecord {
+		batchPrefix, _ = s.prefix.eval(oldest, nil, random)
+	}
 	for i, v := range vs {
 		switch v.result {
 		case firehose.Ok:
-			pfx, missing := s.prefix.eval(oldest, v.keys, random)
+			pfx, missing := batchPrefix, ""
+			if perRecord {
+				pfx, missing = s.prefix.eval(oldest, v.keys, random)
+			}
 			if missing != "" {
 				vs[i] = verdict{result: firehose.ProcessingFailed, fail: &failure{CodeMissingPartitionKey,
 					fmt.Sprintf("The record has no partition key %q, which the prefix needs.", missing)}}
