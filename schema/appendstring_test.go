@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -132,4 +134,47 @@ func FuzzValidUTF8(f *testing.F) {
 			t.Fatalf("ValidUTF8(%q) = %v, utf8.ValidString says %v", s, got, want)
 		}
 	})
+}
+
+// TestSpecialMaskFirst: specialMask's lowest mark is the first byte that
+// is not plain ASCII, whatever the bytes around it.
+func TestSpecialMaskFirst(t *testing.T) {
+	first := func(w [8]byte) int {
+		for i, c := range w {
+			if !plainASCII[c] {
+				return i
+			}
+		}
+		return 8
+	}
+	check := func(w [8]byte) {
+		m := specialMask(binary.LittleEndian.Uint64(w[:]))
+		got := 8
+		if m != 0 {
+			got = bits.TrailingZeros64(m) >> 3
+		}
+		if want := first(w); got != want {
+			t.Fatalf("word %q: first mark at %d, first special byte at %d", w[:], got, want)
+		}
+	}
+	fills := []byte{'a', ' ', '~', 0x7f, '!', '#', '[', ']'}
+	for _, fill := range fills {
+		for p1 := 0; p1 < 8; p1++ {
+			for c1 := 0; c1 < 256; c1++ {
+				var w [8]byte
+				for i := range w {
+					w[i] = fill
+				}
+				w[p1] = byte(c1)
+				check(w)
+				for p2 := p1 + 1; p2 < 8; p2++ {
+					for c2 := 0; c2 < 256; c2 += 3 {
+						w2 := w
+						w2[p2] = byte(c2)
+						check(w2)
+					}
+				}
+			}
+		}
+	}
 }

@@ -126,18 +126,17 @@ var plainASCII = func() (t [256]bool) {
 	return t
 }()
 
-// specialMask has the high bit set of each byte of x that is not plain
-// ASCII (see plainASCII), exactly: a quote, a backslash, a control
-// character or a byte of a multi-byte UTF-8 sequence.
+// specialMask has the high bit set of the first byte of x (in string
+// order, the lowest) that is not plain ASCII (see plainASCII): a quote, a
+// backslash, a control character or a byte of a multi-byte UTF-8
+// sequence. Bytes after it may be marked too, so only its lowest mark is
+// to be read. A byte below 0x20 borrows in x-0x20, a quote or backslash is
+// a zero byte that borrows in its XOR less one, and bytes of 0x80 and up
+// mark themselves; no other byte is marked unless a lower byte borrowed,
+// and that byte is special.
 func specialMask(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	return zeroBytes(x^(ones*'"')) | zeroBytes(x^(ones*'\\')) | zeroBytes(x&(ones*0xe0)) | x&highs
-}
-
-// zeroBytes has the high bit of each zero byte of x set, exactly.
-func zeroBytes(x uint64) uint64 {
-	const low7 = 0x7f7f7f7f7f7f7f7f
-	return ^((x&low7 + low7) | x | low7)
+	return ((x - ones*0x20) | ((x ^ ones*'"') - ones) | ((x ^ ones*'\\') - ones) | x) & highs
 }
 
 // AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
@@ -227,7 +226,7 @@ func StringLen(s string) int {
 	b := unsafe.Slice(unsafe.StringData(s), len(s)) // read, never written
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
-		if anySpecial(binary.LittleEndian.Uint64(b[i:])) {
+		if specialMask(binary.LittleEndian.Uint64(b[i:])) != 0 {
 			return escapedLen(s)
 		}
 	}
@@ -239,16 +238,6 @@ func StringLen(s string) int {
 	return len(s)
 }
 
-// anySpecial reports whether any byte of x is not plain ASCII (see
-// plainASCII): cheaper than specialMask, which also says which.
-func anySpecial(x uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	// A byte below 0x20 borrows in x-0x20; a quote or backslash is a zero
-	// byte that borrows in its XOR less one; bytes of 0x80 and up set
-	// their own high bit. No other byte sets a high bit unless a lower byte
-	// borrowed, and that byte is special.
-	return ((x-ones*0x20)|((x^ones*'"')-ones)|((x^ones*'\\')-ones)|x)&highs != 0
-}
 
 func escapedLen(s string) int {
 	var buf [256]byte
