@@ -238,7 +238,6 @@ func StringLen(s string) int {
 	return len(s)
 }
 
-
 func escapedLen(s string) int {
 	var buf [256]byte
 	return len(AppendString(buf[:0], s)) - 2
