@@ -131,6 +131,11 @@ func FuzzDecodeSourceCache(f *testing.F) {
 	f.Add([]byte(head+`,"line":1,"offset":0},"fields":{}}`), []byte(head+`,"line":2,"offset":0,"flags":["r",1]},"source":{"key":"k2","line":3},"fields":{}}`))
 	f.Add([]byte(head+`,"line":1,"offset":0},"fields":{}}`), []byte(`{"x":1,"source": `+head[strings.Index(head, `{"bucket"`):]+`,"line":2}}`))
 	f.Add([]byte(head+`,"line":1,"offset":0},"fields":{}}`), []byte(head+`,"line":2,"ingested_at":"2026-01-02T03:04:05.000Z","ingested_at":"nope"},"fields":{"a":1}}`))
+	// Members around them the general reading must agree with.
+	f.Add([]byte(head+`,"line":1,"offset":0},"fields":{}}`), []byte(`{ "v" : 1 , "i\u0064":"x\"y", "schema":"s","v":"2", "source":`+head[strings.Index(head, `{"bucket"`):]+`,"line":2}, "extra":[{"a":1}], "fields":{"a":1}, "flags":["f"] }`))
+	f.Add([]byte(head+`,"line":1,"offset":0},"fields":{}}`), []byte(`{"v":1,"fields":"x","source":5,"id":7}`))
+	f.Add([]byte(head+`,"line":1,"offset":0},"fields":{}}`), []byte(`{"v":1,"fields":{},"source":{"line":1},"source":{"line":2}} x`))
+	f.Add([]byte(`{"v":1,"fields":{}}`), []byte(`{"v":1,"fields":{},}`))
 	// Fields the common way and every way that leaves it.
 	f.Add([]byte(`{"v":1,"fields":{"a":"1","b":null,"c":12.5,"d":true,"e":"é"}}`), []byte(`{"v":1,"fields":{ "a" : "x y" , "b":-1e3,"c":false }}`))
 	f.Add([]byte(`{"v":1,"fields":{"a":"q\"uote","b":"1"}}`), []byte(`{"v":1,"fields":{"a":[1,{"b":null}],"c":{"d":"e"}}}`))

@@ -81,67 +81,75 @@ func Decode(data []byte, d *Decoded) error {
 	if p.I >= len(data) || data[p.I] != '{' {
 		return wrap(p.Fail("a record must be a JSON object"))
 	}
-	var hasV, hasFields, sourceSeen, sourceRead bool
-	var sourceRaw, flagsRaw []byte
-	var sourceErr error // what the source read in place says, given if an envelope
-	err := p.Members(func(key string) error {
-		if key == "source" && !sourceSeen && !d.cache.off {
-			sourceSeen = true
-			p.WS()
-			start := p.I
-			if ok, err := d.sourceInPlace(&p); ok {
-				if _, isDE := err.(*DecodeError); err != nil && !isDE {
-					return err
+	start := p.I
+	var st topState
+	var err error
+	if d.cache.off || !d.topFast(&p, &st) {
+		// The general reading, from the start.
+		d.ID, d.Schema = "", ""
+		d.Source = Source{Flags: d.Source.Flags[:0]}
+		d.Fields, d.top = d.Fields[:0], d.top[:0]
+		st = topState{}
+		p.I = start
+		err = p.Members(func(key string) error {
+			if key == "source" && !st.sourceSeen && !d.cache.off {
+				st.sourceSeen = true
+				p.WS()
+				start := p.I
+				if ok, err := d.sourceInPlace(&p); ok {
+					if _, isDE := err.(*DecodeError); err != nil && !isDE {
+						return err
+					}
+					st.sourceRead, st.sourceErr = true, err
+					d.top = append(d.top, Field{Name: key, Value: jsonx.Alias(data[start:p.I]), Kind: Raw})
+					return nil
 				}
-				sourceRead, sourceErr = true, err
+				p.I = start
+			}
+			if key == "fields" && p.Peek() == '{' {
+				if st.hasFields {
+					return wrap(p.Fail("duplicate key \"fields\""))
+				}
+				st.hasFields = true
+				start := p.I
+				if !d.cache.off && d.fields(&p) {
+					d.top = append(d.top, Field{Name: key, Value: jsonx.Alias(data[start:p.I]), Kind: Raw})
+					return nil
+				}
+				p.I = start
+				d.Fields = d.Fields[:0]
+				err := p.Members(func(name string) error {
+					kind, val, _, err := p.Value()
+					d.Fields = append(d.Fields, Field{Name: name, Value: val, Kind: FieldKind(kind)})
+					return err
+				})
 				d.top = append(d.top, Field{Name: key, Value: jsonx.Alias(data[start:p.I]), Kind: Raw})
-				return nil
-			}
-			p.I = start
-		}
-		if key == "fields" && p.Peek() == '{' {
-			if hasFields {
-				return wrap(p.Fail("duplicate key \"fields\""))
-			}
-			hasFields = true
-			start := p.I
-			if !d.cache.off && d.fields(&p) {
-				d.top = append(d.top, Field{Name: key, Value: jsonx.Alias(data[start:p.I]), Kind: Raw})
-				return nil
-			}
-			p.I = start
-			d.Fields = d.Fields[:0]
-			err := p.Members(func(name string) error {
-				kind, val, _, err := p.Value()
-				d.Fields = append(d.Fields, Field{Name: name, Value: val, Kind: FieldKind(kind)})
 				return err
-			})
-			d.top = append(d.top, Field{Name: key, Value: jsonx.Alias(data[start:p.I]), Kind: Raw})
-			return err
-		}
-		kind, val, raw, err := p.Value()
-		if err != nil {
-			return err
-		}
-		d.top = append(d.top, Field{Name: key, Value: val, Kind: FieldKind(kind)})
-		switch key {
-		case "v":
-			hasV = kind == jsonx.Raw && raw[0] >= '0' && raw[0] <= '9'
-		case "id":
-			d.ID = val
-		case "schema":
-			d.Schema = val
-		case "source":
-			if raw[0] == '{' {
-				sourceRaw = raw
 			}
-		case "flags":
-			if raw[0] == '[' {
-				flagsRaw = raw
+			kind, val, raw, err := p.Value()
+			if err != nil {
+				return err
 			}
-		}
-		return nil
-	})
+			d.top = append(d.top, Field{Name: key, Value: val, Kind: FieldKind(kind)})
+			switch key {
+			case "v":
+				st.hasV = kind == jsonx.Raw && raw[0] >= '0' && raw[0] <= '9'
+			case "id":
+				d.ID = val
+			case "schema":
+				d.Schema = val
+			case "source":
+				if raw[0] == '{' {
+					st.sourceRaw = raw
+				}
+			case "flags":
+				if raw[0] == '[' {
+					st.flagsRaw = raw
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return wrap(err)
 	}
@@ -149,27 +157,27 @@ func Decode(data []byte, d *Decoded) error {
 	if p.I != len(data) {
 		return wrap(p.Fail("unexpected data after the JSON object"))
 	}
-	if !hasV || !hasFields {
+	if !st.hasV || !st.hasFields {
 		d.ID, d.Schema, d.Bare = "", "", true
 		d.Source = Source{Flags: d.Source.Flags[:0]}
 		d.Fields = append(d.Fields[:0], d.top...)
 		return nil
 	}
 	switch {
-	case sourceRaw != nil: // the last source object, read the general way
+	case st.sourceRaw != nil: // the last source object, read the general way
 		d.Source = Source{Flags: d.Source.Flags[:0]}
-		if err := d.decodeSource(sourceRaw); err != nil {
+		if err := d.decodeSource(st.sourceRaw); err != nil {
 			return err
 		}
 		d.Flags = append(d.Flags, d.Source.Flags...)
-	case sourceRead:
-		if sourceErr != nil {
-			return sourceErr
+	case st.sourceRead:
+		if st.sourceErr != nil {
+			return st.sourceErr
 		}
 		d.Flags = append(d.Flags, d.Source.Flags...)
 	}
-	if flagsRaw != nil {
-		fp := jsonx.Scanner{Data: flagsRaw}
+	if st.flagsRaw != nil {
+		fp := jsonx.Scanner{Data: st.flagsRaw}
 		return wrap(fp.Array(func(kind jsonx.Kind, val string) {
 			if kind == jsonx.String {
 				d.Flags = append(d.Flags, val)
@@ -177,6 +185,114 @@ func Decode(data []byte, d *Decoded) error {
 		}))
 	}
 	return nil
+}
+
+// topState is what reading a record's members found.
+type topState struct {
+	hasV, hasFields, sourceSeen, sourceRead bool
+	sourceRaw, flagsRaw                     []byte
+	sourceErr                               error // what the source read in place says, given if an envelope
+}
+
+// topFast reads the record's members at p.I the way the splitter writes
+// them, in one loop: the fields object by fields, a source object whose
+// head is cached in place, other values by Value. It reports false at
+// anything else (a repeated source or fields, a source head not cached,
+// bad JSON); Decode then reads the record the general way from its start,
+// so the result is the same either way.
+func (d *Decoded) topFast(p *jsonx.Scanner, st *topState) bool {
+	if p.Enter() != nil {
+		return false
+	}
+	ok := d.topMembers(p, st)
+	p.Leave()
+	return ok
+}
+
+func (d *Decoded) topMembers(p *jsonx.Scanner, st *topState) bool {
+	data := p.Data
+	i := skipWS(data, p.I+1) // past '{'
+	if i < len(data) && data[i] == '}' {
+		p.I = i + 1
+		return true
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return false
+		}
+		key, next, ok := readString(p, i)
+		if !ok {
+			return false
+		}
+		if i = skipWS(data, next); i >= len(data) || data[i] != ':' {
+			return false
+		}
+		if i = skipWS(data, i+1); i >= len(data) {
+			return false
+		}
+		start := i
+		p.I = i
+		switch key {
+		case "fields":
+			if data[i] != '{' || st.hasFields || !d.fields(p) {
+				return false
+			}
+			st.hasFields = true
+			d.top = append(d.top, Field{Name: key, Value: jsonx.Alias(data[start:p.I]), Kind: Raw})
+		case "source":
+			if st.sourceSeen || data[i] != '{' {
+				return false
+			}
+			st.sourceSeen = true
+			read, err := d.sourceInPlace(p)
+			if _, isDE := err.(*DecodeError); !read || err != nil && !isDE {
+				return false
+			}
+			st.sourceRead, st.sourceErr = true, err
+			d.top = append(d.top, Field{Name: key, Value: jsonx.Alias(data[start:p.I]), Kind: Raw})
+		default:
+			var kind jsonx.Kind
+			var val string
+			var raw []byte
+			if data[i] == '"' {
+				// String is the zero Kind, as Value gives it.
+				if val, p.I, ok = readString(p, i); !ok {
+					return false
+				}
+				raw = data[i:p.I]
+			} else {
+				var err error
+				if kind, val, raw, err = p.Value(); err != nil {
+					return false
+				}
+			}
+			d.top = append(d.top, Field{Name: key, Value: val, Kind: FieldKind(kind)})
+			switch key {
+			case "v":
+				st.hasV = kind == jsonx.Raw && raw[0] >= '0' && raw[0] <= '9'
+			case "id":
+				d.ID = val
+			case "schema":
+				d.Schema = val
+			case "flags":
+				if raw[0] == '[' {
+					st.flagsRaw = raw
+				}
+			}
+		}
+		if i = skipWS(data, p.I); i >= len(data) {
+			return false
+		}
+		switch data[i] {
+		case ',':
+			i = skipWS(data, i+1)
+		case '}':
+			p.I = i + 1
+			return true
+		default:
+			return false
+		}
+	}
 }
 
 // fields reads the fields object at p.I, the common way it is written
@@ -256,7 +372,7 @@ func readString(p *jsonx.Scanner, q int) (s string, next int, ok bool) {
 }
 
 func skipWS(data []byte, i int) int {
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+	for i < len(data) && data[i] <= ' ' && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
 		i++
 	}
 	return i
