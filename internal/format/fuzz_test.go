@@ -123,6 +123,9 @@ func fuzzFormat(f *testing.F, format string) {
 	}
 	f.Add([]byte("a,b\n\"x\r\n\"\"\r\ny\",\"\"\"\"\r\n"), uint16(8), uint8(1))
 	f.Add([]byte("id;q\n1;\"a \"\"b\"\" c\"\n\n2;\"x;\ny\";\n3\n"), uint16(2000), uint8(0))
+	// Rows quotedLine reads, and rows it leaves to quoted.
+	f.Add([]byte("a,b,c\n\"x, y\",\"£1,299.00\",z\r\n\"\",\"\"\"\"\",\"\r\n\"q\"z\n,\"\",\n"), uint16(30), uint8(0))
+	f.Add([]byte("a,b\n\"x\"y,\"a\"\rb,c\"\r\n\"\"\"\n1,\"12345678901234\"\n"), uint16(12), uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, limit uint16, enc uint8) {
 		opts := Options{
 			"max_record_bytes": strconv.Itoa(1 + int(limit)%2048),
@@ -139,6 +142,11 @@ func fuzzFormat(f *testing.F, format string) {
 		switch format {
 		case "csv":
 			compareWithEncodingCSV(t, data, whole.(*csvScanner), got)
+			general := openSized(t, format, bytes.NewReader(data), opts, bufferSize).(*csvScanner)
+			general.general = true
+			if a, b := encodeAll(got), encodeAll(drain(t, general, calls)); a != b {
+				t.Fatalf("quotedLine reads differently from quoted:\nquotedLine:\n%s\nquoted:\n%s", a, b)
+			}
 		case "jsonl":
 			raw := &viaRaw{RawScanner: openSized(t, format, iotest.OneByteReader(bytes.NewReader(data)), opts, 16).(RawScanner)}
 			if a, b := encodeAll(got), encodeAll(drain(t, raw, calls)); a != b {

@@ -1,9 +1,12 @@
 package format
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -221,4 +224,46 @@ func Example() {
 	// Output:
 	// 2 9 [{id 1 0} {city Zürich 0}] []
 	// 3 20 [{id 2 0} {city Lyon; FR 0} {_col3 extra 0}] [ragged]
+}
+
+// TestDelimMaskIsExact checks that delimMask marks every byte equal to the
+// delimiter and no other, whatever the bytes around it (a borrow must not
+// mark a neighbour), and that indexDelim finds the first.
+func TestDelimMaskIsExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, delim := range []byte{',', ';', '\t', '|', 0, 0x7f, 0x80, 0xff} {
+		rep := ones * uint64(delim)
+		for n := 0; n < 20000; n++ {
+			var b [8]byte
+			for i := range b {
+				switch r.IntN(4) {
+				case 0:
+					b[i] = delim
+				case 1:
+					b[i] = delim ^ 0x80
+				case 2:
+					b[i] = delim + byte(r.IntN(3)) - 1
+				default:
+					b[i] = byte(r.IntN(256))
+				}
+			}
+			m := delimMask(binary.LittleEndian.Uint64(b[:]), rep)
+			for i, c := range b {
+				if marked := m>>(8*i+7)&1 == 1; marked != (c == delim) {
+					t.Fatalf("delimiter %q, bytes %q: byte %d marked %v", delim, b, i, marked)
+				}
+			}
+			row := append(b[:], b[:r.IntN(8)]...)
+			from := r.IntN(len(row))
+			want := bytes.IndexByte(row[from:], delim)
+			if want < 0 {
+				want = len(row)
+			} else {
+				want += from
+			}
+			if got := indexDelim(row, from, len(row), rep); got != want {
+				t.Fatalf("indexDelim(%q, %d) = %d, want %d", row, from, got, want)
+			}
+		}
+	}
 }
