@@ -2,8 +2,11 @@ package format
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -99,9 +102,13 @@ type logScanner struct {
 	fields  []envelope.Field
 	flags   flagSet
 	entries []entry
-	extra   []string          // "_field<N>" names, built once
-	names   map[string]string // interned query parameter names
-	params  map[string]int    // a long query string's fields by name
+	extra   []string         // "_field<N>" names, built once
+	names   map[string]param // interned query parameter names, by raw name
+	// recent are the interned parameters of the last query string, by
+	// position: lines of one log mostly name the same parameters in the
+	// same order, which a comparison finds cheaper than the map.
+	recent  []param
+	params  map[string]int // a long query string's fields by name
 	scratch []byte
 }
 
@@ -123,7 +130,7 @@ func openLog(l *logLayout, r io.Reader, opts Options) (Scanner, error) {
 }
 
 func newLog(l *logLayout, r io.Reader, set settings) *logScanner {
-	return &logScanner{in: newInput(r, set.bufSize), set: set, layout: l, names: map[string]string{}}
+	return &logScanner{in: newInput(r, set.bufSize), set: set, layout: l, names: map[string]param{}}
 }
 
 // maxInterned bounds the interned query parameter names, so a stream of
@@ -163,12 +170,9 @@ func (s *logScanner) split(b []byte) string {
 			continue
 		}
 		if b[i] != '"' {
-			j := bytes.IndexByte(b[i:], ' ')
-			if j < 0 {
-				j = len(b) - i
-			}
-			s.entries = append(s.entries, entry{a: i, b: i + j})
-			i += j
+			j := indexByteOf(b, i, len(b), ones*' ')
+			s.entries = append(s.entries, entry{a: i, b: j})
+			i = j
 			if len(s.entries) > maxFields {
 				return fmt.Sprintf("record has more than %d fields", maxFields)
 			}
@@ -176,16 +180,22 @@ func (s *logScanner) split(b []byte) string {
 		}
 		// A quoted entry ends at a quote followed by a space or the end of
 		// the line; any other quote in it (a user agent's, unescaped) is
-		// text.
+		// text. Only quotes and backslashes are looked at, found eight
+		// bytes at a time.
 		e := entry{a: i + 1}
 		j := i + 1
-		for ; j < len(b); j++ {
-			if b[j] == '\\' && j+1 < len(b) && (b[j+1] == '"' || b[j+1] == '\\') {
-				e.escaped = true
-				j++
+		for ; ; j++ {
+			if j = indexQuoteOrBackslash(b, j); j == len(b) {
+				break
+			}
+			if b[j] == '\\' {
+				if j+1 < len(b) && (b[j+1] == '"' || b[j+1] == '\\') {
+					e.escaped = true
+					j++
+				}
 				continue
 			}
-			if b[j] == '"' && (j+1 == len(b) || b[j+1] == ' ') {
+			if j+1 == len(b) || b[j+1] == ' ' {
 				break
 			}
 		}
@@ -206,6 +216,23 @@ func (s *logScanner) split(b []byte) string {
 	return ""
 }
 
+// indexQuoteOrBackslash returns the index of the first '"' or '\\' in
+// b[i:], or len(b).
+func indexQuoteOrBackslash(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if m := byteMask(x, ones*'"') | byteMask(x, ones*'\\'); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] == '"' || b[i] == '\\' {
+			return i
+		}
+	}
+	return len(b)
+}
+
 // build turns the entries of line b into fields, or reports false when
 // its query string makes them more than maxFields.
 func (s *logScanner) build(b []byte) bool {
@@ -213,40 +240,37 @@ func (s *logScanner) build(b []byte) bool {
 	if plain {
 		text = string(b)
 	}
-	value := func(e entry) string {
-		switch {
-		case e.escaped:
-			return s.decode(unescape(b[e.a:e.b]))
-		case plain:
-			return text[e.a:e.b]
-		}
-		return s.decode(b[e.a:e.b])
-	}
 	cols := s.layout.columns
+	fields := slices.Grow(s.fields[:0], len(s.entries)+4) // an address and the request add fields
 	url := ""
 	for k, e := range s.entries {
+		var v string
+		switch {
+		case e.escaped:
+			v = s.decode(unescape(b[e.a:e.b]))
+		case plain:
+			v = text[e.a:e.b]
+		default:
+			v = s.decode(b[e.a:e.b])
+		}
 		if k >= len(cols) {
-			s.add(s.extraName(k), value(e))
+			fields = append(fields, field(s.extraName(k), v))
 			continue
 		}
-		c := cols[k]
-		v := value(e)
-		switch c.kind {
+		switch c := &cols[k]; c.kind {
 		case plainColumn:
-			s.add(c.names[0], v)
+			fields = append(fields, field(c.names[0], v))
 		case addressColumn:
 			ip, port := splitAddress(v)
-			s.add(c.names[0], ip)
-			s.add(c.names[1], port)
+			fields = append(fields, field(c.names[0], ip), field(c.names[1], port))
 		case requestColumn:
 			method, u, proto := splitRequest(v)
-			s.add(c.names[0], method)
-			s.add(c.names[1], u)
-			s.add(c.names[2], proto)
+			fields = append(fields, field(c.names[0], method), field(c.names[1], u), field(c.names[2], proto))
 			url = u
 		}
 	}
-	if len(s.fields) > maxFields {
+	s.fields = fields
+	if len(fields) > maxFields {
 		return false
 	}
 	if q := strings.IndexByte(url, '?'); q >= 0 && url != "-" {
@@ -255,13 +279,12 @@ func (s *logScanner) build(b []byte) bool {
 	return true
 }
 
-// add appends a field; "-" is null.
-func (s *logScanner) add(name, v string) {
-	f := envelope.Field{Name: name, Value: v}
+// field is a field of the log; "-" is null.
+func field(name, v string) envelope.Field {
 	if v == "-" {
-		f = envelope.Field{Name: name, Kind: envelope.Null}
+		return envelope.Field{Name: name, Kind: envelope.Null}
 	}
-	s.fields = append(s.fields, f)
+	return envelope.Field{Name: name, Value: v}
 }
 
 func (s *logScanner) decode(b []byte) string {
@@ -304,7 +327,7 @@ func (s *logScanner) query(q string) bool {
 		if i := strings.IndexByte(pair, '='); i >= 0 {
 			rawName, rawValue = pair[:i], pair[i+1:]
 		}
-		name := s.paramName(rawName)
+		name := s.paramName(rawName, len(s.fields)-first)
 		value := s.unescape(rawValue)
 		if i := s.param(name, first); i >= 0 {
 			s.fields[i].Value += "," + value
@@ -350,48 +373,83 @@ func (s *logScanner) param(name string, first int) int {
 	return -1
 }
 
-// paramName decodes a parameter name, prefixes it when it names a log
-// field, and interns it: the same few names recur on every line.
-func (s *logScanner) paramName(raw string) string {
-	if n, ok := s.names[raw]; ok {
-		return n
+// param is a query parameter's raw name, as in the query string, and
+// its field name; both are the scanner's own copies.
+type param struct{ raw, name string }
+
+// paramName decodes the raw name of the query string's k-th parameter,
+// prefixes it when it names a log field, and interns it: the same few
+// names recur on every line.
+func (s *logScanner) paramName(raw string, k int) string {
+	if k < len(s.recent) && s.recent[k].raw == raw {
+		return s.recent[k].name
 	}
-	name := s.unescape(raw)
-	if s.layout.reserved[name] || strings.HasPrefix(name, "_field") || name == "" {
-		name = "qs_" + name
-	}
-	if len(s.names) < maxInterned {
+	p, ok := s.names[raw]
+	if !ok {
+		name := s.unescape(raw)
+		if s.layout.reserved[name] || strings.HasPrefix(name, "_field") || name == "" {
+			name = "qs_" + name
+		}
+		if len(s.names) >= maxInterned {
+			return name
+		}
 		// Clones: a substring would keep its whole line alive.
-		name = strings.Clone(name)
-		s.names[strings.Clone(raw)] = name
+		p = param{raw: strings.Clone(raw), name: strings.Clone(name)}
+		s.names[p.raw] = p
 	}
-	return name
+	switch {
+	case k < len(s.recent):
+		s.recent[k] = p
+	case k == len(s.recent) && k < maxRecent:
+		s.recent = append(s.recent, p)
+	}
+	return p.name
 }
+
+// maxRecent bounds the parameters remembered by position.
+const maxRecent = 64
 
 // unescape decodes a query string component: "+" is a space and %XX a
 // byte. A malformed escape is kept as it is; bytes that do not form UTF-8
 // are decoded by the scanner's encoding.
 func (s *logScanner) unescape(v string) string {
-	if strings.IndexByte(v, '%') < 0 && strings.IndexByte(v, '+') < 0 {
+	i := indexEscape(v, 0)
+	if i == len(v) {
 		return v
 	}
-	b := s.scratch[:0]
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c == '+':
+	b := append(s.scratch[:0], v[:i]...)
+	for i < len(v) {
+		switch {
+		case v[i] == '+':
 			b = append(b, ' ')
-		case c == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]):
+			i++
+		case i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]):
 			b = append(b, unhex(v[i+1])<<4|unhex(v[i+2]))
-			i += 2
+			i += 3
 		default:
-			b = append(b, c)
+			b = append(b, '%')
+			i++
 		}
+		j := indexEscape(v, i)
+		b = append(b, v[i:j]...)
+		i = j
 	}
 	s.scratch = b
 	if utf8.Valid(b) {
 		return string(b)
 	}
 	return s.decode(b)
+}
+
+// indexEscape returns the index of the first '%' or '+' in v[i:], or
+// len(v).
+func indexEscape(v string, i int) int {
+	for ; i < len(v); i++ {
+		if c := v[i]; c == '%' || c == '+' {
+			return i
+		}
+	}
+	return i
 }
 
 func isHex(c byte) bool {

@@ -241,7 +241,7 @@ func (s *csvScanner) split(b []byte) bool {
 	// Eight bytes at a time, every delimiter among them taken in turn.
 	rep := ones * uint64(s.delim)
 	for ; i+8 <= len(b); i += 8 {
-		for m := delimMask(binary.LittleEndian.Uint64(b[i:]), rep); m != 0; m &= m - 1 {
+		for m := byteMask(binary.LittleEndian.Uint64(b[i:]), rep); m != 0; m &= m - 1 {
 			if len(bounds) == 2*(maxFields-1) {
 				s.bounds = bounds
 				return false
@@ -263,35 +263,6 @@ func (s *csvScanner) split(b []byte) bool {
 	}
 	s.bounds = append(bounds, at, len(b))
 	return true
-}
-
-// ones has a one in every byte: times a byte, that byte in every byte.
-const ones = 0x0101010101010101
-
-// delimMask has the high bit set of each byte of x that is the byte rep
-// holds in every byte, and of no other: exactly, as a borrow from one byte
-// into the next could not be.
-func delimMask(x, rep uint64) uint64 {
-	const low7 = 0x7f7f7f7f7f7f7f7f
-	x ^= rep
-	return ^((x&low7 + low7) | x | low7)
-}
-
-// indexDelim returns the index of the first delimiter (rep holds it in
-// every byte) in b[i:end], or end.
-func indexDelim(b []byte, i, end int, rep uint64) int {
-	for ; i+8 <= end; i += 8 {
-		if m := delimMask(binary.LittleEndian.Uint64(b[i:]), rep); m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-	}
-	delim := byte(rep)
-	for ; i < end; i++ {
-		if b[i] == delim {
-			return i
-		}
-	}
-	return end
 }
 
 // quotedLine reads the cells of row b, which ends in its only '\n' and is
@@ -334,7 +305,7 @@ func (s *csvScanner) quotedLine(b []byte) bool {
 			}
 			return false // text after the closing quote
 		}
-		j := indexDelim(b, i, end, rep)
+		j := indexByteOf(b, i, end, rep)
 		buf = append(buf, b[i:j]...)
 		if j == end {
 			if j > i && b[j-1] == '\r' {

@@ -441,3 +441,103 @@ func TestJSONLDepthAsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLogParts checks the access log scanner's parts against plain
+// byte-by-byte readings of the same rules: the entries split finds (the
+// quoted ones found eight bytes at a time), unescape's decoding of a query
+// component, and the names paramName gives, remembered by position or
+// not, for the '&'-separated pieces of the line taken as a query string.
+func FuzzLogParts(f *testing.F) {
+	f.Add([]byte(`h2 2024 "GET /e?e=page_view&p=%2Fp%2F1&vid=v-1 HTTP/1.1" "a \"q\" \\ b" "x"y" -`))
+	f.Add([]byte(`"\\" "\"" "" " a+b=c+d&%zz=1&=x&&y&p=%C3%A9&q=%FF&type=a&_field3=c&%74ype=b`))
+	f.Add([]byte(`a&b&c&e&p&vid`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		s := newLog(albLayout, bytes.NewReader(nil), settings{maxRecord: 1 << 20, bufSize: bufferSize})
+		want, wantReason := refSplit(line)
+		if reason := s.split(line); reason != wantReason || (reason == "" && !slices.Equal(s.entries, want)) {
+			t.Fatalf("split(%q) = %v %q, want %v %q", line, s.entries, reason, want, wantReason)
+		}
+		v := string(line)
+		if got, want := s.unescape(v), refUnescape(s, v); got != want {
+			t.Fatalf("unescape(%q) = %q, want %q", v, got, want)
+		}
+		for round := 0; round < 2; round++ {
+			for k, raw := range strings.Split(v, "&") {
+				want := refUnescape(s, raw)
+				if albLayout.reserved[want] || strings.HasPrefix(want, "_field") || want == "" {
+					want = "qs_" + want
+				}
+				// The second round asks by other positions than the first.
+				if got := s.paramName(raw, (k+round)%3); got != want {
+					t.Fatalf("paramName(%q, %d) = %q, want %q", raw, (k+round)%3, got, want)
+				}
+			}
+		}
+	})
+}
+
+// refSplit is split read one byte at a time.
+func refSplit(b []byte) ([]entry, string) {
+	var entries []entry
+	for i := 0; i < len(b); {
+		if b[i] == ' ' {
+			i++
+			continue
+		}
+		if b[i] != '"' {
+			j := i
+			for j < len(b) && b[j] != ' ' {
+				j++
+			}
+			entries = append(entries, entry{a: i, b: j})
+			i = j
+			continue
+		}
+		e := entry{a: i + 1}
+		j := i + 1
+		for ; j < len(b); j++ {
+			if b[j] == '\\' && j+1 < len(b) && (b[j+1] == '"' || b[j+1] == '\\') {
+				e.escaped = true
+				j++
+				continue
+			}
+			if b[j] == '"' && (j+1 == len(b) || b[j+1] == ' ') {
+				break
+			}
+		}
+		if j == len(b) {
+			return nil, "unterminated quoted field starting at byte " + strconv.Itoa(i+1) + " of the line"
+		}
+		e.b = j
+		entries = append(entries, e)
+		i = j + 1
+	}
+	if len(entries) < albLayout.minimum {
+		return nil, "an alb access log entry has at least " + strconv.Itoa(albLayout.minimum) +
+			" fields (up to the request); this line has " + strconv.Itoa(len(entries))
+	}
+	return entries, ""
+}
+
+// refUnescape is unescape read one byte at a time.
+func refUnescape(s *logScanner, v string) string {
+	if !strings.ContainsAny(v, "%+") {
+		return v
+	}
+	var b []byte
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '+':
+			b = append(b, ' ')
+		case c == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]):
+			b = append(b, unhex(v[i+1])<<4|unhex(v[i+2]))
+			i += 2
+		default:
+			b = append(b, c)
+		}
+	}
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return s.decode(b)
+}

@@ -3,9 +3,11 @@ package format
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 )
 
 // maxFields caps the fields of one record. A row of a million empty cells
@@ -253,4 +255,34 @@ func (f *flagSet) add(flag string) {
 		}
 	}
 	*f = append(*f, flag)
+}
+
+// ones has a one in every byte: times a byte, that byte in every byte.
+const ones = 0x0101010101010101
+
+// byteMask has the high bit set of each byte of x that is the byte rep
+// holds in every byte, and of no other: exactly, as a borrow from one byte
+// into the next could not be.
+func byteMask(x, rep uint64) uint64 {
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	x ^= rep
+	return ^((x&low7 + low7) | x | low7)
+}
+
+// indexByteOf returns the index of the first byte in b[i:end] that is
+// the one rep holds in every byte, or end. Cells and log entries are a few
+// bytes long: cheaper than bytes.IndexByte's call.
+func indexByteOf(b []byte, i, end int, rep uint64) int {
+	for ; i+8 <= end; i += 8 {
+		if m := byteMask(binary.LittleEndian.Uint64(b[i:]), rep); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	c := byte(rep)
+	for ; i < end; i++ {
+		if b[i] == c {
+			return i
+		}
+	}
+	return end
 }

@@ -226,10 +226,10 @@ func Example() {
 	// 3 20 [{id 2 0} {city Lyon; FR 0} {_col3 extra 0}] [ragged]
 }
 
-// TestDelimMaskIsExact checks that delimMask marks every byte equal to the
-// delimiter and no other, whatever the bytes around it (a borrow must not
-// mark a neighbour), and that indexDelim finds the first.
-func TestDelimMaskIsExact(t *testing.T) {
+// TestByteMaskIsExact checks that byteMask marks every byte equal to the
+// one sought and no other, whatever the bytes around it (a borrow must not
+// mark a neighbour), and that indexByteOf finds the first.
+func TestByteMaskIsExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, delim := range []byte{',', ';', '\t', '|', 0, 0x7f, 0x80, 0xff} {
 		rep := ones * uint64(delim)
@@ -247,7 +247,7 @@ func TestDelimMaskIsExact(t *testing.T) {
 					b[i] = byte(r.IntN(256))
 				}
 			}
-			m := delimMask(binary.LittleEndian.Uint64(b[:]), rep)
+			m := byteMask(binary.LittleEndian.Uint64(b[:]), rep)
 			for i, c := range b {
 				if marked := m>>(8*i+7)&1 == 1; marked != (c == delim) {
 					t.Fatalf("delimiter %q, bytes %q: byte %d marked %v", delim, b, i, marked)
@@ -261,8 +261,8 @@ func TestDelimMaskIsExact(t *testing.T) {
 			} else {
 				want += from
 			}
-			if got := indexDelim(row, from, len(row), rep); got != want {
-				t.Fatalf("indexDelim(%q, %d) = %d, want %d", row, from, got, want)
+			if got := indexByteOf(row, from, len(row), rep); got != want {
+				t.Fatalf("indexByteOf(%q, %d) = %d, want %d", row, from, got, want)
 			}
 		}
 	}
