@@ -42,13 +42,11 @@ func AppendJSON(dst []byte, t *Type, v *Value) []byte {
 	case Int, Long:
 		switch t.Logical {
 		case Date:
-			dst = append(dst, '"')
-			dst = appendDate(dst, time.Unix(v.Int*86400, 0).UTC())
-			return append(dst, '"')
+			return appendDays(dst, v.Int)
 		case TimestampMillis:
-			return appendTimestamp(dst, time.UnixMilli(v.Int).UTC(), 3)
+			return appendEpoch(dst, v.Int, 1e3)
 		case TimestampMicros:
-			return appendTimestamp(dst, time.UnixMicro(v.Int).UTC(), 6)
+			return appendEpoch(dst, v.Int, 1e6)
 		}
 		return strconv.AppendInt(dst, v.Int, 10)
 	case Float, Double:
@@ -365,6 +363,81 @@ func appendTimestamp(dst []byte, tm time.Time, frac int) []byte {
 		dst = appendDigits(dst, ns/1e3, 6)
 	}
 	return append(dst, 'Z', '"')
+}
+
+// firstDay and lastDay are 0000-01-01 and 9999-12-31 in days from
+// 1970-01-01: the dates appendCivil writes. The others go through time.
+const (
+	firstDay = -719528
+	lastDay  = 2932896
+)
+
+// appendDays writes the date days after 1970-01-01, quoted, as appendDate
+// writes time.Unix(days*86400, 0).UTC().
+func appendDays(dst []byte, days int64) []byte {
+	dst = append(dst, '"')
+	if days < firstDay || days > lastDay {
+		dst = appendDate(dst, time.Unix(days*86400, 0).UTC())
+	} else {
+		dst = appendCivil(dst, days)
+	}
+	return append(dst, '"')
+}
+
+// appendEpoch writes the time n units after the epoch, perSec of them to
+// the second (1e3 or 1e6), as appendTimestamp writes it with three or six
+// digits of fraction: the timestamps of a year from 0 to 9999 without
+// time.Time's arithmetic.
+func appendEpoch(dst []byte, n, perSec int64) []byte {
+	perDay := 86400 * perSec
+	days, rem := n/perDay, n%perDay
+	if rem < 0 {
+		days, rem = days-1, rem+perDay
+	}
+	if days < firstDay || days > lastDay {
+		if perSec == 1e3 {
+			return appendTimestamp(dst, time.UnixMilli(n).UTC(), 3)
+		}
+		return appendTimestamp(dst, time.UnixMicro(n).UTC(), 6)
+	}
+	sec, frac := int(rem/perSec), int(rem%perSec)
+	h, m, s := sec/3600, sec/60%60, sec%60
+	dst = append(dst, '"')
+	dst = appendCivil(dst, days)
+	dst = append(dst, 'T', byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10), ':', byte('0'+s/10), byte('0'+s%10), '.')
+	if perSec == 1e3 {
+		dst = append(dst, byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+	} else {
+		dst = append(dst, byte('0'+frac/100000), byte('0'+frac/10000%10), byte('0'+frac/1000%10),
+			byte('0'+frac/100%10), byte('0'+frac/10%10), byte('0'+frac%10))
+	}
+	return append(dst, 'Z', '"')
+}
+
+// appendCivil writes YYYY-MM-DD for days after 1970-01-01, between
+// firstDay and lastDay: the proleptic Gregorian date by Howard Hinnant's
+// civil_from_days, in whole 400-year eras counted from 0000-03-01.
+func appendCivil(dst []byte, days int64) []byte {
+	z := days + 719468
+	era := z / 146097
+	if z < 0 {
+		era = (z - 146096) / 146097
+	}
+	doe := z - era*146097                                  // day of the era, [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // year of the era, [0, 399]
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // day of the year from March 1st, [0, 365]
+	mp := (5*doy + 2) / 153                                // month from March, [0, 11]
+	d := int(doy - (153*mp+2)/5 + 1)
+	m := int(mp + 3)
+	if m > 12 {
+		m -= 12
+	}
+	y := int(yoe + era*400)
+	if m <= 2 {
+		y++
+	}
+	return append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10))
 }
 
 // appendDigits writes n (>= 0) with at least width digits.
