@@ -14,10 +14,9 @@ type Encoder struct {
 	branch []byte   // ":<stream>" after the index, for a forked route
 	mid    []byte   // from ,"schema": to "line":
 	tail   []byte   // ,"ingested_at":"…" when set
-	// names and quoted cache the JSON of field names, which repeat from
-	// record to record (a CSV's header).
-	names  []string
-	quoted [][]byte
+	// at and byName cache the JSON of field names, which repeat from
+	// record to record (a CSV's header): at by position, byName by name.
+	at     []key
 	byName map[string]key
 }
 
@@ -42,7 +41,7 @@ func NewBranchEncoder(schemaName, stream string, src Source) *Encoder {
 // Append writes the envelope of the index-th record: the same bytes as
 // Append with RecordID's id and the Encoder's source.
 func (e *Encoder) Append(dst []byte, index, line, offset int64, flags []string, fields []Field) []byte {
-	return appendBody(e.appendHead(dst, index), line, offset, e.tail, flags, fields, e.name)
+	return appendBody(e.appendHead(dst, index), line, offset, e.tail, flags, fields, e)
 }
 
 // AppendRaw writes the envelope of the index-th record whose "fields"
@@ -69,9 +68,14 @@ func (e *Encoder) appendHead(dst []byte, index int64) []byte {
 // records whose fields come in different orders or spellings (JSON lines
 // written by several scrapers) quote each name once.
 func (e *Encoder) name(i int, name string) []byte {
-	if i < len(e.names) && e.names[i] == name {
-		return e.quoted[i]
+	if i < len(e.at) && e.at[i].name == name {
+		return e.at[i].quoted
 	}
+	return e.lookup(i, name)
+}
+
+// lookup is name for a name not at position i the last time.
+func (e *Encoder) lookup(i int, name string) []byte {
 	k, ok := e.byName[name]
 	if !ok {
 		// The name is copied: it may alias a large record's text.
@@ -83,10 +87,10 @@ func (e *Encoder) name(i int, name string) []byte {
 			e.byName[k.name] = k
 		}
 	}
-	if i < len(e.names) {
-		e.names[i], e.quoted[i] = k.name, k.quoted
-	} else if i == len(e.names) {
-		e.names, e.quoted = append(e.names, k.name), append(e.quoted, k.quoted)
+	if i < len(e.at) {
+		e.at[i] = k
+	} else if i == len(e.at) {
+		e.at = append(e.at, k)
 	}
 	return k.quoted
 }

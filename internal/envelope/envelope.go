@@ -138,8 +138,9 @@ func appendIngested(dst []byte, t time.Time) []byte {
 }
 
 // appendBody writes the rest of an envelope from the line number on.
-// name, when set, returns the JSON key (with its colon) of the i-th field.
-func appendBody(dst []byte, line, offset int64, ingested []byte, flags []string, fields []Field, name func(i int, name string) []byte) []byte {
+// enc, when set, gives the JSON key (with its colon) of the i-th field from
+// its cache.
+func appendBody(dst []byte, line, offset int64, ingested []byte, flags []string, fields []Field, enc *Encoder) []byte {
 	dst = appendPosition(dst, line, offset, ingested, flags)
 	dst = append(dst, '{')
 	for i := range fields {
@@ -147,8 +148,8 @@ func appendBody(dst []byte, line, offset int64, ingested []byte, flags []string,
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		if name != nil {
-			dst = append(dst, name(i, f.Name)...)
+		if enc != nil {
+			dst = append(dst, enc.name(i, f.Name)...)
 		} else {
 			dst = schema.AppendString(dst, f.Name)
 			dst = append(dst, ':')
