@@ -275,6 +275,30 @@ func Canonical(name string) string {
 	return string(AppendCanonical(buf[:0], name))
 }
 
+// IsCanonical reports whether Canonical(name) is canon, without writing
+// it: a name that differs is mostly told at its first letter.
+func IsCanonical(name, canon string) bool {
+	j := 0
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			var buf [64]byte
+			return string(AppendCanonical(buf[:0], name)) == canon
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		default:
+			continue
+		}
+		if j == len(canon) || canon[j] != c {
+			return false
+		}
+		j++
+	}
+	return j == len(canon)
+}
+
 // AppendCanonical appends Canonical(name) to dst.
 func AppendCanonical(dst []byte, name string) []byte {
 	for i := 0; i < len(name); {

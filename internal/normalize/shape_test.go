@@ -68,3 +68,27 @@ func TestShapesReadAsLookups(t *testing.T) {
 		t.Fatalf("%d of 5000 records read from a remembered shape: the test does not exercise both ways", hits)
 	}
 }
+
+// FuzzIsCanonical checks IsCanonical against Canonical, for a canonical
+// name that is the name's own, one a byte shorter, longer or changed, and
+// a drop rule's.
+func FuzzIsCanonical(f *testing.F) {
+	for _, s := range []string{"user_agent", "User-Agent", "useragent", "user_agentx", "", "_", "Catégorie", "STRASSE", "Straße", "a1_B2", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		c := Canonical(name)
+		for _, canon := range []string{c, c + "a", c + "0", "useragent", ""} {
+			if got, want := IsCanonical(name, canon), c == canon; got != want {
+				t.Fatalf("IsCanonical(%q, %q) = %v; Canonical is %q", name, canon, got, c)
+			}
+		}
+		if len(c) > 0 {
+			for _, canon := range []string{c[:len(c)-1], c[1:], "x" + c[1:]} {
+				if got, want := IsCanonical(name, canon), c == canon; got != want {
+					t.Fatalf("IsCanonical(%q, %q) = %v; Canonical is %q", name, canon, got, c)
+				}
+			}
+		}
+	})
+}

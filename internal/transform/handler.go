@@ -155,7 +155,6 @@ type worker struct {
 	items    []item
 	out      []byte // the current record's documents
 	data     []byte // the current record's decoded data
-	key      []byte
 	meta     normalize.Meta
 	// results holds each record's outcome, reused between batches.
 	results []result
@@ -765,8 +764,7 @@ func (h *Handler) dropRule(w *worker, schemaName string, fields []envelope.Field
 			if f.Kind == envelope.Null {
 				continue
 			}
-			w.key = normalize.AppendCanonical(w.key[:0], f.Name)
-			if string(w.key) == r.field && r.match.MatchString(f.Value) {
+			if normalize.IsCanonical(f.Name, r.field) && r.match.MatchString(f.Value) {
 				return r.name
 			}
 		}
