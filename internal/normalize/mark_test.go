@@ -3,6 +3,8 @@ package normalize
 import (
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 // FuzzDecimalMark checks the quick refusal changes no answer: DecimalMark
@@ -70,4 +72,19 @@ func FuzzTrimSpace(f *testing.F) {
 			t.Fatalf("trimSpace(%q) = %q, strings.TrimSpace says %q", s, got, want)
 		}
 	})
+}
+
+// TestSpaceEdges checks that spaceFirst and spaceLast mark the first and
+// last bytes of every rune unicode.IsSpace holds a space, which trimSpace
+// relies on to answer at once.
+func TestSpaceEdges(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if !unicode.IsSpace(r) {
+			continue
+		}
+		b := utf8.AppendRune(nil, r)
+		if !spaceFirst[b[0]] || !spaceLast[b[len(b)-1]] {
+			t.Errorf("%U (% x): first byte marked %v, last %v", r, b, spaceFirst[b[0]], spaceLast[b[len(b)-1]])
+		}
+	}
 }

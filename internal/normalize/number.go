@@ -2,8 +2,10 @@ package normalize
 
 import (
 	"errors"
+	"math/bits"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/envelope"
@@ -46,18 +48,23 @@ func stripNumber(s string) (body string, neg bool) {
 			changed = true
 			continue
 		}
-		if s == "" || !symbolFirst[s[0]] && !symbolLast[s[len(s)-1]] {
-			break // no symbol can start or end here
-		}
-		// The first and last bytes are compared before the whole symbol:
-		// most symbols do not start or end the text.
-		for _, c := range currencySymbols {
-			if len(s) >= len(c) && s[0] == c[0] && s[:len(c)] == c {
+		// Every symbol is tried in turn, at both ends, as the text is after
+		// the ones before it; only those whose first byte starts the text
+		// or whose last byte ends it can match, and only they are compared.
+		for next := 0; s != ""; {
+			m := (symbolsFirst[s[0]] | symbolsLast[s[len(s)-1]]) >> next << next
+			if m == 0 {
+				break
+			}
+			k := bits.TrailingZeros32(m)
+			c := currencySymbols[k]
+			if len(s) >= len(c) && s[:len(c)] == c {
 				s, changed = s[len(c):], true
 			}
-			if len(s) >= len(c) && s[len(s)-1] == c[len(c)-1] && s[len(s)-len(c):] == c {
+			if len(s) >= len(c) && s[len(s)-len(c):] == c {
 				s, changed = s[:len(s)-len(c)], true
 			}
+			next = k + 1
 		}
 	}
 	return s, neg
@@ -335,11 +342,12 @@ var (
 		strings.Join(currencySymbols, ""))
 )
 
-// symbolFirst and symbolLast hold the first and last bytes of the
-// currency symbols.
-var symbolFirst, symbolLast = func() (first, last [256]bool) {
-	for _, c := range currencySymbols {
-		first[c[0]], last[c[len(c)-1]] = true, true
+// symbolsFirst and symbolsLast have bit k set, at a byte, when the k-th
+// currency symbol starts or ends with that byte.
+var symbolsFirst, symbolsLast = func() (first, last [256]uint32) {
+	for k, c := range currencySymbols {
+		first[c[0]] |= 1 << k
+		last[c[len(c)-1]] |= 1 << k
 	}
 	return first, last
 }()
@@ -384,13 +392,23 @@ func mayShowMark(s string) bool {
 }
 
 // trimSpace is strings.TrimSpace, answered at once when the text neither
-// starts nor ends with a space: ASCII spaces are bytes up to ' ', and
-// others start with a byte of 0x80 or more.
+// starts nor ends with a space: only a byte a space can start or end with
+// ("£" starts like U+00A0) is read as a rune to tell.
 func trimSpace(s string) string {
-	if len(s) > 0 && s[0] > ' ' && s[0] < utf8.RuneSelf && s[len(s)-1] > ' ' && s[len(s)-1] < utf8.RuneSelf {
+	if len(s) == 0 {
 		return s
 	}
-	return strings.TrimSpace(s)
+	if spaceFirst[s[0]] {
+		if r, _ := utf8.DecodeRuneInString(s); unicode.IsSpace(r) {
+			return strings.TrimSpace(s)
+		}
+	}
+	if spaceLast[s[len(s)-1]] {
+		if r, _ := utf8.DecodeLastRuneInString(s); unicode.IsSpace(r) {
+			return strings.TrimSpace(s)
+		}
+	}
+	return s
 }
 
 // hasExponent reports whether s holds an 'e' or 'E' (strings.ContainsAny
@@ -398,3 +416,27 @@ func trimSpace(s string) string {
 func hasExponent(s string) bool {
 	return strings.IndexByte(s, 'e') >= 0 || strings.IndexByte(s, 'E') >= 0
 }
+
+// spaceFirst and spaceLast mark the bytes a space (unicode.IsSpace) can
+// start and end with in UTF-8: the ASCII spaces, and the first and last
+// bytes of U+0085, U+00A0, U+1680, U+2000 to U+200A, U+2028, U+2029,
+// U+202F, U+205F and U+3000. Text with other bytes at its ends, "£5" or
+// "12 €", has no space to trim there.
+var spaceFirst, spaceLast = func() (first, last [256]bool) {
+	mark := func(r rune) {
+		var b [utf8.UTFMax]byte
+		n := utf8.EncodeRune(b[:], r)
+		first[b[0]], last[b[n-1]] = true, true
+	}
+	for _, rg := range unicode.White_Space.R16 {
+		for r := rune(rg.Lo); r <= rune(rg.Hi); r += rune(rg.Stride) {
+			mark(r)
+		}
+	}
+	for _, rg := range unicode.White_Space.R32 {
+		for r := rune(rg.Lo); r <= rune(rg.Hi); r += rune(rg.Stride) {
+			mark(r)
+		}
+	}
+	return first, last
+}()
