@@ -130,23 +130,7 @@ func Decode(data []byte, d *Decoded) error {
 			if err != nil {
 				return err
 			}
-			d.top = append(d.top, Field{Name: key, Value: val, Kind: FieldKind(kind)})
-			switch key {
-			case "v":
-				st.hasV = kind == jsonx.Raw && raw[0] >= '0' && raw[0] <= '9'
-			case "id":
-				d.ID = val
-			case "schema":
-				d.Schema = val
-			case "source":
-				if raw[0] == '{' {
-					st.sourceRaw = raw
-				}
-			case "flags":
-				if raw[0] == '[' {
-					st.flagsRaw = raw
-				}
-			}
+			d.member(&st, key, kind, val, raw)
 			return nil
 		})
 	}
@@ -185,6 +169,29 @@ func Decode(data []byte, d *Decoded) error {
 		}))
 	}
 	return nil
+}
+
+// member notes a record's member other than an object "fields" (and, for
+// topMembers, a source read in place): its value in d.top, and what the
+// envelope's own members say.
+func (d *Decoded) member(st *topState, key string, kind jsonx.Kind, val string, raw []byte) {
+	d.top = append(d.top, Field{Name: key, Value: val, Kind: FieldKind(kind)})
+	switch key {
+	case "v":
+		st.hasV = kind == jsonx.Raw && raw[0] >= '0' && raw[0] <= '9'
+	case "id":
+		d.ID = val
+	case "schema":
+		d.Schema = val
+	case "source":
+		if raw[0] == '{' {
+			st.sourceRaw = raw
+		}
+	case "flags":
+		if raw[0] == '[' {
+			st.flagsRaw = raw
+		}
+	}
 }
 
 // topState is what reading a record's members found.
@@ -266,19 +273,7 @@ func (d *Decoded) topMembers(p *jsonx.Scanner, st *topState) bool {
 					return false
 				}
 			}
-			d.top = append(d.top, Field{Name: key, Value: val, Kind: FieldKind(kind)})
-			switch key {
-			case "v":
-				st.hasV = kind == jsonx.Raw && raw[0] >= '0' && raw[0] <= '9'
-			case "id":
-				d.ID = val
-			case "schema":
-				d.Schema = val
-			case "flags":
-				if raw[0] == '[' {
-					st.flagsRaw = raw
-				}
-			}
+			d.member(st, key, kind, val, raw)
 		}
 		if i = skipWS(data, p.I); i >= len(data) {
 			return false
