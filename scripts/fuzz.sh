@@ -17,9 +17,9 @@ FUZZTIME="${FUZZTIME:-5s}"
 
 # package target: formats (and JSON lines copied into envelopes as they
 # are, against their fields quoted), JSON checked against JSON read,
-# envelope, normaliser, the Firehose event decoder, the dead-letter
-# reader, the S3 event parser, the transform and the splitter end to end,
-# and sluice.yaml's decoding and error messages.
+# envelope, normaliser, the Firehose event decoder and its base64, the
+# dead-letter reader, the S3 event parser, the transform and the splitter
+# end to end, and sluice.yaml's decoding and error messages.
 targets=(
 	"./internal/format FuzzCSV"
 	"./internal/format FuzzJSONL"
@@ -32,6 +32,8 @@ targets=(
 	"./internal/envelope FuzzDecodeSourceCache"
 	"./internal/normalize FuzzNormalize"
 	"./internal/firehose FuzzDecodeEvent"
+	"./internal/firehose FuzzDecodeBase64"
+	"./internal/firehose FuzzAppendBase64"
 	"./internal/deadletter FuzzReader"
 	"./internal/splitter FuzzParseEvent"
 	"./internal/splitter FuzzSplitConservation"
