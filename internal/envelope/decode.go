@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
-	"strconv"
 	"strings"
 	"time"
 
@@ -488,7 +487,7 @@ func sourceMember(p *jsonx.Scanner, key string, s *Source, c *sourceCache) error
 	case "format":
 		s.Format = val
 	case "line", "offset":
-		n, err := strconv.ParseInt(val, 10, 64)
+		n, err := jsonx.ParseInt(val)
 		if kind != jsonx.Raw || err != nil {
 			return &DecodeError{Reason: fmt.Sprintf("source.%s must be an integer", key)}
 		}

@@ -223,7 +223,7 @@ func decodeFast(payload []byte) (*Batch, error) {
 						if err != nil || kind != jsonx.Raw {
 							return errSlowPath
 						}
-						ms, err := strconv.ParseInt(val, 10, 64)
+						ms, err := jsonx.ParseInt(val)
 						if err != nil {
 							return errSlowPath
 						}
