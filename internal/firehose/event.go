@@ -172,7 +172,9 @@ func jsonKind(raw json.RawMessage) string {
 
 func decodeFast(payload []byte) (*Batch, error) {
 	p := jsonx.Scanner{Data: payload}
-	n := bytes.Count(payload, []byte(`"recordId"`))
+	// The lists grow as records are read: counting them first would read
+	// the whole event once more.
+	const n = 64
 	b := &Batch{IDs: make([]string, 0, n), Arrivals: make([]time.Time, 0, n), b64: make([][]byte, 0, n)}
 	str := func() (string, error) {
 		kind, val, raw, err := p.Value()
