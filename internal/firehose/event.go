@@ -181,14 +181,10 @@ func decodeFast(payload []byte) (*Batch, error) {
 		if err != nil || kind != jsonx.String {
 			return "", errSlowPath
 		}
-		ascii := true
-		for _, c := range raw {
-			if c == '\\' {
-				return "", errSlowPath
-			}
-			ascii = ascii && c < utf8.RuneSelf
+		if len(raw) != len(val)+2 {
+			return "", errSlowPath // escaped: every escape is shorter read
 		}
-		if !ascii && !utf8.ValidString(val) {
+		if !utf8.ValidString(val) {
 			// encoding/json reads each invalid byte as U+FFFD: let it.
 			return "", errSlowPath
 		}
