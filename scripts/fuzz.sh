@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of sluice's parsers and decoders: each of 17 targets
+# Bounded fuzzing of sluice's parsers and decoders: each of 20 targets
 # runs for FUZZTIME (default 5s), one after the other. CI runs it
-# (.ci/run): about 85 s of fuzzing, under three minutes with the builds on
+# (.ci/run): about 100 s of fuzzing, under three minutes with the builds on
 # a quiet two-core machine (at 6 s each it took 3 min 30 s wall, 1 min 46 s
 # of CPU, on the shared machine at load average 12). The other Fuzz targets run their seeds in
 # every go test.
@@ -17,9 +17,10 @@ FUZZTIME="${FUZZTIME:-5s}"
 
 # package target: formats (and JSON lines copied into envelopes as they
 # are, against their fields quoted), JSON checked against JSON read,
-# envelope, normaliser, the Firehose event decoder and its base64, the
-# dead-letter reader, the S3 event parser, the transform and the splitter
-# end to end, and sluice.yaml's decoding and error messages.
+# envelope, normaliser (and its exact reading of numbers held to
+# strconv), the Firehose event decoder and its base64, the dead-letter
+# reader, the S3 event parser, the transform and the splitter end to end,
+# and sluice.yaml's decoding and error messages.
 targets=(
 	"./internal/format FuzzCSV"
 	"./internal/format FuzzJSONL"
@@ -31,6 +32,7 @@ targets=(
 	"./internal/envelope FuzzDecode"
 	"./internal/envelope FuzzDecodeSourceCache"
 	"./internal/normalize FuzzNormalize"
+	"./internal/normalize FuzzParseNumberExact"
 	"./internal/firehose FuzzDecodeEvent"
 	"./internal/firehose FuzzDecodeBase64"
 	"./internal/firehose FuzzAppendBase64"

@@ -283,7 +283,18 @@ func cleanNumber(sc *Scratch, f *envelope.Field) (string, error) {
 		}
 		return "", errNotNumber
 	}
-	body, neg := stripNumber(f.Value)
+	buf, err := cleanText(sc, f.Value)
+	if err != nil {
+		return "", err
+	}
+	return string(buf), nil
+}
+
+// cleanText writes the plain form of a number written by people to
+// sc.num and returns it: '-' if negative, the digits and '.' as the
+// decimal mark.
+func cleanText(sc *Scratch, s string) ([]byte, error) {
+	body, neg := stripNumber(s)
 	buf := sc.num[:0]
 	if neg {
 		buf = append(buf, '-')
@@ -299,17 +310,20 @@ func cleanNumber(sc *Scratch, f *envelope.Field) (string, error) {
 	sc.num = buf
 	switch st {
 	case numAmbiguous:
-		return "", errAmbiguous
+		return nil, errAmbiguous
 	case numBad:
-		return "", errNotNumber
+		return nil, errNotNumber
 	}
-	return string(buf), nil
+	return buf, nil
 }
 
 // parseNumber reads a number written by people: "$1,299.00", "12 %",
 // "€ 1.234,50", "(45.10)", "1 000".
 func parseNumber(sc *Scratch, f *envelope.Field) (float64, error) {
 	if f.Kind == envelope.Raw {
+		if x, ok := exactNumber(f.Value); ok {
+			return x, nil
+		}
 		x, err := strconv.ParseFloat(f.Value, 64)
 		if err != nil {
 			return 0, errNotNumber
@@ -317,19 +331,78 @@ func parseNumber(sc *Scratch, f *envelope.Field) (float64, error) {
 		return x, nil
 	}
 	if plainDecimal(f.Value) {
+		if x, ok := exactNumber(f.Value); ok {
+			return x, nil
+		}
 		if x, err := strconv.ParseFloat(f.Value, 64); err == nil {
 			return x, nil
 		}
 	}
-	s, err := cleanNumber(sc, f)
+	buf, err := cleanText(sc, f.Value)
 	if err != nil {
 		return 0, err
 	}
-	x, err := strconv.ParseFloat(s, 64)
+	if x, ok := exactNumber(buf); ok {
+		return x, nil
+	}
+	x, err := strconv.ParseFloat(string(buf), 64)
 	if err != nil {
 		return 0, errNotNumber
 	}
 	return x, nil
+}
+
+// exactPow10 are the powers of ten a float64 holds exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// exactNumber reads the common numbers, an optional sign, digits and an
+// optional '.' with digits after it ("12.50", "-3", "007.5"), where
+// strconv.ParseFloat's answer is one division: with at most 15
+// significant digits and 22 after the point, the digits m and 10^k are
+// both exact in a float64, so m / 10^k, which IEEE arithmetic rounds
+// correctly, is the float64 nearest the text, as strconv's own first
+// attempt computes it. ok is false for any other text (exponents, more
+// digits, no digit), which strconv reads.
+func exactNumber[T string | []byte](s T) (x float64, ok bool) {
+	i, neg := 0, false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg, i = s[0] == '-', 1
+	}
+	var m uint64
+	sig, frac, digits := 0, -1, false // significant digits; digits after the point, -1 before it
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits = true
+			if m != 0 || c != '0' {
+				if sig++; sig > 15 {
+					return 0, false
+				}
+				m = m*10 + uint64(c-'0')
+			}
+			if frac >= 0 {
+				if frac++; frac >= len(exactPow10) {
+					return 0, false
+				}
+			}
+		case c == '.' && frac < 0:
+			frac = 0
+		default:
+			return 0, false
+		}
+	}
+	if !digits {
+		return 0, false
+	}
+	x = float64(m)
+	if frac > 0 {
+		x /= exactPow10[frac]
+	}
+	if neg {
+		x = -x
+	}
+	return x, true
 }
 
 // Byte classes for mayShowMark: bytes a number's body may hold (digits and
