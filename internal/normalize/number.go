@@ -408,12 +408,27 @@ func exactNumber[T string | []byte](s T) (x float64, ok bool) {
 // Byte classes for mayShowMark: bytes a number's body may hold (digits and
 // separators, the multi-byte spaces and apostrophe included), and bytes
 // stripNumber may take off around it (spaces, signs, parentheses, '%' and
-// currency symbols).
-var (
-	bodyByte   = byteSet("0123456789.,' _\xc2\xa0\xe2\x80\xaf\x89\x99")
-	aroundByte = byteSet(" \t\n\v\f\r()%+-\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000" +
-		strings.Join(currencySymbols, ""))
+// currency symbols), in one table with digits and '.' or ',' marked too.
+const (
+	classBody   = 1 << iota // a byte a number's body may hold
+	classAround             // a byte stripNumber may take off around it
+	classDigit              // '0' to '9'
+	classMark               // '.' or ','
 )
+
+var byteClass = func() (t [256]uint8) {
+	mark := func(s string, class uint8) {
+		for i := 0; i < len(s); i++ {
+			t[s[i]] |= class
+		}
+	}
+	mark("0123456789.,' _\xc2\xa0\xe2\x80\xaf\x89\x99", classBody)
+	mark(" \t\n\v\f\r()%+-\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"+
+		strings.Join(currencySymbols, ""), classAround)
+	mark("0123456789", classDigit)
+	mark(".,", classMark)
+	return t
+}()
 
 // symbolsFirst and symbolsLast have bit k set, at a byte, when the k-th
 // currency symbol starts or ends with that byte.
@@ -425,39 +440,32 @@ var symbolsFirst, symbolsLast = func() (first, last [256]uint32) {
 	return first, last
 }()
 
-func byteSet(s string) (set [256]bool) {
-	for i := 0; i < len(s); i++ {
-		set[s[i]] = true
-	}
-	return set
-}
-
 // mayShowMark is false for text DecimalMark surely answers 0 for: text
 // with no digit, or no '.' or ',' (the body is part of the text, and
 // shows no mark without one), a byte that is neither a number's nor what
 // may surround one, or a byte other than a digit or separator between its
 // first and last digit (the body keeps every digit and what lies between).
 func mayShowMark(s string) bool {
-	first, last, sep := -1, -1, false
+	first, last := -1, -1
+	var seen uint8
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
+		c := byteClass[s[i]]
+		if c == 0 {
+			return false // neither a number's nor what may surround one
+		}
+		if c&classDigit != 0 {
 			if first < 0 {
 				first = i
 			}
 			last = i
-		case c == '.' || c == ',':
-			sep = true
-		case !bodyByte[c] && !aroundByte[c]:
-			return false
 		}
+		seen |= c
 	}
-	if first < 0 || !sep {
+	if first < 0 || seen&classMark == 0 {
 		return false
 	}
 	for i := first; i < last; i++ {
-		if !bodyByte[s[i]] {
+		if byteClass[s[i]]&classBody == 0 {
 			return false
 		}
 	}
