@@ -100,6 +100,11 @@ func AppendJSON(dst []byte, t *Type, v *Value) []byte {
 // the normaliser never produces them, and they are written as null here so
 // the document stays parseable.
 func appendFloat(dst []byte, f float64, k Kind) []byte {
+	if k != Float {
+		if out, ok := appendShortDouble(dst, f); ok {
+			return out
+		}
+	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(dst, "null"...)
 	}
@@ -112,6 +117,98 @@ func appendFloat(dst []byte, f float64, k Kind) []byte {
 		return strconv.AppendFloat(dst, f, 'e', -1, bits)
 	}
 	return strconv.AppendFloat(dst, f, 'f', -1, bits)
+}
+
+// exactPow10 are the powers of ten a float64 holds exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// appendShortDouble writes f as strconv.AppendFloat(dst, f, 'f', -1, 64)
+// does, without its search for the shortest digits, when f is the double
+// nearest a decimal of at most 15 significant digits with
+// 1e-6 <= |f| < 1e15: prices, ratings and most other values as people
+// type them. Otherwise it reports false and leaves dst as it was.
+//
+// It takes the largest k for which p = |f|·10^k, as computed, is below
+// 10^15, and m, the integer nearest p, so m <= 10^15 and m·10^-k has at
+// most 15 significant digits. float64(m) and 10^k are exact (m < 2^53,
+// k <= 22) and the division is rounded correctly, so when
+// float64(m)/10^k == |f| the decimal m·10^-k reads back as f. No two
+// decimals of at most 15 significant digits read back as the same double
+// (DBL_DIG is 15), so m·10^-k, without its trailing zeros, is the only
+// decimal of that many digits or fewer that does: the shortest, which
+// strconv writes.
+//
+// Conversely, let f be the double nearest d·10^-j, d < 10^15 an integer.
+// Were k < j, |f|·10^(k+1) would be at most (10^15-1)(1+2^-53), and its
+// product, p at k+1, below 10^15: so k >= j, p is within 0.23 of the
+// integer d·10^(k-j) (two roundings of at most 2^-53 each), m is that
+// integer and the check holds. No such f is left to strconv.
+func appendShortDouble(dst []byte, f float64) ([]byte, bool) {
+	abs := math.Abs(f)
+	if !(abs >= 1e-6 && abs < 1e15) { // false for NaN too
+		return dst, false
+	}
+	// With e the binary exponent of f and q = floor(e·log10(2)) (78913/2^18
+	// is log10(2) to the six digits that make the floor exact for every e
+	// here), 10^q <= 2^e <= |f| < 2^(e+1) < 10^(q+2): k is 14-q or 13-q,
+	// between 0 and 20 as 1e-6 <= |f| < 1e15.
+	e := int(math.Float64bits(abs)>>52) - 1023
+	k := 14 - (e*78913)>>18
+	p := abs * exactPow10[k]
+	if p >= 1e15 {
+		k--
+		p = abs * exactPow10[k]
+	}
+	n := int64(p + 0.5)
+	if float64(n)/exactPow10[k] != abs {
+		return dst, false
+	}
+	// The trailing zeros of the fraction go: at most 15, stripped as
+	// 8+4+2+1.
+	m := uint64(n)
+	if k >= 8 && m%1e8 == 0 {
+		m /= 1e8
+		k -= 8
+	}
+	if k >= 4 && m%1e4 == 0 {
+		m /= 1e4
+		k -= 4
+	}
+	if k >= 2 && m%100 == 0 {
+		m /= 100
+		k -= 2
+	}
+	if k >= 1 && m%10 == 0 {
+		m /= 10
+		k--
+	}
+	// At most 16 digits of m, or k <= 20 of fraction after "0.", and a
+	// sign.
+	var buf [24]byte
+	i := len(buf)
+	for ; k > 0; k-- {
+		i--
+		buf[i] = byte('0' + m%10)
+		m /= 10
+	}
+	if i < len(buf) {
+		i--
+		buf[i] = '.'
+	}
+	for {
+		i--
+		buf[i] = byte('0' + m%10)
+		m /= 10
+		if m == 0 {
+			break
+		}
+	}
+	if f < 0 {
+		i--
+		buf[i] = '-'
+	}
+	return append(dst, buf[i:]...), true
 }
 
 const hexDigits = "0123456789abcdef"
