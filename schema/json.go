@@ -98,7 +98,8 @@ func AppendJSON(dst []byte, t *Type, v *Value) []byte {
 
 // appendFloat writes a float as JSON. NaN and infinities have no JSON form;
 // the normaliser never produces them, and they are written as null here so
-// the document stays parseable.
+// the document stays parseable. Doubles as people type them take
+// appendShortDouble's quicker way to the same bytes.
 func appendFloat(dst []byte, f float64, k Kind) []byte {
 	if k != Float {
 		if out, ok := appendShortDouble(dst, f); ok {
@@ -150,9 +151,9 @@ func appendShortDouble(dst []byte, f float64) ([]byte, bool) {
 		return dst, false
 	}
 	// With e the binary exponent of f and q = floor(e·log10(2)) (78913/2^18
-	// is log10(2) to the six digits that make the floor exact for every e
-	// here), 10^q <= 2^e <= |f| < 2^(e+1) < 10^(q+2): k is 14-q or 13-q,
-	// between 0 and 20 as 1e-6 <= |f| < 1e15.
+	// is log10(2) to six digits, enough for the floor at every e here),
+	// 10^q <= 2^e <= |f| < 2^(e+1) < 10^(q+2): k is 14-q or 13-q, between
+	// 0 and 20 as 1e-6 <= |f| < 1e15.
 	e := int(math.Float64bits(abs)>>52) - 1023
 	k := 14 - (e*78913)>>18
 	p := abs * exactPow10[k]
