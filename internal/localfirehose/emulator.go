@@ -233,7 +233,6 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 	now := e.now()
 	s.mu.Lock()
 	for i, r := range records {
-		s.seq++
 		data := r.Data
 		if data == nil {
 			data = []byte{} // Firehose sends empty data as ""
@@ -248,6 +247,10 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 		if len(s.buf) == 0 {
 			s.reqBytes = 512 // the event's own fields
 		}
+		// The sequence number is taken only now: a flush above released
+		// the lock, and a producer (or the transform, putting records
+		// back) may have taken numbers meanwhile.
+		s.seq++
 		s.buf = append(s.buf, buffered{id: recordID(s.seq), arrival: now, data: data})
 		s.bufBytes += len(data)
 		s.reqBytes += reqSize

@@ -694,3 +694,51 @@ func TestConcurrentProducers(t *testing.T) {
 		t.Fatalf("in %d, Ok %d, delivered %d", total.RecordsIn, total.Ok, delivered)
 	}
 }
+
+// A put that cuts a batch before its record goes in (the request would
+// pass the invocation cap) releases the stream while the batch is
+// processed; records the transform puts back meanwhile must not share a
+// record id with the ones that follow, or Firehose's duplicate check
+// fails the whole next batch.
+func TestRecordIDsStayUniqueWhenTheTransformPutsBack(t *testing.T) {
+	var h *harness
+	putBack := true
+	h = newHarness(t, "streams:\n  listings: {buffer_size_mb: 3}\n", func(ev events.KinesisFirehoseEvent) (firehose.Response, error) {
+		if putBack {
+			putBack = false
+			if _, err := h.e.PutRecordBatch(context.Background(), &awsfirehose.PutRecordBatchInput{
+				DeliveryStreamName: aws.String("listings"),
+				Records:            []types.Record{{Data: []byte("back")}},
+			}); err != nil {
+				return firehose.Response{}, err
+			}
+		}
+		return okNewline(ev)
+	})
+	// Records of 100 bytes: 6,000,000 bytes of request come before the
+	// 3 MiB buffer is full, in the middle of a call.
+	rec := strings.Repeat("r", 100)
+	recs := make([]string, MaxBatchRecords)
+	for i := range recs {
+		recs[i] = rec
+	}
+	for range 40 {
+		h.put(t, "listings", recs...)
+	}
+	if err := h.e.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, ev := range h.events {
+		for _, r := range ev.Records {
+			if seen[r.RecordID] {
+				t.Fatalf("record id %s sent twice", r.RecordID)
+			}
+			seen[r.RecordID] = true
+		}
+	}
+	st := h.e.Stats().Streams["listings"]
+	if st.RecordsIn != 40*MaxBatchRecords+1 || st.Ok != st.RecordsIn || st.Failed != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
