@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of sluice's parsers and decoders: each of 21 targets
+# Bounded fuzzing of sluice's parsers and decoders: each of 22 targets
 # runs for FUZZTIME (default 5s), one after the other. CI runs it
-# (.ci/run): about 105 s of fuzzing, under three minutes with the builds on
+# (.ci/run): about 110 s of fuzzing, under three minutes with the builds on
 # a quiet two-core machine (at 6 s each it took 3 min 30 s wall, 1 min 46 s
 # of CPU, on the shared machine at load average 12). The other Fuzz targets run their seeds in
 # every go test.
@@ -20,8 +20,9 @@ FUZZTIME="${FUZZTIME:-5s}"
 # envelope, normaliser (and its exact reading of numbers held to
 # strconv), the Firehose event decoder and its base64, the dead-letter
 # reader, the S3 event parser, the transform and the splitter end to end,
-# sluice.yaml's decoding and error messages, and doubles written as JSON
-# without strconv against strconv.
+# sluice.yaml's decoding and error messages, doubles written as JSON
+# without strconv against strconv, and the local Firehose's record ids
+# and verdicts against their plain forms.
 targets=(
 	"./internal/format FuzzCSV"
 	"./internal/format FuzzJSONL"
@@ -44,6 +45,7 @@ targets=(
 	"./internal/config FuzzParse"
 	"./internal/rollup/quantile FuzzMerge"
 	"./schema FuzzAppendFloat"
+	"./internal/localfirehose FuzzRecordIDs"
 )
 
 cache="$(go env GOCACHE)/fuzz/$(go list -m)"

@@ -231,18 +231,26 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 		records = CopyRecords(records)
 	}
 	now := e.now()
+	var answer putIDs
+	answer.init(s.name, len(records))
 	s.mu.Lock()
-	for i, r := range records {
+	// s.buf[named:] are this call's records still without their id: they
+	// are named together, with one allocation, whenever the stream is
+	// about to be released, so no one ever sees a record without its id.
+	named := len(s.buf)
+	for _, r := range records {
 		data := r.Data
 		if data == nil {
 			data = []byte{} // Firehose sends empty data as ""
 		}
 		reqSize := base64Len(len(data)) + eventOverhead
 		if len(s.buf) > 0 && s.reqBytes+reqSize > MaxInvocationBytes {
+			s.nameRecords(named)
 			if err := e.flushLocked(ctx, s); err != nil {
 				s.mu.Unlock()
 				return nil, err
 			}
+			named = len(s.buf)
 		}
 		if len(s.buf) == 0 {
 			s.reqBytes = 512 // the event's own fields
@@ -251,21 +259,75 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 		// the lock, and a producer (or the transform, putting records
 		// back) may have taken numbers meanwhile.
 		s.seq++
-		s.buf = append(s.buf, buffered{id: recordID(s.seq), arrival: now, data: data})
+		s.buf = append(s.buf, buffered{arrival: now, data: data})
 		s.bufBytes += len(data)
 		s.reqBytes += reqSize
 		s.stats.RecordsIn++
 		s.stats.BytesIn += int64(len(data))
-		out.RequestResponses[i].RecordId = aws.String(putRecordID(s.name, s.seq))
+		answer.add(s.seq)
 		if s.bufBytes >= s.sizeHint {
+			s.nameRecords(named)
 			if err := e.flushLocked(ctx, s); err != nil {
 				s.mu.Unlock()
 				return nil, err
 			}
+			named = len(s.buf)
 		}
 	}
+	s.nameRecords(named)
 	s.mu.Unlock()
+	answer.fill(out.RequestResponses)
 	return out, nil
+}
+
+// nameRecords gives s.buf[from:], which hold the sequence numbers up to
+// s.seq in order, their record ids, cut from one string. It is called
+// with s.mu held.
+func (s *stream) nameRecords(from int) {
+	recs := s.buf[from:]
+	if len(recs) == 0 {
+		return
+	}
+	var b strings.Builder
+	b.Grow(len(recs) * recordIDLen)
+	seq := s.seq - uint64(len(recs))
+	for range recs {
+		seq++
+		appendRecordID(&b, seq)
+	}
+	all := b.String()
+	for i := range recs {
+		recs[i].id = all[i*recordIDLen : (i+1)*recordIDLen]
+	}
+}
+
+// putIDs builds the ids one PutRecordBatch call answers with in one
+// string, cut into one slice of strings, instead of a string and a
+// pointer per record.
+type putIDs struct {
+	stream string
+	b      strings.Builder
+	n      int
+}
+
+func (p *putIDs) init(stream string, records int) {
+	p.stream = stream
+	p.b.Grow(records * putRecordIDLen(stream))
+}
+
+func (p *putIDs) add(seq uint64) {
+	appendPutRecordID(&p.b, p.stream, seq)
+	p.n++
+}
+
+// fill sets the record id of each of the first p.n entries.
+func (p *putIDs) fill(entries []types.PutRecordBatchResponseEntry) {
+	all, size := p.b.String(), putRecordIDLen(p.stream)
+	ids := make([]string, p.n)
+	for i := range ids {
+		ids[i] = all[i*size : (i+1)*size]
+		entries[i].RecordId = &ids[i]
+	}
 }
 
 // ownCopyBytes is the size from which CopyRecords copies a record alone.
@@ -448,16 +510,35 @@ func (e *Emulator) flushLocked(ctx context.Context, s *stream) error {
 
 func base64Len(n int) int { return (n + 2) / 3 * 4 }
 
-// recordID mimics Firehose's long decimal record ids (unique per stream).
-func recordID(seq uint64) string {
-	s := strconv.FormatUint(seq, 10)
-	return "49" + strings.Repeat("0", 54-len(s)) + s
+// recordIDLen is the length of every record id: "49" and 54 digits.
+const recordIDLen = 56
+
+// appendRecordID writes the record id of seq: Firehose's ids are long
+// decimal numbers, and the emulator's are unique per stream.
+func appendRecordID(b *strings.Builder, seq uint64) {
+	const zeros = "49000000000000000000000000000000000000000000000000000000"
+	var digits [20]byte // the most a uint64 needs
+	d := strconv.AppendUint(digits[:0], seq, 10)
+	b.WriteString(zeros[:recordIDLen-len(d)])
+	b.Write(d)
 }
 
-// putRecordID is the id PutRecordBatch answers with; Firehose's differ
-// from the ids the processor sees.
-func putRecordID(stream string, seq uint64) string {
-	return fmt.Sprintf("%s-%016x", stream, seq)
+// putRecordIDLen is the length of every id PutRecordBatch answers with
+// for stream: the stream's name, a dash and 16 hexadecimal digits.
+func putRecordIDLen(stream string) int { return len(stream) + 1 + 16 }
+
+// appendPutRecordID writes the id PutRecordBatch answers with for the
+// record seq of stream; Firehose's differ from the ids the processor sees.
+func appendPutRecordID(b *strings.Builder, stream string, seq uint64) {
+	const hex = "0123456789abcdef"
+	var digits [16]byte
+	for i := len(digits) - 1; i >= 0; i-- {
+		digits[i] = hex[seq&0xf]
+		seq >>= 4
+	}
+	b.WriteString(stream)
+	b.WriteByte('-')
+	b.Write(digits[:])
 }
 
 // randomUUID returns a version 4 UUID.
