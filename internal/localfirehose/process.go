@@ -90,48 +90,74 @@ func (e *Emulator) invoke(ctx context.Context, s *stream, batch []buffered, atte
 	return e.process(ctx, ev)
 }
 
+// The failures judge finds: shared, as nothing changes a failure.
+var (
+	failFunctionError    = &failure{CodeFunctionError, msgFunctionError}
+	failInvalidResponse  = &failure{CodeFunctionError, msgInvalidResponse}
+	failDuplicatedID     = &failure{CodeDuplicatedID, msgDuplicatedID}
+	failMissingRecordID  = &failure{CodeMissingRecordID, msgMissingRecordID}
+	failProcessingFailed = &failure{CodeProcessingFailed, msgProcessingFailed}
+)
+
 // judge applies Firehose's response contract. A non-nil whole failure
 // applies to every record of the batch; otherwise verdicts line up with
 // batch.
 func judge(batch []buffered, resp firehose.Response, err error) ([]verdict, *failure) {
 	if err != nil {
-		return nil, &failure{CodeFunctionError, msgFunctionError}
+		return nil, failFunctionError
 	}
 	// Lambda refuses a synchronous response over its payload cap; Firehose
 	// sees a function error.
 	if n := responseSize(resp); n > MaxInvocationBytes {
-		return nil, &failure{CodeFunctionError, msgFunctionError}
+		return nil, failFunctionError
 	}
-	byID := make(map[string]int, len(resp.Records))
+	// A transform usually answers the batch's records in their order: each
+	// record then finds its answer at its own index, and as the batch's
+	// ids are unique, so are the answer's. Otherwise the answers are found
+	// by id.
+	var byID map[string]int
+	inOrder := len(resp.Records) == len(batch)
+	for i := 0; inOrder && i < len(batch); i++ {
+		inOrder = resp.Records[i].RecordID == batch[i].id
+	}
+	if !inOrder {
+		byID = make(map[string]int, len(resp.Records))
+	}
 	for i, r := range resp.Records {
 		switch r.Result {
 		case firehose.Ok, firehose.Dropped, firehose.ProcessingFailed:
 		default:
-			return nil, &failure{CodeFunctionError, msgInvalidResponse}
+			return nil, failInvalidResponse
 		}
 		// A nil Data marshals as JSON null, which Firehose does not accept.
 		if r.RecordID == "" || r.Data == nil {
-			return nil, &failure{CodeFunctionError, msgInvalidResponse}
+			return nil, failInvalidResponse
+		}
+		if byID == nil {
+			continue
 		}
 		if _, dup := byID[r.RecordID]; dup {
-			return nil, &failure{CodeDuplicatedID, msgDuplicatedID}
+			return nil, failDuplicatedID
 		}
 		byID[r.RecordID] = i
 	}
 	out := make([]verdict, len(batch))
 	for i, b := range batch {
-		j, ok := byID[b.id]
+		j, ok := i, true
+		if byID != nil {
+			j, ok = byID[b.id]
+		}
 		if !ok {
-			out[i] = verdict{result: firehose.ProcessingFailed, fail: &failure{CodeMissingRecordID, msgMissingRecordID}}
+			out[i] = verdict{result: firehose.ProcessingFailed, fail: failMissingRecordID}
 			continue
 		}
-		r := resp.Records[j]
+		r := &resp.Records[j]
 		v := verdict{result: r.Result, data: r.Data}
 		if r.Metadata != nil {
 			v.keys = r.Metadata.PartitionKeys
 		}
 		if r.Result == firehose.ProcessingFailed {
-			v.fail = &failure{CodeProcessingFailed, msgProcessingFailed}
+			v.fail = failProcessingFailed
 		}
 		out[i] = v
 	}
