@@ -168,6 +168,8 @@ type stream struct {
 
 	mu       sync.Mutex // guards everything below
 	buf      []buffered
+	spare    []buffered // a delivered batch's memory, cleared, for the next buffer
+	most     int        // the most records a batch has held: a new buffer's room
 	bufBytes int
 	reqBytes int // the invocation request's size if the buffer went now
 	seq      uint64
@@ -254,6 +256,12 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 		}
 		if len(s.buf) == 0 {
 			s.reqBytes = 512 // the event's own fields
+			if s.buf == nil {
+				s.buf, s.spare = s.spare, nil
+				if cap(s.buf) < s.most {
+					s.buf = make([]buffered, 0, s.most)
+				}
+			}
 		}
 		// The sequence number is taken only now: a flush above released
 		// the lock, and a producer (or the transform, putting records
@@ -491,6 +499,7 @@ func (e *Emulator) flushLocked(ctx context.Context, s *stream) error {
 	}
 	batch := s.buf
 	s.buf, s.bufBytes, s.reqBytes = nil, 0, 0
+	s.most = max(s.most, len(batch))
 	s.mu.Unlock()
 	defer s.mu.Lock()
 	if e.pipe != nil {

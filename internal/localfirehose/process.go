@@ -45,8 +45,15 @@ func (e *Emulator) finishBatch(ctx context.Context, s *stream, batch []buffered,
 		d        StreamStats // merged into the stream's counters at the end
 	)
 	defer func() {
+		// Nothing refers to the batch's memory once it is delivered (the
+		// processor was given its records' ids and data, not the batch):
+		// the stream's next buffer may use it.
+		clear(batch)
 		s.mu.Lock()
 		s.stats.add(d)
+		if cap(batch) > cap(s.spare) {
+			s.spare = batch[:0]
+		}
 		s.mu.Unlock()
 	}()
 	for attempts = 1; ; attempts++ {
