@@ -168,12 +168,17 @@ type stream struct {
 
 	mu       sync.Mutex // guards everything below
 	buf      []buffered
-	spare    []buffered // a delivered batch's memory, cleared, for the next buffer
-	most     int        // the most records a batch has held: a new buffer's room
 	bufBytes int
 	reqBytes int // the invocation request's size if the buffer went now
 	seq      uint64
 	stats    StreamStats
+
+	// The memory of delivered batches and their verdicts, cleared, for
+	// the next buffer and the next delivery; a buffer that finds none is
+	// made with room for most records, the most a batch has held.
+	spare         []buffered
+	spareVerdicts []verdict
+	most          int
 }
 
 type buffered struct {

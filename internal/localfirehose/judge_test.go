@@ -101,7 +101,12 @@ func judgeCase(spec []byte) ([]buffered, firehose.Response) {
 func sameJudgement(t *testing.T, spec []byte) {
 	t.Helper()
 	batch, resp := judgeCase(spec)
-	got, gotWhole := judge(batch, resp, nil)
+	// The verdicts' memory may be a delivered batch's, of any size.
+	room := make([]verdict, len(spec)%11)
+	for i := range room {
+		room[i] = verdict{result: "stale", data: []byte("stale"), fail: failDuplicatedID}
+	}
+	got, gotWhole := judge(batch, resp, nil, room)
 	want, wantWhole := judgeByID(batch, resp)
 	if (gotWhole == nil) != (wantWhole == nil) || gotWhole != nil && *gotWhole != *wantWhole {
 		t.Fatalf("spec %v: whole batch %+v, want %+v", spec, gotWhole, wantWhole)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -44,15 +45,24 @@ func (e *Emulator) finishBatch(ctx context.Context, s *stream, batch []buffered,
 		attempts int
 		d        StreamStats // merged into the stream's counters at the end
 	)
+	s.mu.Lock()
+	room := s.spareVerdicts
+	s.spareVerdicts = nil
+	s.mu.Unlock()
 	defer func() {
 		// Nothing refers to the batch's memory once it is delivered (the
-		// processor was given its records' ids and data, not the batch):
-		// the stream's next buffer may use it.
+		// processor was given its records' ids and data, not the batch),
+		// nor to the verdicts': the stream's next buffer and next
+		// delivery may use them.
 		clear(batch)
+		clear(verdicts)
 		s.mu.Lock()
 		s.stats.add(d)
 		if cap(batch) > cap(s.spare) {
 			s.spare = batch[:0]
+		}
+		if cap(verdicts) > cap(s.spareVerdicts) {
+			s.spareVerdicts = verdicts[:0]
 		}
 		s.mu.Unlock()
 	}()
@@ -61,7 +71,7 @@ func (e *Emulator) finishBatch(ctx context.Context, s *stream, batch []buffered,
 		if attempts > 1 {
 			resp, err = e.invoke(ctx, s, batch, attempts)
 		}
-		verdicts, whole = judge(batch, resp, err)
+		verdicts, whole = judge(batch, resp, err, room)
 		retryable := whole != nil && whole.code == CodeFunctionError
 		if retryable {
 			d.FailedInvocations++
@@ -72,7 +82,7 @@ func (e *Emulator) finishBatch(ctx context.Context, s *stream, batch []buffered,
 	}
 	ending := e.now()
 	if whole != nil {
-		verdicts = make([]verdict, len(batch))
+		verdicts = slices.Grow(room[:0], len(batch))[:len(batch)]
 		for i := range verdicts {
 			verdicts[i] = verdict{result: firehose.ProcessingFailed, fail: whole}
 		}
@@ -108,8 +118,8 @@ var (
 
 // judge applies Firehose's response contract. A non-nil whole failure
 // applies to every record of the batch; otherwise verdicts line up with
-// batch.
-func judge(batch []buffered, resp firehose.Response, err error) ([]verdict, *failure) {
+// batch, written into room's memory when it has enough.
+func judge(batch []buffered, resp firehose.Response, err error, room []verdict) ([]verdict, *failure) {
 	if err != nil {
 		return nil, failFunctionError
 	}
@@ -148,7 +158,7 @@ func judge(batch []buffered, resp firehose.Response, err error) ([]verdict, *fai
 		}
 		byID[r.RecordID] = i
 	}
-	out := make([]verdict, len(batch))
+	out := slices.Grow(room[:0], len(batch))[:len(batch)]
 	for i, b := range batch {
 		j, ok := i, true
 		if byID != nil {
