@@ -307,9 +307,22 @@ func (e *Emulator) deliver(ctx context.Context, s *stream, d *StreamStats, batch
 			failed = append(failed, i)
 		}
 	}
+	// The error prefix and the Lambda's ARN are the same for every failed
+	// record, unless the prefix draws a random string for each.
+	var errPrefix, arn string
+	errPerRecord := s.errorPrefix.perRecord()
+	if len(failed) > 0 {
+		arn = e.LambdaArn()
+		if !errPerRecord {
+			errPrefix, _ = s.errorPrefix.eval(oldest, nil, random)
+		}
+	}
 	for _, i := range failed {
 		v := vs[i]
-		pfx, _ := s.errorPrefix.eval(oldest, nil, random)
+		pfx := errPrefix
+		if errPerRecord {
+			pfx, _ = s.errorPrefix.eval(oldest, nil, random)
+		}
 		o := add(&errObjects, errByPrefix, pfx, batch[i].arrival)
 		line, err := deadletter.Marshal(&deadletter.Record{
 			AttemptsMade:           int64(attempts),
@@ -318,7 +331,7 @@ func (e *Emulator) deliver(ctx context.Context, s *stream, d *StreamStats, batch
 			ErrorMessage:           v.fail.message,
 			AttemptEndingTimestamp: ending.UnixMilli(),
 			RawData:                batch[i].data,
-			LambdaArn:              e.LambdaArn(),
+			LambdaArn:              arn,
 		})
 		if err != nil {
 			return fmt.Errorf("localfirehose: error record: %w", err)
