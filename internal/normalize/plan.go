@@ -335,6 +335,9 @@ type Meta struct {
 	Columns Columns
 }
 
+// ExtraIndex returns the index of the schema's extra map field, or -1.
+func (p *Plan) ExtraIndex() int { return p.rec.extra }
+
 // Lookup returns the schema field index for an input field name, or -1.
 func (p *Plan) Lookup(name string) int {
 	var buf [64]byte

@@ -153,12 +153,13 @@ func take(o transform.Observation, columns []string, to []int, outs []fieldOutco
 		present = make([]int, n)
 	}
 	matched := o.Matched
-	for i, f := range o.Fields {
+	for i := range o.Fields {
+		name := o.Fields[i].Name
 		var k int
 		if len(matched) == len(o.Fields) {
 			k = matched[i]
 		} else {
-			k = o.Plan.Lookup(f.Name)
+			k = o.Plan.Lookup(name)
 		}
 		if k >= 0 && present[k] > 0 {
 			k = -1 // a second column for a field already filled goes to extra
@@ -166,7 +167,7 @@ func take(o transform.Observation, columns []string, to []int, outs []fieldOutco
 		if k >= 0 {
 			present[k] = i + 1
 		}
-		columns = append(columns, f.Name)
+		columns = append(columns, name)
 		to = append(to, k)
 	}
 	failedAt := -1
@@ -174,7 +175,7 @@ func take(o transform.Observation, columns []string, to []int, outs []fieldOutco
 		top, _, _ := strings.Cut(o.Failure.Field, ".")
 		failedAt = fieldIndex(s, top)
 	}
-	extraAt := fieldIndex(s, normalize.ExtraField)
+	extraAt := o.Plan.ExtraIndex()
 	var extraKeys []string
 	if o.Failure == nil && extraAt >= 0 && o.Value != nil && extraAt < len(o.Value.Items) {
 		extraKeys = o.Value.Items[extraAt].Keys
