@@ -86,7 +86,8 @@ type Emulator struct {
 
 	pipe *pipeline // nil: each batch is processed by the call that cut it
 
-	bodies bodies // object bodies to reuse
+	bodies bodies    // object bodies to reuse
+	arenas sync.Pool // *firehose.Arena: delivered batches' response memory
 
 	mu     sync.Mutex // guards closed
 	closed bool

@@ -56,6 +56,7 @@ type job struct {
 	s       *stream
 	batch   []buffered
 	resp    firehose.Response
+	arena   *firehose.Arena // resp's data
 	err     error
 	invoked bool
 }
@@ -122,9 +123,10 @@ func (p *pipeline) work(e *Emulator) {
 		p.queue[0] = nil
 		p.queue = p.queue[1:]
 		p.mu.Unlock()
-		resp, err := e.invoke(j.ctx, j.s, j.batch, 1)
+		ar := e.arena()
+		resp, err := e.invoke(j.ctx, j.s, j.batch, 1, ar)
 		p.mu.Lock()
-		j.resp, j.err, j.invoked = resp, err, true
+		j.resp, j.arena, j.err, j.invoked = resp, ar, err, true
 		p.cond.Broadcast()
 	}
 }
@@ -143,7 +145,7 @@ func (p *pipeline) deliver(e *Emulator) {
 		}
 		j := p.order[0]
 		p.mu.Unlock()
-		err := e.finishBatch(j.ctx, j.s, j.batch, j.resp, j.err)
+		err := e.finishBatch(j.ctx, j.s, j.batch, j.resp, j.err, j.arena)
 		p.mu.Lock()
 		p.order[0] = nil
 		p.order = p.order[1:]

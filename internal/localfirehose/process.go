@@ -32,13 +32,24 @@ type verdict struct {
 // fault writing the output is returned: every record ends delivered,
 // dropped or in the error prefix.
 func (e *Emulator) processBatch(ctx context.Context, s *stream, batch []buffered) error {
-	resp, err := e.invoke(ctx, s, batch, 1)
-	return e.finishBatch(ctx, s, batch, resp, err)
+	ar := e.arena()
+	resp, err := e.invoke(ctx, s, batch, 1, ar)
+	return e.finishBatch(ctx, s, batch, resp, err, ar)
+}
+
+// arena returns memory for a batch's responses (firehose.Arena): a
+// delivered batch's, or new.
+func (e *Emulator) arena() *firehose.Arena {
+	if ar, ok := e.arenas.Get().(*firehose.Arena); ok {
+		return ar
+	}
+	return new(firehose.Arena)
 }
 
 // finishBatch judges the first attempt's answer, retries as Firehose
-// does, and delivers.
-func (e *Emulator) finishBatch(ctx context.Context, s *stream, batch []buffered, resp firehose.Response, err error) error {
+// does, and delivers. Every attempt's response is in ar, which is reused
+// once the batch is delivered.
+func (e *Emulator) finishBatch(ctx context.Context, s *stream, batch []buffered, resp firehose.Response, err error, ar *firehose.Arena) error {
 	var (
 		verdicts []verdict
 		whole    *failure
@@ -56,6 +67,8 @@ func (e *Emulator) finishBatch(ctx context.Context, s *stream, batch []buffered,
 		// delivery may use them.
 		clear(batch)
 		clear(verdicts)
+		ar.Reset()
+		e.arenas.Put(ar)
 		s.mu.Lock()
 		s.stats.add(d)
 		if cap(batch) > cap(s.spare) {
@@ -69,7 +82,7 @@ func (e *Emulator) finishBatch(ctx context.Context, s *stream, batch []buffered,
 	for attempts = 1; ; attempts++ {
 		d.Invocations++
 		if attempts > 1 {
-			resp, err = e.invoke(ctx, s, batch, attempts)
+			resp, err = e.invoke(ctx, s, batch, attempts, ar)
 		}
 		verdicts, whole = judge(batch, resp, err, room)
 		retryable := whole != nil && whole.code == CodeFunctionError
@@ -91,8 +104,9 @@ func (e *Emulator) finishBatch(ctx context.Context, s *stream, batch []buffered,
 }
 
 // invoke calls the processor once, turning a panic into an error as the
-// Lambda runtime does.
-func (e *Emulator) invoke(ctx context.Context, s *stream, batch []buffered, attempt int) (resp firehose.Response, err error) {
+// Lambda runtime does. A processor that copies its answers' data into the
+// context's arena (firehose.ArenaFrom) copies them into ar.
+func (e *Emulator) invoke(ctx context.Context, s *stream, batch []buffered, attempt int, ar *firehose.Arena) (resp firehose.Response, err error) {
 	ctx, cancel := context.WithTimeout(ctx, e.invocation)
 	defer cancel()
 	defer func() {
@@ -101,6 +115,7 @@ func (e *Emulator) invoke(ctx context.Context, s *stream, batch []buffered, atte
 		}
 	}()
 	ev := e.event(s, batch, attempt)
+	ctx = firehose.WithArena(ctx, ar)
 	if e.pipe != nil {
 		ctx = context.WithValue(ctx, invocationKey{}, true)
 	}

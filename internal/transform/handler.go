@@ -256,7 +256,7 @@ type Outcome struct {
 
 // Process is Handle that also returns each record's Outcome, in input order.
 func (h *Handler) Process(ctx context.Context, ev events.KinesisFirehoseEvent) (firehose.Response, []Outcome, error) {
-	out := &typedSink{resp: firehose.Response{Records: make([]firehose.ResponseRecord, 0, len(ev.Records))}}
+	out := &typedSink{resp: firehose.Response{Records: make([]firehose.ResponseRecord, 0, len(ev.Records))}, arena: firehose.ArenaFrom(ctx)}
 	// The items and results are the worker's: read them before it goes
 	// back to the pool, where a concurrent call may take it.
 	w := h.getWorker()
@@ -288,21 +288,27 @@ func (s *jsonSink) add(r *firehose.ResponseRecord) {
 }
 
 // typedSink keeps the response records; their data is copied, as the
-// worker's document buffer is reused.
+// worker's document buffer is reused: into the caller's arena when the
+// context carries one (firehose.WithArena), else into memory of its own.
 type typedSink struct {
 	resp  firehose.Response
-	arena []byte
+	arena *firehose.Arena
+	own   []byte
 }
 
 func (s *typedSink) add(r *firehose.ResponseRecord) {
 	rr := *r
 	if len(r.Data) > 0 {
-		if cap(s.arena)-len(s.arena) < len(r.Data) {
-			s.arena = make([]byte, 0, max(64<<10, len(r.Data)))
+		if s.arena != nil {
+			rr.Data = s.arena.Copy(r.Data)
+		} else {
+			if cap(s.own)-len(s.own) < len(r.Data) {
+				s.own = make([]byte, 0, max(64<<10, len(r.Data)))
+			}
+			start := len(s.own)
+			s.own = append(s.own, r.Data...)
+			rr.Data = s.own[start:len(s.own):len(s.own)]
 		}
-		start := len(s.arena)
-		s.arena = append(s.arena, r.Data...)
-		rr.Data = s.arena[start:len(s.arena):len(s.arena)]
 	}
 	s.resp.Records = append(s.resp.Records, rr)
 }

@@ -1,0 +1,50 @@
+package firehose
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+)
+
+func TestArenaCopiesAndReuses(t *testing.T) {
+	var a Arena
+	var got [][]byte
+	var want []string
+	for i := range 3000 {
+		b := []byte(fmt.Sprintf("document %d %s", i, bytes.Repeat([]byte{'x'}, i%97)))
+		c := a.Copy(b)
+		if cap(c) != len(c) {
+			t.Fatalf("copy %d has room after it (len %d cap %d)", i, len(c), cap(c))
+		}
+		got, want = append(got, c), append(want, string(b))
+	}
+	big := bytes.Repeat([]byte("y"), 3*arenaChunk)
+	if c := a.Copy(big); !bytes.Equal(c, big) {
+		t.Fatal("a copy larger than a chunk differs")
+	}
+	for i := range got {
+		if string(got[i]) != want[i] {
+			t.Fatalf("copy %d = %q, want %q: a later copy wrote over it", i, got[i], want[i])
+		}
+	}
+	chunks := len(a.chunks)
+	a.Reset()
+	for i := range 3000 {
+		a.Copy([]byte(want[i]))
+	}
+	a.Copy(big)
+	if len(a.chunks) != chunks {
+		t.Fatalf("after Reset the same copies took %d chunks, want the %d kept", len(a.chunks), chunks)
+	}
+}
+
+func TestArenaFromContext(t *testing.T) {
+	if ArenaFrom(context.Background()) != nil {
+		t.Fatal("a context without an arena gave one")
+	}
+	a := new(Arena)
+	if ArenaFrom(WithArena(context.Background(), a)) != a {
+		t.Fatal("the arena given is not the one returned")
+	}
+}
