@@ -94,6 +94,13 @@ func FuzzDecodeEvent(f *testing.F) {
 	f.Add(payload)
 	f.Add([]byte(`{"records":[{"recordId":"a","data":"aGk=","approximateArrivalTimestamp":1.5e12}]}`))
 	f.Add([]byte(`{"records":[{"recordId":"a\u0062","data":"aGk=","kinesisRecordMetadata":{"shardId":"s"}},{"recordId":"c","data":"!!!!"}]}`))
+	// Records as Firehose writes them (compactRecord), and each way out of
+	// that reading: a non-ASCII id, a leading zero, a negative or
+	// fractional time, a partial group, a key after the data.
+	f.Add([]byte(`{"invocationId":"i","records":[{"recordId":"49546986683135544286507457936321625675700788","approximateArrivalTimestamp":1714557600123,"data":"aGk="},{"recordId":"b","approximateArrivalTimestamp":0,"data":""}]}`))
+	f.Add([]byte(`{"records":[{"recordId":"é","approximateArrivalTimestamp":1,"data":"aGk="},{"recordId":"c","approximateArrivalTimestamp":01,"data":"aGk="}]}`))
+	f.Add([]byte(`{"records":[{"recordId":"a","approximateArrivalTimestamp":-1,"data":"aGk="},{"recordId":"b","approximateArrivalTimestamp":1.5,"data":"aGk"}]}`))
+	f.Add([]byte(`{"records":[{"recordId":"a","approximateArrivalTimestamp":1,"data":"aGk=","recordId":"b"}, {"recordId":"a\"b","approximateArrivalTimestamp":1,"data":"aGk="}]}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var fast, slow events.KinesisFirehoseEvent
 		_, errBatch := DecodeBatch(in)
