@@ -22,7 +22,9 @@ func appendBase64(dst, src []byte) []byte {
 	n := base64.StdEncoding.EncodedLen(len(src))
 	start := len(dst)
 	if cap(dst)-start < n {
-		grown := make([]byte, start, start+n)
+		// Doubled, as append grows: a response written record by record
+		// past its first guess is copied a few times, not once a record.
+		grown := make([]byte, start, max(start+n, 2*cap(dst)))
 		copy(grown, dst)
 		dst = grown
 	}

@@ -3,6 +3,7 @@ package firehose
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -296,10 +297,8 @@ func compactRecord(p *jsonx.Scanner) (id string, arrival time.Time, data []byte,
 	if end < 0 {
 		return "", time.Time{}, nil, false
 	}
-	for _, c := range d[i : i+end] {
-		if c < 0x20 || c == '\\' || c >= utf8.RuneSelf {
-			return "", time.Time{}, nil, false
-		}
+	if !plainID(d[i : i+end]) {
+		return "", time.Time{}, nil, false
 	}
 	id = jsonx.Alias(d[i : i+end])
 	i += end + 1
@@ -331,6 +330,28 @@ func compactRecord(p *jsonx.Scanner) (id string, arrival time.Time, data []byte,
 	return id, time.UnixMilli(ms).UTC(), data, true
 }
 
+// plainID reports whether b is ASCII with no control character or
+// backslash: a JSON string's text read as it is. Eight bytes at a time,
+// a byte of 0x80 or more marks itself, one below 0x20 borrows in x-0x20
+// and a backslash in (x^'\\')-1; a borrow marks the byte above too, but
+// only after a byte that fails already.
+func plainID(b []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if (x|(x-ones*0x20)|((x^ones*'\\')-ones))&highs != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c == '\\' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 // AppendResponse writes resp as the JSON Firehose expects, as
 // encoding/json would write it.
 func AppendResponse(dst []byte, resp *Response) []byte {
@@ -348,9 +369,18 @@ func AppendResponse(dst []byte, resp *Response) []byte {
 func AppendResponseRecord(dst []byte, r *ResponseRecord) []byte {
 	dst = append(dst, `{"recordId":`...)
 	dst = schema.AppendString(dst, r.RecordID)
-	dst = append(dst, `,"result":`...)
-	dst = schema.AppendString(dst, r.Result)
-	dst = append(dst, `,"data":"`...)
+	switch r.Result {
+	case Ok:
+		dst = append(dst, `,"result":"Ok","data":"`...)
+	case Dropped:
+		dst = append(dst, `,"result":"Dropped","data":"`...)
+	case ProcessingFailed:
+		dst = append(dst, `,"result":"ProcessingFailed","data":"`...)
+	default:
+		dst = append(dst, `,"result":`...)
+		dst = schema.AppendString(dst, r.Result)
+		dst = append(dst, `,"data":"`...)
+	}
 	dst = appendBase64(dst, r.Data)
 	dst = append(dst, '"')
 	if r.Metadata != nil {

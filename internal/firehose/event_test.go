@@ -1,6 +1,7 @@
 package firehose
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -190,4 +191,22 @@ func DecodeEvent(payload []byte, ev *events.KinesisFirehoseEvent) error {
 			ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: b.Arrivals[i]}, Data: data}
 	}
 	return nil
+}
+
+// TestPlainIDEveryByte puts every byte at every place of ids of 1 to 20
+// bytes: plainID must refuse exactly those with a control character, a
+// backslash or a byte of 0x80 or more.
+func TestPlainIDEveryByte(t *testing.T) {
+	for n := 1; n <= 20; n++ {
+		for at := 0; at < n; at++ {
+			for c := 0; c < 256; c++ {
+				b := bytes.Repeat([]byte{'a'}, n)
+				b[at] = byte(c)
+				want := c >= 0x20 && c != '\\' && c < 0x80
+				if got := plainID(b); got != want {
+					t.Fatalf("plainID(%q) = %v, want %v", b, got, want)
+				}
+			}
+		}
+	}
 }
