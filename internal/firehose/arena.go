@@ -14,29 +14,40 @@ type Arena struct {
 	cur    int // the chunk being filled
 }
 
-// arenaChunk is the size of an arena's chunks; larger data has its own.
+// arenaChunk is the size of an arena's chunks. Data of a quarter chunk or
+// more (a packed record's documents, up to 1,000 KiB) gets memory of its
+// own, which the arena does not keep: chunks of one size are reused
+// whatever the sizes of the next batch's records.
 const arenaChunk = 64 << 10
+
+// arenaKept bounds the chunks an arena keeps from one batch to the next.
+const arenaKept = 128
 
 // Copy returns a copy of b in the arena's memory, with no room after it.
 func (a *Arena) Copy(b []byte) []byte {
-	for ; a.cur < len(a.chunks); a.cur++ {
-		c := a.chunks[a.cur]
-		if cap(c)-len(c) >= len(b) {
-			start := len(c)
-			c = append(c, b...)
-			a.chunks[a.cur] = c
-			return c[start:len(c):len(c)]
-		}
+	if len(b) >= arenaChunk/4 {
+		return append(make([]byte, 0, len(b)), b...)
 	}
-	c := append(make([]byte, 0, max(arenaChunk, len(b))), b...)
-	a.chunks = append(a.chunks, c)
-	a.cur = len(a.chunks) - 1
-	return c[:len(c):len(c)]
+	if a.cur < len(a.chunks) && cap(a.chunks[a.cur])-len(a.chunks[a.cur]) < len(b) {
+		a.cur++ // the rest of this chunk is too small: the next
+	}
+	if a.cur == len(a.chunks) {
+		a.chunks = append(a.chunks, make([]byte, 0, arenaChunk))
+	}
+	c := a.chunks[a.cur]
+	start := len(c)
+	c = append(c, b...)
+	a.chunks[a.cur] = c
+	return c[start:len(c):len(c)]
 }
 
 // Reset makes the arena's memory free for the next batch: every slice Copy
 // returned is overwritten by later copies.
 func (a *Arena) Reset() {
+	if len(a.chunks) > arenaKept {
+		clear(a.chunks[arenaKept:])
+		a.chunks = a.chunks[:arenaKept]
+	}
 	for i := range a.chunks {
 		a.chunks[i] = a.chunks[i][:0]
 	}

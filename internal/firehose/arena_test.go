@@ -20,8 +20,8 @@ func TestArenaCopiesAndReuses(t *testing.T) {
 		got, want = append(got, c), append(want, string(b))
 	}
 	big := bytes.Repeat([]byte("y"), 3*arenaChunk)
-	if c := a.Copy(big); !bytes.Equal(c, big) {
-		t.Fatal("a copy larger than a chunk differs")
+	if c := a.Copy(big); !bytes.Equal(c, big) || cap(c) != len(c) {
+		t.Fatal("a copy larger than a chunk differs, or has room after it")
 	}
 	for i := range got {
 		if string(got[i]) != want[i] {
@@ -34,8 +34,15 @@ func TestArenaCopiesAndReuses(t *testing.T) {
 		a.Copy([]byte(want[i]))
 	}
 	a.Copy(big)
-	if len(a.chunks) != chunks {
+	if len(a.chunks) != chunks || chunks > arenaKept {
 		t.Fatalf("after Reset the same copies took %d chunks, want the %d kept", len(a.chunks), chunks)
+	}
+	for range 200 * arenaChunk / 1000 {
+		a.Copy(make([]byte, 1000))
+	}
+	a.Reset()
+	if len(a.chunks) > arenaKept {
+		t.Fatalf("an arena keeps %d chunks after Reset, more than %d", len(a.chunks), arenaKept)
 	}
 }
 
