@@ -4,16 +4,28 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io/fs"
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
-// benchInput writes a mixed input of about size bytes, split evenly between
-// listings CSVs, ALB access logs with query-string events, and webhook
-// JSON lines, in files of at most fileSize bytes as they would land in S3.
+// The default input of BenchmarkRun: 64 MiB in files of 4 MiB, so each
+// of the three kinds has several objects, as a day's uploads would.
+const (
+	benchBytes     = 64 << 20
+	benchFileBytes = 4 << 20
+)
+
+// benchInput writes a mixed input of about size bytes: listings CSVs, ALB
+// access logs with query-string events, and webhook JSON lines, a third of
+// the bytes each, in files of at most about fileSize bytes (whole lines, so
+// a file may pass it by one line) as they would land in S3. The kinds take
+// turns file by file, and the same size and fileSize give the same bytes.
 func benchInput(b testing.TB, size, fileSize int64) string {
 	b.Helper()
 	dir := b.TempDir()
@@ -35,10 +47,17 @@ func benchInput(b testing.TB, size, fileSize int64) string {
 				i, rng.Intn(1000000), rng.Intn(5000), rng.Intn(100))
 		}},
 	}
-	var written int64
-	for n := 0; written < size; n++ {
-		k := kinds[n%len(kinds)]
-		path := filepath.Join(dir, k.dir, "part-"+strconv.Itoa(n)+"."+k.ext)
+	// Each kind's lines are numbered across its files, so ids do not repeat.
+	per := size / int64(len(kinds))
+	written := make([]int64, len(kinds))
+	lines := make([]int, len(kinds))
+	for n := 0; slices.ContainsFunc(written, func(w int64) bool { return w < per }); n++ {
+		k := n % len(kinds)
+		if written[k] >= per {
+			continue
+		}
+		kind := kinds[k]
+		path := filepath.Join(dir, kind.dir, "part-"+strconv.Itoa(n)+"."+kind.ext)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			b.Fatal(err)
 		}
@@ -47,26 +66,35 @@ func benchInput(b testing.TB, size, fileSize int64) string {
 			b.Fatal(err)
 		}
 		w := bufio.NewWriter(f)
-		fw, _ := w.WriteString(k.header)
-		for i := 0; int64(fw) < fileSize && written+int64(fw) < size; i++ {
-			m, _ := w.WriteString(k.line(i))
+		fw, _ := w.WriteString(kind.header)
+		for {
+			m, _ := w.WriteString(kind.line(lines[k]))
 			fw += m
+			lines[k]++
+			if int64(fw) >= fileSize || written[k]+int64(fw) >= per {
+				break
+			}
 		}
 		if err := w.Flush(); err != nil {
 			b.Fatal(err)
 		}
-		f.Close()
-		written += int64(fw)
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+		written[k] += int64(fw)
 	}
 	return dir
 }
 
-// BenchmarkRun is `sluice run` end to end: split, the Firehose emulator,
-// the transform and delivery to disk. SLUICE_BENCH_BYTES sets the input size
-// (default 64 MiB; the figure in the docs is for 1 GiB:
+// BenchmarkRun is `sluice run` end to end on a mixed input (benchInput):
+// split, the Firehose emulator, the transform and delivery to disk.
+// SLUICE_BENCH_BYTES sets the input size (default 64 MiB, in files of
+// 4 MiB; the figure in the docs is for 1 GiB:
 // SLUICE_BENCH_BYTES=1073741824 go test -run XXX -bench Run -cpu 1 ./internal/localrun).
+// records/op is the input's record count, the same for any code that
+// delivers it all.
 func BenchmarkRun(b *testing.B) {
-	size := int64(64 << 20)
+	size := int64(benchBytes)
 	if s := os.Getenv("SLUICE_BENCH_BYTES"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
@@ -75,7 +103,7 @@ func BenchmarkRun(b *testing.B) {
 		size = n
 	}
 	cfg, reg := shipped(b)
-	in := benchInput(b, size, 64<<20)
+	in := benchInput(b, size, benchFileBytes)
 	b.SetBytes(size)
 	b.ResetTimer()
 	var records int64
@@ -90,4 +118,48 @@ func BenchmarkRun(b *testing.B) {
 		records += sum.RecordsIn
 	}
 	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(records)/float64(b.N), "records/op")
+}
+
+// TestBenchInputMixed holds BenchmarkRun's default input to its purpose:
+// at the default's shape (size and file size scaled down by 16), each of
+// the three kinds has about a third of the bytes, in several files, none
+// much over the file size.
+func TestBenchInputMixed(t *testing.T) {
+	const scale = 16
+	size, fileSize := int64(benchBytes/scale), int64(benchFileBytes/scale)
+	dir := benchInput(t, size, fileSize)
+	sizes := map[string]int64{}
+	files := map[string]int{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if info.Size() > fileSize+1024 {
+			t.Errorf("%s: %d bytes, want at most a line over %d", path, info.Size(), fileSize)
+		}
+		rel, _ := filepath.Rel(dir, path)
+		kind := strings.Split(filepath.ToSlash(rel), "/")[0]
+		sizes[kind] += info.Size()
+		files[kind]++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"listings", "alb-logs", "webhooks"} {
+		if share := float64(sizes[kind]) / float64(size); share < 0.32 || share > 0.35 {
+			t.Errorf("%s: %d bytes, %.3f of %d; want a third", kind, sizes[kind], share, size)
+		}
+		if files[kind] < 3 {
+			t.Errorf("%s: %d files, want several", kind, files[kind])
+		}
+	}
+	if len(sizes) != 3 {
+		t.Errorf("kinds %v, want listings, alb-logs and webhooks only", sizes)
+	}
 }
