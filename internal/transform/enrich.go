@@ -51,7 +51,7 @@ func (h *Handler) lookupBatch(ctx context.Context, w *worker, b *firehose.Batch,
 		if b.DecodesIntoBuf() {
 			w.data = data
 		}
-		h.normaliseRecord(w, b, i, data, stream)
+		h.normaliseRecord(w, b, i, data, stream, nil)
 		for k := first; k < len(w.items); k++ {
 			it := &w.items[k]
 			if it.fail != nil || it.dropped != "" {

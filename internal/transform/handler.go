@@ -184,7 +184,7 @@ type item struct {
 	position string
 	// at and end bound the part's line in its Firehose record's data; split
 	// marks a failed part of a packed record sent back into the stream
-	// alone (see encodeAround).
+	// alone (see record).
 	at, end int
 	split   bool
 	// asked: the part asked for a column's evidence (normalize.Columns).
@@ -446,14 +446,61 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 // record normalises, enriches and encodes record i, whose data is read:
 // its documents are appended to w.out, its items to w.items.
 func (h *Handler) record(w *worker, b *firehose.Batch, i int, data []byte, stream string, partitionKeys bool, found lookups, split *partList) result {
-	first := len(w.items)
-	h.normaliseRecord(w, b, i, data, stream)
-	h.applyEnrichment(w, w.items[first:], found)
-	start := len(w.out)
-	r := h.encodeRecord(w, w.items[first:])
-	if r.status == firehose.ProcessingFailed && h.reingest != nil && len(w.items)-first > 1 {
+	first, start := len(w.items), len(w.out)
+	// Each part is enriched, validated and written as soon as it is
+	// normalised, and its values let go: a packed record of thousands of
+	// lines never holds more than one line's values.
+	var failed *normalize.Failure // the first part's to fail, in order
+	written, dropped := 0, 0
+	h.normaliseRecord(w, b, i, data, stream, func(k int) {
+		h.applyEnrichment(w, w.items[k:k+1], found)
+		it := &w.items[k]
+		switch {
+		case it.fail != nil:
+		case it.dropped != "":
+			dropped++
+		default:
+			out, err := schema.AppendRecord(w.out, it.plan.Schema, &it.val)
+			if err != nil {
+				it.fail = validationFailure(err)
+				break
+			}
+			w.out = append(out, '\n')
+			written++
+		}
+		if it.fail != nil && failed == nil {
+			failed = it.fail
+		}
+		it.val = schema.Value{}
+		w.sc.Rewind()
+	})
+	parts := w.items[first:]
+	var r result
+	switch {
+	case failed == nil && dropped == len(parts):
+		r = result{status: firehose.Dropped}
+	case failed == nil:
+		r = result{status: firehose.Ok, data: w.out[start:]}
+	case h.reingest != nil && len(parts) > 1:
+		// The parts that did not fail are delivered (Ok) or dropped by
+		// their rules, and each failed part goes back into the stream as a
+		// record of its own, to fail there alone, so that one bad record
+		// never takes the good ones of its Firehose record to the error
+		// prefix.
+		for k := range parts {
+			if it := &parts[k]; it.fail != nil {
+				it.split = true
+				split.data = append(split.data, bytes.Clone(data[it.at:it.end]))
+				split.rec = append(split.rec, it.rec)
+			}
+		}
+		r = result{status: firehose.Ok, data: w.out[start:]}
+		if written == 0 {
+			r = result{status: firehose.Dropped, fail: splitParts}
+		}
+	default:
 		w.out = w.out[:start]
-		r = h.encodeAround(w, w.items[first:], data, split)
+		r = result{status: firehose.ProcessingFailed, fail: failed}
 	}
 	if r.status == firehose.Ok && partitionKeys {
 		for _, it := range w.items[first:] {
@@ -646,8 +693,10 @@ func outcomes(items []item, results []result) []Outcome {
 
 var deadlineFailure = &normalize.Failure{Reason: "the invocation's deadline arrived before the record was processed", Class: normalize.ClassDeadline}
 
-// normaliseRecord decodes record i (each part, if packed) into items.
-func (h *Handler) normaliseRecord(w *worker, b *firehose.Batch, i int, data []byte, stream string) {
+// normaliseRecord decodes record i (each part, if packed) into items;
+// each, when set, is called with a part's index in w.items as soon as the
+// part is normalised.
+func (h *Handler) normaliseRecord(w *worker, b *firehose.Batch, i int, data []byte, stream string, each func(k int)) {
 	part, at, whole := 0, 0, len(data)
 	w.packed = isPacked(data)
 	for len(data) > 0 || part == 0 {
@@ -666,6 +715,9 @@ func (h *Handler) normaliseRecord(w *worker, b *firehose.Batch, i int, data []by
 		// heap (the observer sees its value), one allocation per record.
 		w.items = append(w.items, item{rec: i, at: start, end: start + len(line)})
 		h.normalisePart(w, b, i, line, stream, part, &w.items[len(w.items)-1])
+		if each != nil {
+			each(len(w.items) - 1)
+		}
 		part++
 	}
 }
@@ -743,7 +795,7 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 	if it.fail != nil && !d.Bare && d.Source.Key != "" {
 		it.position = fmt.Sprintf("s3://%s/%s line %d", d.Source.Bucket, d.Source.Key, d.Source.Line)
 	}
-	// A failed part of a packed record comes back alone (encodeAround) and
+	// A failed part of a packed record comes back alone (see record) and
 	// is observed then; one that asked for a column's evidence before the
 	// pass had seen the whole batch, once settled.
 	it.asked = w.cols.asked > asked
@@ -778,37 +830,14 @@ func (h *Handler) dropRule(w *worker, schemaName string, fields []envelope.Field
 	return ""
 }
 
-// encodeRecord validates and writes the documents of one Firehose record.
-// A packed record is Ok only if every part is Ok or Dropped.
-func (h *Handler) encodeRecord(w *worker, items []item) result {
-	start := len(w.out)
-	dropped := 0
-	for i := range items {
-		it := &items[i]
-		if it.fail != nil {
-			return result{status: firehose.ProcessingFailed, fail: it.fail}
-		}
-		if it.dropped != "" {
-			dropped++
-			continue
-		}
-		out, err := schema.AppendRecord(w.out, it.plan.Schema, &it.val)
-		if err != nil {
-			var ve *schema.ValidationError
-			f := &normalize.Failure{Reason: err.Error(), Class: normalize.ClassValidate}
-			if errors.As(err, &ve) {
-				f.Field, f.Reason = ve.Field, ve.Reason
-			}
-			it.fail = f
-			w.out = w.out[:start]
-			return result{status: firehose.ProcessingFailed, fail: f}
-		}
-		w.out = append(out, '\n')
+// validationFailure is the failure of a record its schema refuses.
+func validationFailure(err error) *normalize.Failure {
+	f := &normalize.Failure{Reason: err.Error(), Class: normalize.ClassValidate}
+	var ve *schema.ValidationError
+	if errors.As(err, &ve) {
+		f.Field, f.Reason = ve.Field, ve.Reason
 	}
-	if dropped == len(items) {
-		return result{status: firehose.Dropped}
-	}
-	return result{status: firehose.Ok, data: w.out[start:]}
+	return f
 }
 
 // reingested marks a record that went back into the stream.
@@ -817,37 +846,6 @@ var reingested = &normalize.Failure{Reason: "re-ingested: the response would hav
 // splitParts marks a packed record answered without some of its parts:
 // they failed and went back into the stream alone.
 var splitParts = &normalize.Failure{Reason: "its failed parts were re-ingested alone", Class: "reingested-parts"}
-
-// encodeAround answers a packed record some of whose parts failed: the
-// parts that did not fail are delivered (Ok) or dropped by their rules, and
-// each failed part goes back into the stream as a record of its own (into
-// split), to fail there alone, so that one bad record never takes the good
-// ones of its Firehose record to the error prefix.
-func (h *Handler) encodeAround(w *worker, items []item, data []byte, split *partList) result {
-	start, kept := len(w.out), 0
-	for i := range items {
-		it := &items[i]
-		if it.fail == nil && it.dropped == "" {
-			if err := schema.Validate(it.plan.Schema, &it.val); err != nil {
-				it.fail = &normalize.Failure{Reason: err.Error(), Class: normalize.ClassValidate}
-			}
-		}
-		switch {
-		case it.fail != nil:
-			it.split = true
-			split.data = append(split.data, bytes.Clone(data[it.at:it.end]))
-			split.rec = append(split.rec, it.rec)
-		case it.dropped == "":
-			w.out = schema.AppendJSON(w.out, it.plan.Schema.Type, &it.val)
-			w.out = append(w.out, '\n')
-			kept++
-		}
-	}
-	if kept == 0 {
-		return result{status: firehose.Dropped, fail: splitParts}
-	}
-	return result{status: firehose.Ok, data: w.out[start:]}
-}
 
 // account logs each failure (without payload) and adds the batch's metrics.
 func (h *Handler) account(b *firehose.Batch, items []item, results []result, start time.Time, bytesIn, bytesOut int) {
