@@ -8,23 +8,6 @@ import (
 	"testing"
 )
 
-// appendFloatStrconv is appendFloat with strconv alone: the reference the
-// fast path for doubles must match byte for byte.
-func appendFloatStrconv(dst []byte, f float64, k Kind) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return append(dst, "null"...)
-	}
-	bits := 64
-	if k == Float {
-		bits = 32
-	}
-	abs := math.Abs(f)
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		return strconv.AppendFloat(dst, f, 'e', -1, bits)
-	}
-	return strconv.AppendFloat(dst, f, 'f', -1, bits)
-}
-
 // shortDecimal reports whether f is a double appendShortDouble must write
 // itself: 1e-6 <= |f| < 1e15 and at most 15 significant digits in its
 // shortest decimal.

@@ -106,6 +106,12 @@ func appendFloat(dst []byte, f float64, k Kind) []byte {
 			return out
 		}
 	}
+	return appendFloatStrconv(dst, f, k)
+}
+
+// appendFloatStrconv is appendFloat with strconv alone: shortest digits,
+// in exponent form below 1e-6 and from 1e21.
+func appendFloatStrconv(dst []byte, f float64, k Kind) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(dst, "null"...)
 	}
