@@ -2,10 +2,8 @@ package envelope
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/bits"
 	"strings"
 	"time"
 
@@ -357,7 +355,7 @@ func (d *Decoded) fieldsIn(p *jsonx.Scanner) bool {
 // readString reads the string whose opening quote is at q, as Str does:
 // one without escapes here, one with them by Str.
 func readString(p *jsonx.Scanner, q int) (s string, next int, ok bool) {
-	if s, next, ok = plainString(p.Data, q); ok || next >= len(p.Data) || p.Data[next] != '\\' {
+	if s, next, ok = jsonx.PlainString(p.Data, q); ok || next >= len(p.Data) || p.Data[next] != '\\' {
 		return s, next, ok
 	}
 	p.I = q
@@ -370,41 +368,6 @@ func skipWS(data []byte, i int) int {
 		i++
 	}
 	return i
-}
-
-// plainString reads the string whose opening quote is at i: its text
-// (aliasing data) and the index after its closing quote. ok is false at
-// an escape, a control character or the end of data.
-func plainString(data []byte, i int) (s string, next int, ok bool) {
-	i++
-	start := i
-	for ; i+8 <= len(data); i += 8 {
-		if m := stringStop(binary.LittleEndian.Uint64(data[i:])); m != 0 {
-			i += bits.TrailingZeros64(m) >> 3
-			if data[i] != '"' {
-				return "", i, false
-			}
-			return jsonx.Alias(data[start:i]), i + 1, true
-		}
-	}
-	for ; i < len(data); i++ {
-		if c := data[i]; c == '"' {
-			return jsonx.Alias(data[start:i]), i + 1, true
-		} else if c == '\\' || c < 0x20 {
-			return "", i, false
-		}
-	}
-	return "", i, false
-}
-
-// stringStop has the high bit set of the first byte of x (in string order)
-// that is a quote, a backslash or a control character; bytes after it may
-// be marked too.
-func stringStop(x uint64) uint64 {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	q := x ^ (ones * '"')
-	b := x ^ (ones * '\\')
-	return ((x - ones*0x20) | (q - ones) | (b - ones)) &^ x & highs
 }
 
 // sourceInPlace reads the source object at p.I (after any spaces) when

@@ -3,14 +3,12 @@ package firehose
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -177,21 +175,7 @@ func decodeFast(payload []byte) (*Batch, error) {
 	// the whole event once more.
 	const n = 64
 	b := &Batch{IDs: make([]string, 0, n), Arrivals: make([]time.Time, 0, n), b64: make([][]byte, 0, n)}
-	str := func() (string, error) {
-		kind, val, raw, err := p.Value()
-		if err != nil || kind != jsonx.String {
-			return "", errSlowPath
-		}
-		if len(raw) != len(val)+2 {
-			return "", errSlowPath // escaped: every escape is shorter read
-		}
-		if !utf8.ValidString(val) {
-			// encoding/json reads each invalid byte as U+FFFD: let it.
-			return "", errSlowPath
-		}
-		// No copy: the batch's strings alias the payload (see DecodeBatch).
-		return val, nil
-	}
+	str := func() (string, error) { return eventString(&p) }
 	err := p.Members(func(key string) error {
 		var err error
 		switch key {
@@ -273,6 +257,25 @@ func decodeFast(payload []byte) (*Batch, error) {
 	return b, nil
 }
 
+// eventString reads the string at p.I as encoding/json would, when it
+// has no escape and is valid UTF-8; otherwise it reports errSlowPath, for
+// encoding/json to read the event. The string aliases the payload (see
+// DecodeBatch).
+func eventString(p *jsonx.Scanner) (string, error) {
+	kind, val, raw, err := p.Value()
+	if err != nil || kind != jsonx.String {
+		return "", errSlowPath
+	}
+	if len(raw) != len(val)+2 {
+		return "", errSlowPath // escaped: every escape is shorter read
+	}
+	if !schema.ValidUTF8(val) {
+		// encoding/json reads each invalid byte as U+FFFD: let it.
+		return "", errSlowPath
+	}
+	return val, nil
+}
+
 // The parts of a record written as Firehose writes them, without spaces
 // and in its order of keys.
 var (
@@ -283,26 +286,19 @@ var (
 
 // compactRecord reads the record at p.I when it is written exactly as
 // Firehose writes one, {"recordId":"…","approximateArrivalTimestamp":…,
-// "data":"…"}, with an id of plain ASCII, an integer arrival time and data
-// of whole base64 groups: what the general reading in decodeFast would
-// read, without reading the keys. Otherwise it reports false and leaves
-// p.I where it was.
+// "data":"…"}, with an unescaped id, an integer arrival time and data of
+// whole base64 groups: what the general reading in decodeFast would read,
+// without reading the keys. Otherwise it reports false and leaves p.I
+// where it was.
 func compactRecord(p *jsonx.Scanner) (id string, arrival time.Time, data []byte, ok bool) {
-	d, i := p.Data, p.I
-	if !bytes.HasPrefix(d[i:], recordHead) {
+	start, d := p.I, p.Data
+	if !bytes.HasPrefix(d[start:], recordHead) {
 		return "", time.Time{}, nil, false
 	}
-	i += len(recordHead)
-	end := bytes.IndexByte(d[i:], '"')
-	if end < 0 {
-		return "", time.Time{}, nil, false
-	}
-	if !plainID(d[i : i+end]) {
-		return "", time.Time{}, nil, false
-	}
-	id = jsonx.Alias(d[i : i+end])
-	i += end + 1
-	if !bytes.HasPrefix(d[i:], recordArrival) {
+	// The id's opening quote ends recordHead; encoding/json reads each
+	// invalid UTF-8 byte as U+FFFD, which the general reading leaves to it.
+	id, i, ok := jsonx.PlainString(d, start+len(recordHead)-1)
+	if !ok || !schema.ValidUTF8(id) || !bytes.HasPrefix(d[i:], recordArrival) {
 		return "", time.Time{}, nil, false
 	}
 	i += len(recordArrival)
@@ -310,46 +306,20 @@ func compactRecord(p *jsonx.Scanner) (id string, arrival time.Time, data []byte,
 	for i < len(d) && d[i] >= '0' && d[i] <= '9' {
 		i++
 	}
-	if i == digits || i-digits > 18 || (d[digits] == '0' && i-digits > 1) {
-		return "", time.Time{}, nil, false
+	if i == digits || (d[digits] == '0' && i-digits > 1) {
+		return "", time.Time{}, nil, false // not a JSON integer
 	}
-	var ms int64
-	for _, c := range d[digits:i] {
-		ms = ms*10 + int64(c-'0')
-	}
-	if !bytes.HasPrefix(d[i:], recordData) {
+	ms, err := jsonx.ParseInt(jsonx.Alias(d[digits:i]))
+	if err != nil || !bytes.HasPrefix(d[i:], recordData) {
 		return "", time.Time{}, nil, false
 	}
 	i += len(recordData)
-	end = bytes.IndexByte(d[i:], '"')
+	end := bytes.IndexByte(d[i:], '"')
 	if end < 0 || end%4 != 0 || i+end+1 >= len(d) || d[i+end+1] != '}' {
 		return "", time.Time{}, nil, false
 	}
-	data = d[i : i+end]
 	p.I = i + end + 2
-	return id, time.UnixMilli(ms).UTC(), data, true
-}
-
-// plainID reports whether b is ASCII with no control character or
-// backslash: a JSON string's text read as it is. Eight bytes at a time,
-// a byte of 0x80 or more marks itself, one below 0x20 borrows in x-0x20
-// and a backslash in (x^'\\')-1; a borrow marks the byte above too, but
-// only after a byte that fails already.
-func plainID(b []byte) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		if (x|(x-ones*0x20)|((x^ones*'\\')-ones))&highs != 0 {
-			return false
-		}
-	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c < 0x20 || c == '\\' || c >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
+	return id, time.UnixMilli(ms).UTC(), d[i : i+end], true
 }
 
 // AppendResponse writes resp as the JSON Firehose expects, as

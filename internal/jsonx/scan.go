@@ -701,3 +701,39 @@ func plainPrefix(b []byte) int {
 	}
 	return i
 }
+
+// PlainString reads the string whose opening quote is at i, as Str does
+// when it has no escape, without a Scanner: its text (aliasing data) and
+// the index after its closing quote. ok is false at an escape, a control
+// character or the end of data; next is then where it stopped.
+func PlainString(data []byte, i int) (s string, next int, ok bool) {
+	i++
+	start := i
+	for ; i+8 <= len(data); i += 8 {
+		if m := stringStop(binary.LittleEndian.Uint64(data[i:])); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			if data[i] != '"' {
+				return "", i, false
+			}
+			return Alias(data[start:i]), i + 1, true
+		}
+	}
+	for ; i < len(data); i++ {
+		if c := data[i]; c == '"' {
+			return Alias(data[start:i]), i + 1, true
+		} else if c == '\\' || c < 0x20 {
+			return "", i, false
+		}
+	}
+	return "", i, false
+}
+
+// stringStop has the high bit set of the first byte of x (in string order)
+// that is a quote, a backslash or a control character; bytes after it may
+// be marked too, as a borrow carries into them: cheaper than specialMask,
+// which marks exactly, when only the first counts.
+func stringStop(x uint64) uint64 {
+	q := x ^ (ones * '"')
+	b := x ^ (ones * '\\')
+	return ((x - ones*0x20) | (q - ones) | (b - ones)) &^ x & highs
+}

@@ -188,3 +188,19 @@ func FuzzSkip(f *testing.F) {
 		}
 	})
 }
+
+// TestPlainStringAsStr holds PlainString to Str: the same text and end for
+// a string with no escape, and false where Str unescapes or fails.
+func TestPlainStringAsStr(t *testing.T) {
+	for _, in := range []string{`""`, `"a"`, `"0123456789abcdef"`, `"caf\u00e9"`, `"café au lait, un peu plus long"`,
+		`"a\"b"`, `"0123456789\\n"`, "\"tab\there\"", `"unterminated`, `"12345678`, `"é"`} {
+		data := []byte(in + ` ,`)
+		s, next, ok := PlainString(data, 0)
+		p := Scanner{Data: data}
+		want, err := p.Str()
+		plain := err == nil && p.I-2 == len(want)
+		if ok != plain || ok && (s != want || next != p.I) {
+			t.Errorf("PlainString(%q) = %q, %d, %v; Str: %q, %d, %v", in, s, next, ok, want, p.I, err)
+		}
+	}
+}
