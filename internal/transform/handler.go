@@ -510,10 +510,6 @@ func (h *Handler) record(w *worker, b *firehose.Batch, i int, data []byte, strea
 			}
 		}
 	}
-	for k := first; k < len(w.items); k++ {
-		w.items[k].val = schema.Value{}
-	}
-	w.sc.Rewind()
 	return r
 }
 
