@@ -8,12 +8,14 @@
 # baseline, which allocates about 7x more.
 #
 #   bash scripts/bench-instructions.sh            # the transform against the naive baseline
-#   bash scripts/bench-instructions.sh jsonl csv  # stages: transform jsonl csv alb
+#   bash scripts/bench-instructions.sh jsonl csv  # stages: transform run jsonl csv alb
 #
 # Stages: transform (BenchmarkTransform and BenchmarkNaiveBaseline, one 3 MB
-# Firehose event); jsonl, csv and alb (the splitter's formats, 8 MiB of
-# input each; jsonl both with its records' fields read and as the splitter
-# reads lines when only the envelope needs them, BenchmarkJSONLRaw).
+# Firehose event); run (the whole of sluice run over 20,000 listings, as
+# scripts/bench-peers.sh runs it, counted once); jsonl, csv and alb (the
+# splitter's formats, 8 MiB of input each; jsonl both with its records'
+# fields read and as the splitter reads lines when only the envelope needs
+# them, BenchmarkJSONLRaw).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)"; exit 2; }
@@ -64,8 +66,21 @@ for stage in "${stages[@]}"; do
 		report internal/format BenchmarkJSONL "8 MiB of JSON lines"
 		report internal/format BenchmarkJSONLRaw "8 MiB of JSON lines"
 		;;
+	run)
+		# The whole of sluice run (bench/peers.yaml) over 20,000 listings of
+		# bench/gen: one count, its setup included.
+		go build -o "$tmp/sluice" ./cmd/sluice
+		go run ./bench/gen -records 20000 -files 2 -out "$tmp/in" >/dev/null
+		if ! GOGC=${BENCH_GOGC:-off} GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" \
+			"$tmp/sluice" run -config bench/peers.yaml -out "$tmp/out" -progress never "$tmp/in" >/dev/null 2>"$tmp/err"; then
+			grep -v '^==' "$tmp/err" | head -20 >&2
+			echo "sluice run failed under valgrind" >&2
+			exit 1
+		fi
+		printf '%-24s %12d instructions per 20,000 listings\n' "sluice run" "$(grep -o 'Collected : [0-9]*' "$tmp/err" | grep -o '[0-9]*$')"
+		;;
 	csv) report internal/format BenchmarkCSV "8 MiB of CSV" ;;
 	alb) report internal/format BenchmarkALB "8 MiB of ALB logs" ;;
-	*) echo "unknown stage $stage (transform jsonl csv alb)" >&2; exit 2 ;;
+	*) echo "unknown stage $stage (transform run jsonl csv alb)" >&2; exit 2 ;;
 	esac
 done
