@@ -1,8 +1,10 @@
 package firehose
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +149,38 @@ func TestAppendBase64EveryLength(t *testing.T) {
 	for n := 0; n <= len(src); n++ {
 		if got, want := string(appendBase64(nil, src[:n])), base64.StdEncoding.EncodeToString(src[:n]); got != want {
 			t.Fatalf("length %d: %q, want %q", n, got, want)
+		}
+	}
+}
+
+// TestDecodeBase64EveryLength holds decodeBase64 to encoding/base64 at
+// every length around the fast loop's steps, valid and with a character
+// outside the alphabet (or a newline, which the standard decoder skips)
+// at every position: the same bytes, the same error at the same offset.
+func TestDecodeBase64EveryLength(t *testing.T) {
+	data := make([]byte, 80)
+	for i := range data {
+		data[i] = byte(i*53 + 7)
+	}
+	check := func(src []byte) {
+		t.Helper()
+		want := make([]byte, base64.StdEncoding.DecodedLen(len(src)))
+		wn, werr := base64.StdEncoding.Decode(want, src)
+		got := make([]byte, base64.StdEncoding.DecodedLen(len(src)))
+		gn, gerr := decodeBase64(got, src)
+		if fmt.Sprint(gerr) != fmt.Sprint(werr) || string(got[:gn]) != string(want[:wn]) {
+			t.Fatalf("decodeBase64(%q) = %q, %v; encoding/base64: %q, %v", src, got[:gn], gerr, want[:wn], werr)
+		}
+	}
+	for n := 0; n <= len(data); n++ {
+		enc := []byte(base64.StdEncoding.EncodeToString(data[:n]))
+		check(enc)
+		for i := range enc {
+			for _, bad := range []byte{'!', '\n', '=', 0x80} {
+				src := bytes.Clone(enc)
+				src[i] = bad
+				check(src)
+			}
 		}
 	}
 }
