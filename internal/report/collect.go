@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -61,10 +62,28 @@ type objectStats struct {
 // maxLayouts bounds the column layouts remembered per object.
 const maxLayouts = 8
 
-// layout is the columns of a record, in order.
+// layout is the columns of a record, in order, and the records of it
+// counted since its columns were last brought up to date (settle): a
+// record of a known layout costs two updates, whatever its width.
 type layout struct {
-	names []string // the columns' own names
-	cols  []*columnStats
+	names   []string // the columns' own names
+	cols    []*columnStats
+	records int64 // records not yet added to the columns
+	line    int64 // the lowest line among them
+}
+
+// settle adds the layout's records to its columns: each column is at the
+// same place in all of them, so the lowest line is where it was seen
+// first.
+func (l *layout) settle() {
+	if l.records == 0 {
+		return
+	}
+	for i, col := range l.cols {
+		col.Records += l.records
+		col.seenAt(l.line, i)
+	}
+	l.records = 0
 }
 
 // columnStats is a column and where in its object it was first seen: the
@@ -177,8 +196,14 @@ func take(o transform.Observation, columns []string, to []int, outs []fieldOutco
 	}
 	extraAt := o.Plan.ExtraIndex()
 	var extraKeys []string
+	// lengths has bit len%64 set for each extra key's length: a column
+	// whose name's bit is clear is not among them, without comparing.
+	var lengths uint64
 	if o.Failure == nil && extraAt >= 0 && o.Value != nil && extraAt < len(o.Value.Items) {
 		extraKeys = o.Value.Items[extraAt].Keys
+		for _, k := range extraKeys {
+			lengths |= 1 << (len(k) & 63)
+		}
 	}
 	for i := range s.Fields {
 		outs = append(outs, outNone)
@@ -211,11 +236,8 @@ func take(o transform.Observation, columns []string, to []int, outs []fieldOutco
 				(in.Kind != envelope.Raw || v.Kind == schema.String || rawDiffers(in, v)) {
 				outs[i] = outDeliveredCoerced
 			}
-			for _, k := range extraKeys {
-				if k == in.Name {
-					outs[i] |= outPreserved
-					break
-				}
+			if lengths&(1<<(len(in.Name)&63)) != 0 && slices.Contains(extraKeys, in.Name) {
+				outs[i] |= outPreserved
 			}
 		}
 	}
@@ -343,15 +365,16 @@ func (obj *objectStats) count(names []string, to []int, s *schema.Schema, hasExt
 	}
 	for k := range obj.layouts {
 		if l := &obj.layouts[k]; l.is(names) {
-			for i, col := range l.cols {
-				col.Records++
-				col.seenAt(line, i)
+			if l.records == 0 || line < l.line {
+				l.line = line
 			}
+			l.records++
 			return
 		}
 	}
 	l := &obj.layouts[obj.next]
 	obj.next = (obj.next + 1) % maxLayouts
+	l.settle()
 	l.names, l.cols = l.names[:0], l.cols[:0]
 	for i, name := range names {
 		col := obj.columns[name]
@@ -479,6 +502,9 @@ func (c *Collector) Report() *Report {
 		sort.Slice(objects, func(i, j int) bool { return objects[i].String() < objects[j].String() })
 		for _, o := range objects {
 			os := st.objects[o]
+			for k := range os.layouts {
+				os.layouts[k].settle()
+			}
 			or := ObjectReport{Object: o.String(), Records: os.records}
 			// In the object's order; records without a line (bare) keep
 			// the order they were seen in.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"math/rand"
 	"reflect"
 	"testing"
@@ -82,5 +83,47 @@ func TestObserveAllocatesNothing(t *testing.T) {
 	c.Observe(o)
 	if n := testing.AllocsPerRun(100, func() { c.Observe(o) }); n != 0 {
 		t.Fatalf("Observe allocates %v times a record", n)
+	}
+}
+
+// TestColumnsOrderedByLowestLineOfEachLayout: a column's place is where it
+// was first seen in its object, however late the record that shows it is
+// observed (the transform observes records that waited for a column's
+// evidence after the rest of their batch), also when that record's layout
+// was seen before.
+func TestColumnsOrderedByLowestLineOfEachLayout(t *testing.T) {
+	reg, err := schema.Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := reg.Latest("listing")
+	plan, err := normalize.Compile(s, normalize.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCollector()
+	var sc normalize.Scratch
+	observe := func(line int64, names ...string) {
+		var fields []envelope.Field
+		for _, n := range names {
+			fields = append(fields, envelope.Field{Name: n, Value: "1"})
+		}
+		meta := &normalize.Meta{RecordID: "r", Source: &envelope.Source{Bucket: "in", Key: "listings/a.csv", Line: line}}
+		var v schema.Value
+		f := plan.Normalize(&sc, fields, meta, &v)
+		c.Observe(transform.Observation{Plan: plan, Fields: fields, Matched: sc.Matched(), Meta: meta, Value: &v, Failure: f})
+		sc.Rewind()
+	}
+	observe(50, "Shop Name", "Price")
+	observe(40, "Price", "Shop Name")
+	observe(45, "Shop Name", "Price")
+	observe(5, "Shop Name", "Price") // the first layout again, seen first
+	observe(60, "Price", "Shop Name")
+	var got []string
+	for _, col := range c.Report().Schemas[0].Objects[0].Columns {
+		got = append(got, fmt.Sprintf("%s:%d", col.Column, col.Records))
+	}
+	if want := []string{"Shop Name:5", "Price:5"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("columns %v, want %v", got, want)
 	}
 }
