@@ -251,6 +251,15 @@ func AppendRecord(dst []byte, s *Schema, v *Value) ([]byte, error) {
 func appendChecked(dst []byte, t *Type, v *Value) ([]byte, error) {
 	const at = ""
 	if t.Kind == Union {
+		if v.Kind == Null {
+			// The common union, a nullable field that is null: what the
+			// walk below writes, without it.
+			for _, b := range t.Branches {
+				if b.Kind == Null {
+					return append(dst, "null"...), nil
+				}
+			}
+		}
 		// Validate and AppendJSON choose a branch alike but for bytes in a
 		// union with a fixed that is not a decimal; then each does its own.
 		for _, b := range t.Branches {
@@ -327,6 +336,8 @@ func appendChecked(dst []byte, t *Type, v *Value) ([]byte, error) {
 			}
 		}
 		return append(dst, '}'), nil
+	case Null, Boolean, Long, Float, Double:
+		return AppendJSON(dst, t, v), nil // encode checks nothing of these
 	}
 	// The other kinds hold no values within: checked, then written.
 	if err := encode(nil, t, v); err != nil {
