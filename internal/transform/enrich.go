@@ -8,6 +8,7 @@ import (
 	"github.com/sluicehq/sluice/enrich"
 	"github.com/sluicehq/sluice/internal/firehose"
 	"github.com/sluicehq/sluice/internal/normalize"
+	"github.com/sluicehq/sluice/schema"
 )
 
 // Enricher is an external lookup applied per batch (enrich.Enricher).
@@ -31,7 +32,7 @@ type lookups []map[string]enrich.Result
 // lookupBatch collects the distinct keys of the whole batch and looks them
 // up, one call per enricher, before any record is written. It normalises
 // every record to find its keys and forgets the values again, so memory
-// stays one record deep. It returns nil when no enricher applies.
+// stays one line of a packed record deep. It returns nil when no enricher applies.
 func (h *Handler) lookupBatch(ctx context.Context, w *worker, b *firehose.Batch, stream string, cutoff func() bool) lookups {
 	if len(h.enrichers) == 0 {
 		return nil
@@ -43,20 +44,12 @@ func (h *Handler) lookupBatch(ctx context.Context, w *worker, b *firehose.Batch,
 	first := len(w.items)
 	w.lookingUp = true
 	defer func() { w.lookingUp = false }()
-	for i := 0; i < b.Len() && !cutoff(); i++ {
-		data, err := b.Data(i, w.data[:0])
-		if err != nil {
-			continue
-		}
-		if b.DecodesIntoBuf() {
-			w.data = data
-		}
-		h.normaliseRecord(w, b, i, data, stream, nil)
-		for k := first; k < len(w.items); k++ {
-			it := &w.items[k]
-			if it.fail != nil || it.dropped != "" {
-				continue
-			}
+	// Each part's keys are read as soon as it is normalised, and its values
+	// let go (the keys are copies), as the main pass does: a packed record
+	// of thousands of lines never holds more than one line's values.
+	keysOf := func(k int) {
+		it := &w.items[k]
+		if it.fail == nil && it.dropped == "" {
 			for j, e := range h.enrichers {
 				if e.Schema() != it.plan.Schema.Name {
 					continue
@@ -66,8 +59,19 @@ func (h *Handler) lookupBatch(ctx context.Context, w *worker, b *firehose.Batch,
 				}
 			}
 		}
-		w.items = w.items[:first]
+		it.val = schema.Value{}
 		w.sc.Rewind()
+	}
+	for i := 0; i < b.Len() && !cutoff(); i++ {
+		data, err := b.Data(i, w.data[:0])
+		if err != nil {
+			continue
+		}
+		if b.DecodesIntoBuf() {
+			w.data = data
+		}
+		h.normaliseRecord(w, b, i, data, stream, keysOf)
+		w.items = w.items[:first]
 	}
 	out := make(lookups, len(h.enrichers))
 	for j, e := range h.enrichers {
