@@ -26,7 +26,10 @@ const arenaKept = 128
 // Copy returns a copy of b in the arena's memory, with no room after it.
 func (a *Arena) Copy(b []byte) []byte {
 	if len(b) >= arenaChunk/4 {
-		return append(make([]byte, 0, len(b)), b...)
+		// Appended to nil, not to make's memory: make would zero it all
+		// first, and a packed record's documents are up to 1,000 KiB.
+		c := append([]byte(nil), b...)
+		return c[:len(c):len(c)]
 	}
 	if a.cur < len(a.chunks) && cap(a.chunks[a.cur])-len(a.chunks[a.cur]) < len(b) {
 		a.cur++ // the rest of this chunk is too small: the next

@@ -20,8 +20,10 @@ func TestArenaCopiesAndReuses(t *testing.T) {
 		got, want = append(got, c), append(want, string(b))
 	}
 	big := bytes.Repeat([]byte("y"), 3*arenaChunk)
-	if c := a.Copy(big); !bytes.Equal(c, big) || cap(c) != len(c) {
-		t.Fatal("a copy larger than a chunk differs, or has room after it")
+	for _, b := range [][]byte{big, big[:arenaChunk/4], big[:arenaChunk+5]} {
+		if c := a.Copy(b); !bytes.Equal(c, b) || cap(c) != len(c) {
+			t.Fatalf("a copy of %d bytes, a quarter chunk or more, differs or has room after it (cap %d)", len(b), cap(c))
+		}
 	}
 	for i := range got {
 		if string(got[i]) != want[i] {

@@ -154,3 +154,22 @@ func BenchmarkBase64(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkArenaCopyLarge copies a packed record's documents (1,000 KiB),
+// which get memory of their own, batch after batch: the memory of
+// delivered batches is collected and handed out again.
+func BenchmarkArenaCopyLarge(b *testing.B) {
+	docs := bytes.Repeat([]byte(`{"id":"x","price":1.5}`+"\n"), MaxRecordBytes/23)
+	var a Arena
+	kept := make([][]byte, 0, 4) // a batch's responses
+	b.SetBytes(int64(len(docs)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(kept) == cap(kept) {
+			clear(kept)
+			kept = kept[:0]
+			a.Reset()
+		}
+		kept = append(kept, a.Copy(docs))
+	}
+}
