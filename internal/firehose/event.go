@@ -67,12 +67,37 @@ func (b *Batch) DecodesIntoBuf() bool { return b.b64 != nil }
 
 // BatchOf wraps a decoded event.
 func BatchOf(ev events.KinesisFirehoseEvent) *Batch {
-	b := &Batch{InvocationID: ev.InvocationID, DeliveryStreamArn: ev.DeliveryStreamArn, Region: ev.Region,
-		IDs: make([]string, len(ev.Records)), Arrivals: make([]time.Time, len(ev.Records)), data: make([][]byte, len(ev.Records))}
+	b := new(Batch)
+	b.Reset(ev)
+	return b
+}
+
+// Reset makes b wrap a decoded event, reusing b's memory: a caller that
+// wraps one event after another allocates only when one is larger than
+// any before. Release lets go of the event's strings and data.
+func (b *Batch) Reset(ev events.KinesisFirehoseEvent) {
+	n := len(ev.Records)
+	*b = Batch{InvocationID: ev.InvocationID, DeliveryStreamArn: ev.DeliveryStreamArn, Region: ev.Region,
+		IDs: grow(b.IDs, n), Arrivals: grow(b.Arrivals, n), data: grow(b.data, n)}
 	for i := range ev.Records {
 		b.IDs[i], b.Arrivals[i], b.data[i] = ev.Records[i].RecordID, ev.Records[i].ApproximateArrivalTimestamp.Time, ev.Records[i].Data
 	}
-	return b
+}
+
+// Release clears b, keeping its memory for the next Reset.
+func (b *Batch) Release() {
+	clear(b.IDs)
+	clear(b.data)
+	clear(b.b64)
+	*b = Batch{IDs: b.IDs[:0], Arrivals: b.Arrivals[:0], data: b.data[:0]}
+}
+
+// grow returns s with length n, reusing its memory when it has room.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // DecodeBatch parses a transformation event without decoding its data.

@@ -226,3 +226,40 @@ func DecodeEvent(payload []byte, ev *events.KinesisFirehoseEvent) error {
 	}
 	return nil
 }
+
+// TestBatchResetReusesAndReleaseLetsGo: a Batch reset to a smaller event
+// holds exactly that event, in the memory the larger one had; Release
+// keeps no string or data of the event.
+func TestBatchResetReusesAndReleaseLetsGo(t *testing.T) {
+	big := sampleEvent()
+	for range 5 {
+		big.Records = append(big.Records, big.Records...)
+	}
+	var b Batch
+	b.Reset(big)
+	ids := &b.IDs[0]
+	b.Release()
+	small := sampleEvent()
+	b.Reset(small)
+	if &b.IDs[0] != ids {
+		t.Error("Reset did not reuse the batch's memory")
+	}
+	if b.Len() != len(small.Records) || b.InvocationID != small.InvocationID {
+		t.Fatalf("batch of %d records, invocation %q; want %d, %q", b.Len(), b.InvocationID, len(small.Records), small.InvocationID)
+	}
+	for i, r := range small.Records {
+		data, err := b.Data(i, nil)
+		if err != nil || b.IDs[i] != r.RecordID || !b.Arrivals[i].Equal(r.ApproximateArrivalTimestamp.Time) || !bytes.Equal(data, r.Data) {
+			t.Fatalf("record %d: %q %v %q %v; want %q %v %q", i, b.IDs[i], b.Arrivals[i], data, err, r.RecordID, r.ApproximateArrivalTimestamp.Time, r.Data)
+		}
+	}
+	b.Release()
+	if b.Len() != 0 || b.InvocationID != "" {
+		t.Fatalf("released batch has %d records, invocation %q", b.Len(), b.InvocationID)
+	}
+	for i, id := range b.IDs[:cap(b.IDs)] {
+		if id != "" || b.data[:cap(b.data)][i] != nil {
+			t.Fatalf("released batch still holds record %d", i)
+		}
+	}
+}

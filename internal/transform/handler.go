@@ -164,6 +164,8 @@ type worker struct {
 		opts        *normalize.Options
 	}
 	cols columns
+	// batch wraps the event Process was given, its memory reused.
+	batch firehose.Batch
 }
 
 // item is one record (or one part of a packed record) in flight.
@@ -256,16 +258,25 @@ type Outcome struct {
 
 // Process is Handle that also returns each record's Outcome, in input order.
 func (h *Handler) Process(ctx context.Context, ev events.KinesisFirehoseEvent) (firehose.Response, []Outcome, error) {
+	return h.ProcessInto(ctx, ev, nil)
+}
+
+// ProcessInto is Process writing the outcomes into outs' memory when it
+// has room: a caller that reads each batch's outcomes before the next
+// batch's can reuse one slice.
+func (h *Handler) ProcessInto(ctx context.Context, ev events.KinesisFirehoseEvent, outs []Outcome) (firehose.Response, []Outcome, error) {
 	out := &typedSink{resp: firehose.Response{Records: make([]firehose.ResponseRecord, 0, len(ev.Records))}, arena: firehose.ArenaFrom(ctx)}
 	// The items and results are the worker's: read them before it goes
 	// back to the pool, where a concurrent call may take it.
 	w := h.getWorker()
 	defer h.putWorker(w)
-	items, results, err := h.run(ctx, w, firehose.BatchOf(ev), out)
+	w.batch.Reset(ev)
+	defer w.batch.Release() // the worker keeps none of the event
+	items, results, err := h.run(ctx, w, &w.batch, out)
 	if err != nil {
 		return firehose.Response{}, nil, err
 	}
-	return out.resp, outcomes(items, results), nil
+	return out.resp, outcomes(outs, items, results), nil
 }
 
 // sink receives the response records, in input order.
@@ -655,8 +666,13 @@ func (h *Handler) reingestOverflow(ctx context.Context, b *firehose.Batch, strea
 	return nil
 }
 
-func outcomes(items []item, results []result) []Outcome {
-	out := make([]Outcome, len(results))
+func outcomes(out []Outcome, items []item, results []result) []Outcome {
+	if cap(out) < len(results) {
+		out = make([]Outcome, len(results))
+	} else {
+		out = out[:len(results)]
+		clear(out)
+	}
 	for i, r := range results {
 		out[i].Result = r.status
 		if r.fail != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -544,5 +545,35 @@ func TestIsPacked(t *testing.T) {
 		if got, want := isPacked([]byte(s)), bytes.IndexByte(bytes.TrimRight([]byte(s), " \t\r\n"), '\n') >= 0; got != want {
 			t.Errorf("isPacked(%q) = %v, want %v", s, got, want)
 		}
+	}
+}
+
+// TestProcessIntoReusesOutcomes: outcomes written into the memory of an
+// earlier batch's (failures, discarded columns, more records) are those a
+// fresh Process gives, with nothing left over from the earlier batch.
+func TestProcessIntoReusesOutcomes(t *testing.T) {
+	cfg, reg := loadShipped(t)
+	h := quietHandler(t, cfg, reg)
+	var failures []string
+	mustJSON(t, "../../testdata/transform/listing/failures/records.json", &failures)
+	first := eventOf("listings", append(append([]string{}, failures...), listingRecords(20)...))
+	second := eventOf("listings", listingRecords(3))
+	_, outs, err := h.Process(context.Background(), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, want, err := h.Process(context.Background(), second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := h.ProcessInto(context.Background(), second, outs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &got[0] != &outs[0] {
+		t.Error("ProcessInto did not write into the memory it was given")
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("ProcessInto gave\n%+v\nProcess gave\n%+v", got, want)
 	}
 }
