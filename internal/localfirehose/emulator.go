@@ -88,6 +88,9 @@ type Emulator struct {
 
 	bodies bodies    // object bodies to reuse
 	arenas sync.Pool // *firehose.Arena: delivered batches' response memory
+	// events holds answered invocations' records for the next event's,
+	// with WithReusedEvents; nil otherwise.
+	events *sync.Pool // *[]events.KinesisFirehoseEventRecord
 
 	mu     sync.Mutex // guards closed
 	closed bool
@@ -95,6 +98,15 @@ type Emulator struct {
 
 // Option configures an Emulator.
 type Option func(*Emulator)
+
+// WithReusedEvents promises that the processor keeps nothing of an event's
+// Records slice once it has answered (the records' data and ids it may
+// keep): the emulator then builds the next event in that slice's memory
+// instead of allocating one per invocation. Default: a new slice each
+// invocation, which the processor may keep.
+func WithReusedEvents() Option {
+	return func(e *Emulator) { e.events = new(sync.Pool) }
+}
 
 // WithClock sets the clock that stamps arrivals and decides when a buffer
 // interval has passed. Default: time.Now.
@@ -573,11 +585,19 @@ func (e *Emulator) event(s *stream, batch []buffered, attempt int) events.Kinesi
 	} else {
 		id = e.newID()
 	}
+	var records *[]events.KinesisFirehoseEventRecord
+	if e.events != nil {
+		records, _ = e.events.Get().(*[]events.KinesisFirehoseEventRecord)
+	}
+	if records == nil || cap(*records) < len(batch) {
+		records = &[]events.KinesisFirehoseEventRecord{}
+		*records = make([]events.KinesisFirehoseEventRecord, len(batch))
+	}
 	ev := events.KinesisFirehoseEvent{
 		InvocationID:      id,
 		DeliveryStreamArn: s.arn,
 		Region:            e.region,
-		Records:           make([]events.KinesisFirehoseEventRecord, len(batch)),
+		Records:           (*records)[:len(batch)],
 	}
 	for i, b := range batch {
 		ev.Records[i] = events.KinesisFirehoseEventRecord{
@@ -587,4 +607,15 @@ func (e *Emulator) event(s *stream, batch []buffered, attempt int) events.Kinesi
 		}
 	}
 	return ev
+}
+
+// releaseEvent keeps an answered invocation's records for the next event,
+// with WithReusedEvents.
+func (e *Emulator) releaseEvent(ev events.KinesisFirehoseEvent) {
+	if e.events == nil {
+		return
+	}
+	clear(ev.Records)
+	records := ev.Records[:0]
+	e.events.Put(&records)
 }

@@ -164,3 +164,47 @@ func TestPipelineReportsADeliveryFault(t *testing.T) {
 		}
 	}
 }
+
+// TestReusedEventsDeliverTheSame: with WithReusedEvents the emulator builds
+// each event in an answered one's memory, and delivers the same objects,
+// with the pipeline or without.
+func TestReusedEventsDeliverTheSame(t *testing.T) {
+	for _, opts := range [][]Option{nil, {WithPipeline(1)}, {WithPipeline(2)}} {
+		want, _ := pipelineRun(t, opts...)
+		got, st := pipelineRun(t, append(opts, WithReusedEvents())...)
+		if st.RecordsIn != 1200 || st.Ok != 1200 {
+			t.Fatalf("stats %+v", st)
+		}
+		if len(opts) == 0 {
+			// Without the pipeline invocation ids, which name nothing
+			// here, are drawn from the id generator, and so are objects'
+			// names: compare the bodies.
+			want, got = byBody(want), byBody(got)
+		}
+		if !maps.EqualFunc(want.Objects, got.Objects, bytes.Equal) {
+			t.Fatalf("options %d: reused events deliver %v, new ones %v", len(opts), got.Keys(), want.Keys())
+		}
+	}
+	// The memory is reused: a second invocation's records are where the
+	// first's were.
+	h := newHarness(t, "streams:\n  a: {}\n", okNewline, WithReusedEvents())
+	for range 2 {
+		h.put(t, "a", "x", "y")
+		h.clock.advance(60 * time.Second)
+		if err := h.e.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(h.events) != 2 || &h.events[0].Records[0] != &h.events[1].Records[0] {
+		t.Fatalf("%d invocations, not one in the other's memory", len(h.events))
+	}
+}
+
+// byBody keys m's objects by their contents.
+func byBody(m *Memory) *Memory {
+	out := &Memory{Objects: map[string][]byte{}}
+	for _, v := range m.Objects {
+		out.Objects[string(v)] = v
+	}
+	return out
+}

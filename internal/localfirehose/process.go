@@ -119,7 +119,9 @@ func (e *Emulator) invoke(ctx context.Context, s *stream, batch []buffered, atte
 	if e.pipe != nil {
 		ctx = context.WithValue(ctx, invocationKey{}, true)
 	}
-	return e.process(ctx, ev)
+	resp, err = e.process(ctx, ev)
+	e.releaseEvent(ev) // not after a panic: the processor may still hold it
+	return resp, err
 }
 
 // The failures judge finds: shared, as nothing changes a failure.
