@@ -526,7 +526,7 @@ func (e *Emulator) flushLocked(ctx context.Context, s *stream) error {
 		}
 		// One call can cut several batches (four packed records of
 		// 1,000 KiB in a 1 MB buffer): each waits for room, as the call
-		// did, so that at most workers+1 batches are held.
+		// did, so that at most workers batches are held.
 		if ctx.Value(invocationKey{}) == nil {
 			return e.pipe.waitRoom()
 		}

@@ -208,3 +208,49 @@ func byBody(m *Memory) *Memory {
 	}
 	return out
 }
+
+// TestPipelineHoldsAtMostOneBatchPerWorker: PutRecordBatch waits while as
+// many batches as there are workers are cut but not delivered, so memory
+// holds no more, however fast the puts come.
+func TestPipelineHoldsAtMostOneBatchPerWorker(t *testing.T) {
+	for _, workers := range []int{1, 2, 3} {
+		var e *Emulator
+		var most atomic.Int64
+		proc := func(ctx context.Context, ev events.KinesisFirehoseEvent) (firehose.Response, error) {
+			e.pipe.mu.Lock()
+			held := int64(len(e.pipe.order))
+			e.pipe.mu.Unlock()
+			for m := most.Load(); held > m && !most.CompareAndSwap(m, held); m = most.Load() {
+			}
+			time.Sleep(time.Millisecond) // slower than the puts
+			return okNewline(ev)
+		}
+		cfg, err := config.Parse("sluice.yaml", []byte("streams:\n  a: {buffer_size_mb: 0.2}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err = New(cfg, proc, &Memory{}, WithPipeline(workers))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		for i := range 40 {
+			in := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: aws.String("a")}
+			for j := range 10 {
+				in.Records = append(in.Records, types.Record{Data: fmt.Appendf(nil, "%d-%d-%s", i, j, bytes.Repeat([]byte("d"), 30_000))})
+			}
+			if _, err := e.PutRecordBatch(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st := e.Stats().Total(); st.Ok != 400 {
+			t.Fatalf("stats %+v", st)
+		}
+		if got := most.Load(); got > int64(workers) || got < 1 {
+			t.Fatalf("%d workers: %d batches held at once, want at most %d", workers, got, workers)
+		}
+	}
+}

@@ -31,7 +31,7 @@ import (
 //
 // Memory stays bounded: at most splitWorkers objects are split at once,
 // each a batch or two ahead of the feeder, and the emulator holds at most
-// cores+1 batches between cutting and delivery.
+// as many batches between cutting and delivery as there are cores.
 
 // queueDepth is how many PutRecordBatch calls an object may have waiting.
 const queueDepth = 0
