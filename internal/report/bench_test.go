@@ -13,15 +13,7 @@ import (
 // listing (eight columns, one kept in extra) observed from every core at
 // once, with the normaliser's matches as the transform passes them.
 func BenchmarkObserve(b *testing.B) {
-	reg, err := schema.Shipped()
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, _ := reg.Latest("listing")
-	plan, err := normalize.Compile(s, normalize.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	plan := listingPlan(b)
 	fields := []envelope.Field{
 		{Name: "Shop Name", Value: "Corner Books"}, {Name: "Address", Value: "12 High St, Bristol"},
 		{Name: "Price", Value: "£1,299.00"}, {Name: "Listed", Value: "2024-05-01"},

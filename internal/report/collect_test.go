@@ -15,15 +15,7 @@ import (
 // observes a record whose number reads by its column's evidence after the
 // rest of its batch, and batches run at once.
 func TestColumnsInTheObjectsOrder(t *testing.T) {
-	reg, err := schema.Shipped()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := reg.Latest("listing")
-	plan, err := normalize.Compile(s, normalize.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := listingPlan(t)
 	records := [][]envelope.Field{
 		{{Name: "Shop Name", Value: "A"}, {Name: "Price", Value: "1"}, {Name: "Listed", Value: "2024-05-01"}, {Name: "URL", Value: "u"}},
 		{{Name: "Shop Name", Value: "B"}, {Name: "Price", Value: "2"}, {Name: "Listed", Value: "2024-05-01"}, {Name: "URL", Value: "u"}, {Name: "Note", Value: "n"}},

@@ -32,15 +32,7 @@ var (
 // the transform's is, and whether or not the observation says which field
 // each column matched.
 func TestHoldCountsAsObserve(t *testing.T) {
-	reg, err := schema.Shipped()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := reg.Latest("listing")
-	plan, err := normalize.Compile(s, normalize.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := listingPlan(t)
 	rng := rand.New(rand.NewSource(1))
 	observed, held := NewCollector(), NewCollector()
 	var (

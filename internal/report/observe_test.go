@@ -16,15 +16,7 @@ import (
 // object than it remembers, layouts of one length and layouts that differ
 // in one column only.
 func TestColumnsCountedAcrossLayouts(t *testing.T) {
-	reg, err := schema.Shipped()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := reg.Latest("listing")
-	plan, err := normalize.Compile(s, normalize.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := listingPlan(t)
 	names := []string{"Shop Name", "shop_name", "SHOP-NAME", "Price", "Cost", "Note", "Notes", "Phone", "URL"}
 	var layouts [][]string
 	rng := rand.New(rand.NewSource(3))
@@ -61,15 +53,7 @@ func TestColumnsCountedAcrossLayouts(t *testing.T) {
 
 // Observe classifies a record in memory of its own stack.
 func TestObserveAllocatesNothing(t *testing.T) {
-	reg, err := schema.Shipped()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := reg.Latest("listing")
-	plan, err := normalize.Compile(s, normalize.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := listingPlan(t)
 	fields := []envelope.Field{{Name: "Shop Name", Value: "A"}, {Name: "Price", Value: "1.5"}, {Name: "Listed", Value: "2024-05-01"},
 		{Name: "URL", Value: "u"}, {Name: "Phone", Value: "p"}}
 	meta := &normalize.Meta{RecordID: "r", Source: &envelope.Source{Bucket: "in", Key: "listings/a.csv", Line: 2}}
@@ -92,15 +76,7 @@ func TestObserveAllocatesNothing(t *testing.T) {
 // evidence after the rest of their batch), also when that record's layout
 // was seen before.
 func TestColumnsOrderedByLowestLineOfEachLayout(t *testing.T) {
-	reg, err := schema.Shipped()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := reg.Latest("listing")
-	plan, err := normalize.Compile(s, normalize.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := listingPlan(t)
 	c := NewCollector()
 	var sc normalize.Scratch
 	observe := func(line int64, names ...string) {
@@ -126,4 +102,19 @@ func TestColumnsOrderedByLowestLineOfEachLayout(t *testing.T) {
 	if want := []string{"Shop Name:5", "Price:5"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("columns %v, want %v", got, want)
 	}
+}
+
+// listingPlan is the plan of the shipped listing schema, default options.
+func listingPlan(t testing.TB) *normalize.Plan {
+	t.Helper()
+	reg, err := schema.Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := reg.Latest("listing")
+	plan, err := normalize.Compile(s, normalize.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }
