@@ -90,7 +90,7 @@ type Emulator struct {
 	arenas sync.Pool // *firehose.Arena: delivered batches' response memory
 	// events holds answered invocations' records for the next event's,
 	// with WithReusedEvents; nil otherwise.
-	events *sync.Pool // *[]events.KinesisFirehoseEventRecord
+	events *spareRecords
 
 	mu     sync.Mutex // guards closed
 	closed bool
@@ -105,7 +105,40 @@ type Option func(*Emulator)
 // instead of allocating one per invocation. Default: a new slice each
 // invocation, which the processor may keep.
 func WithReusedEvents() Option {
-	return func(e *Emulator) { e.events = new(sync.Pool) }
+	return func(e *Emulator) { e.events = new(spareRecords) }
+}
+
+// spareRecords are answered events' records, kept for the next events: at
+// most one per invocation that can run at once, and a few more.
+type spareRecords struct {
+	mu   sync.Mutex
+	free [][]events.KinesisFirehoseEventRecord
+}
+
+// maxSpareRecords bounds the slices spareRecords keeps.
+const maxSpareRecords = 8
+
+// get returns a kept slice of length n, or a new one.
+func (r *spareRecords) get(n int) []events.KinesisFirehoseEventRecord {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.free) - 1; i >= 0; i-- {
+		if s := r.free[i]; cap(s) >= n {
+			r.free = append(r.free[:i], r.free[i+1:]...)
+			return s[:n]
+		}
+	}
+	return make([]events.KinesisFirehoseEventRecord, n)
+}
+
+// put keeps s, cleared, unless enough are kept.
+func (r *spareRecords) put(s []events.KinesisFirehoseEventRecord) {
+	clear(s)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.free) < maxSpareRecords {
+		r.free = append(r.free, s[:0])
+	}
 }
 
 // WithClock sets the clock that stamps arrivals and decides when a buffer
@@ -585,19 +618,17 @@ func (e *Emulator) event(s *stream, batch []buffered, attempt int) events.Kinesi
 	} else {
 		id = e.newID()
 	}
-	var records *[]events.KinesisFirehoseEventRecord
+	var records []events.KinesisFirehoseEventRecord
 	if e.events != nil {
-		records, _ = e.events.Get().(*[]events.KinesisFirehoseEventRecord)
-	}
-	if records == nil || cap(*records) < len(batch) {
-		records = &[]events.KinesisFirehoseEventRecord{}
-		*records = make([]events.KinesisFirehoseEventRecord, len(batch))
+		records = e.events.get(len(batch))
+	} else {
+		records = make([]events.KinesisFirehoseEventRecord, len(batch))
 	}
 	ev := events.KinesisFirehoseEvent{
 		InvocationID:      id,
 		DeliveryStreamArn: s.arn,
 		Region:            e.region,
-		Records:           (*records)[:len(batch)],
+		Records:           records,
 	}
 	for i, b := range batch {
 		ev.Records[i] = events.KinesisFirehoseEventRecord{
@@ -612,10 +643,7 @@ func (e *Emulator) event(s *stream, batch []buffered, attempt int) events.Kinesi
 // releaseEvent keeps an answered invocation's records for the next event,
 // with WithReusedEvents.
 func (e *Emulator) releaseEvent(ev events.KinesisFirehoseEvent) {
-	if e.events == nil {
-		return
+	if e.events != nil {
+		e.events.put(ev.Records)
 	}
-	clear(ev.Records)
-	records := ev.Records[:0]
-	e.events.Put(&records)
 }
