@@ -86,11 +86,11 @@ type Emulator struct {
 
 	pipe *pipeline // nil: each batch is processed by the call that cut it
 
-	bodies bodies    // object bodies to reuse
-	arenas sync.Pool // *firehose.Arena: delivered batches' response memory
+	bodies freeList[*bytes.Buffer] // written objects' bodies, to reuse
+	arenas sync.Pool               // *firehose.Arena: delivered batches' response memory
 	// events holds answered invocations' records for the next event's,
 	// with WithReusedEvents; nil otherwise.
-	events *spareRecords
+	events *freeList[[]events.KinesisFirehoseEventRecord]
 
 	mu     sync.Mutex // guards closed
 	closed bool
@@ -105,41 +105,12 @@ type Option func(*Emulator)
 // instead of allocating one per invocation. Default: a new slice each
 // invocation, which the processor may keep.
 func WithReusedEvents() Option {
-	return func(e *Emulator) { e.events = new(spareRecords) }
+	return func(e *Emulator) { e.events = new(freeList[[]events.KinesisFirehoseEventRecord]) }
 }
 
-// spareRecords are answered events' records, kept for the next events: at
-// most one per invocation that can run at once, and a few more.
-type spareRecords struct {
-	mu   sync.Mutex
-	free [][]events.KinesisFirehoseEventRecord
-}
-
-// maxSpareRecords bounds the slices spareRecords keeps.
-const maxSpareRecords = 8
-
-// get returns a kept slice of length n, or a new one.
-func (r *spareRecords) get(n int) []events.KinesisFirehoseEventRecord {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i := len(r.free) - 1; i >= 0; i-- {
-		if s := r.free[i]; cap(s) >= n {
-			r.free = append(r.free[:i], r.free[i+1:]...)
-			return s[:n]
-		}
-	}
-	return make([]events.KinesisFirehoseEventRecord, n)
-}
-
-// put keeps s, cleared, unless enough are kept.
-func (r *spareRecords) put(s []events.KinesisFirehoseEventRecord) {
-	clear(s)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.free) < maxSpareRecords {
-		r.free = append(r.free, s[:0])
-	}
-}
+// Answered events' records kept for the next events (WithReusedEvents):
+// one per invocation that can run at once, and a few more.
+const keptRecords = 8
 
 // WithClock sets the clock that stamps arrivals and decides when a buffer
 // interval has passed. Default: time.Now.
@@ -620,10 +591,12 @@ func (e *Emulator) event(s *stream, batch []buffered, attempt int) events.Kinesi
 	}
 	var records []events.KinesisFirehoseEventRecord
 	if e.events != nil {
-		records = e.events.get(len(batch))
-	} else {
+		records, _ = e.events.take(func(r []events.KinesisFirehoseEventRecord) bool { return cap(r) >= len(batch) })
+	}
+	if records == nil {
 		records = make([]events.KinesisFirehoseEventRecord, len(batch))
 	}
+	records = records[:len(batch)]
 	ev := events.KinesisFirehoseEvent{
 		InvocationID:      id,
 		DeliveryStreamArn: s.arn,
@@ -644,6 +617,7 @@ func (e *Emulator) event(s *stream, batch []buffered, attempt int) events.Kinesi
 // with WithReusedEvents.
 func (e *Emulator) releaseEvent(ev events.KinesisFirehoseEvent) {
 	if e.events != nil {
-		e.events.put(ev.Records)
+		clear(ev.Records)
+		e.events.keep(ev.Records[:0], keptRecords)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -252,5 +253,31 @@ func TestPipelineHoldsAtMostOneBatchPerWorker(t *testing.T) {
 		if got := most.Load(); got > int64(workers) || got < 1 {
 			t.Fatalf("%d workers: %d batches held at once, want at most %d", workers, got, workers)
 		}
+	}
+}
+
+// TestFreeListKeepsAndFits: a freeList keeps at most as many values as
+// asked, gives back the last kept that fits, and loses nothing to a
+// garbage collection.
+func TestFreeListKeepsAndFits(t *testing.T) {
+	var l freeList[[]byte]
+	for _, n := range []int{8, 64, 16, 32} {
+		l.keep(make([]byte, 0, n), 3)
+	}
+	runtime.GC()
+	if v, ok := l.take(func(b []byte) bool { return cap(b) >= 20 }); !ok || cap(v) != 64 {
+		t.Fatalf("took %d bytes, %v; want the one of 64 (the one of 32 was not kept)", cap(v), ok)
+	}
+	if v, ok := l.take(nil); !ok || cap(v) != 16 {
+		t.Fatalf("took %d bytes, %v; want the last kept, 16", cap(v), ok)
+	}
+	if _, ok := l.take(func(b []byte) bool { return cap(b) > 8 }); ok {
+		t.Fatal("took a value that does not fit")
+	}
+	if v, ok := l.take(nil); !ok || cap(v) != 8 {
+		t.Fatalf("took %d bytes, %v; want 8", cap(v), ok)
+	}
+	if _, ok := l.take(nil); ok {
+		t.Fatal("took from an empty list")
 	}
 }

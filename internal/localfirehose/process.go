@@ -209,44 +209,62 @@ type object struct {
 	count  int
 }
 
-// bodies keeps object bodies to reuse: a Writer does not keep the bytes it
-// is given, and a batch's objects are about the same size every time. A
-// sync.Pool would be emptied by every garbage collection, so each batch
-// would grow a new body of megabytes from nothing (clearing and copying it
-// at every doubling) and hand it back to the operating system soon after.
-type bodies struct {
+// freeList keeps values for reuse, safe for concurrent use. Unlike a
+// sync.Pool, which every garbage collection empties, it keeps what it is
+// given: object bodies of megabytes would otherwise be grown from nothing
+// (cleared and copied at every doubling) after each collection, and handed
+// back to the operating system soon after.
+type freeList[T any] struct {
 	mu   sync.Mutex
-	free []*bytes.Buffer
+	free []T
 }
 
-// Bodies kept: a few per delivering goroutine, none larger than a
-// processor's whole response could make them.
+// take removes and returns the value kept last for which fits is true (any
+// value, when fits is nil); ok is false when there is none.
+func (l *freeList[T]) take(fits func(T) bool) (v T, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.free) - 1; i >= 0; i-- {
+		if fits == nil || fits(l.free[i]) {
+			v = l.free[i]
+			l.free = slices.Delete(l.free, i, i+1)
+			return v, true
+		}
+	}
+	return v, false
+}
+
+// keep keeps v, unless most values are kept already.
+func (l *freeList[T]) keep(v T, most int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.free) < most {
+		l.free = append(l.free, v)
+	}
+}
+
+// Object bodies kept (a Writer does not keep the bytes it is given, and a
+// batch's objects are about the same size every time): a few per
+// delivering goroutine, none larger than a processor's whole response
+// could make them.
 const (
 	keptBodies   = 4
 	maxKeptBytes = 16 << 20
 )
 
-func (b *bodies) get() *bytes.Buffer {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if n := len(b.free); n > 0 {
-		buf := b.free[n-1]
-		b.free[n-1] = nil
-		b.free = b.free[:n-1]
+// body returns an empty object body, a kept one when there is one.
+func (e *Emulator) body() *bytes.Buffer {
+	if buf, ok := e.bodies.take(nil); ok {
 		buf.Reset()
 		return buf
 	}
 	return new(bytes.Buffer)
 }
 
-func (b *bodies) put(buf *bytes.Buffer) {
-	if buf.Cap() > maxKeptBytes {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.free) < keptBodies {
-		b.free = append(b.free, buf)
+// keepBody keeps a written object's body for a later object.
+func (e *Emulator) keepBody(buf *bytes.Buffer) {
+	if buf.Cap() <= maxKeptBytes {
+		e.bodies.keep(buf, keptBodies)
 	}
 }
 
@@ -269,7 +287,7 @@ func (e *Emulator) deliver(ctx context.Context, s *stream, d *StreamStats, batch
 	add := func(objs *[]*object, by map[string]*object, pfx string, arrival time.Time) *object {
 		o, ok := by[pfx]
 		if !ok {
-			o = &object{key: pfx, oldest: arrival, body: e.bodies.get()}
+			o = &object{key: pfx, oldest: arrival, body: e.body()}
 			if objs == &okObjects && len(okObjects) == 0 {
 				o.body.Grow(okBytes)
 			}
@@ -363,7 +381,7 @@ func (e *Emulator) deliver(ctx context.Context, s *stream, d *StreamStats, batch
 	defer func() {
 		for _, objs := range [][]*object{okObjects, errObjects} {
 			for _, o := range objs {
-				e.bodies.put(o.body)
+				e.keepBody(o.body)
 			}
 		}
 	}()
