@@ -32,7 +32,8 @@ type lookups []map[string]enrich.Result
 // lookupBatch collects the distinct keys of the whole batch and looks them
 // up, one call per enricher, before any record is written. It normalises
 // every record to find its keys and forgets the values again, so memory
-// stays one line of a packed record deep. It returns nil when no enricher applies.
+// stays one line of a packed record deep. It returns nil when no enricher
+// applies.
 func (h *Handler) lookupBatch(ctx context.Context, w *worker, b *firehose.Batch, stream string, cutoff func() bool) lookups {
 	if len(h.enrichers) == 0 {
 		return nil
