@@ -22,19 +22,21 @@ import (
 // the same puts in the same order whatever the scheduling, so the output
 // is the same files with the same contents on one core or many:
 //
-//   - workers split objects, taken in order, each into its own queue of
-//     PutRecordBatch calls (at most queueDepth waiting per object);
+//   - workers split objects, taken in order, each handing its
+//     PutRecordBatch calls to its own queue, one at a time;
 //   - one feeder puts the queues into the emulator object by object, in
 //     the objects' order;
 //   - the emulator (WithPipeline) invokes the transform on several cut
 //     buffers at once and delivers them in the order they were cut.
 //
 // Memory stays bounded: at most splitWorkers objects are split at once,
-// each a batch or two ahead of the feeder, and the emulator holds at most
+// each at most one call ahead of the feeder, and the emulator holds at most
 // as many batches between cutting and delivery as there are cores.
 
-// queueDepth is how many PutRecordBatch calls an object may have waiting.
-const queueDepth = 0
+// A split worker's producer fills its next call while the feeder puts the
+// last one: the call is copied only when the feeder takes it, so an
+// object is at most one call ahead, and no copy waits (4 MiB with packed
+// records, which kept the collector busy on two cores).
 
 // maxSplitWorkers bounds the objects split at once (and so the batches
 // waiting), however many cores there are.
@@ -46,33 +48,51 @@ func cores() int { return runtime.GOMAXPROCS(0) }
 // splitWorkers is how many objects are split at once: half the cores,
 // rounded up. Splitting takes about a ninth of a run's CPU, so one
 // splitter keeps two transform workers busy, and each splitter more holds
-// its producer's batch and a queued copy of it (4 MiB each with packed
-// records): on two cores, one splitter instead of two ran 1 GiB of packed
+// its producer's batch (4 MiB with packed records): on two cores, one splitter instead of two ran 1 GiB of packed
 // listings in 17 s instead of 24 s, peaking at 59 MiB instead of 65 MiB.
 func splitWorkers(objects int) int { return max(1, min((cores()+1)/2, objects, maxSplitWorkers)) }
 
 // objectQueue is one object's PutRecordBatch calls, in order.
-type objectQueue chan *awsfirehose.PutRecordBatchInput
+type objectQueue chan queuedPut
+
+// queuedPut is a call waiting for the feeder, which copies its records
+// and then closes taken: until then the producer keeps its buffers.
+type queuedPut struct {
+	in    *awsfirehose.PutRecordBatchInput
+	taken chan<- struct{}
+}
+
+// take copies the call's records and lets the producer go on.
+func (qp queuedPut) take() *awsfirehose.PutRecordBatchInput {
+	in := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: qp.in.DeliveryStreamName, Records: localfirehose.CopyRecords(qp.in.Records)}
+	qp.taken <- struct{}{}
+	return in
+}
 
 // queueClient is the Firehose client a split worker's sink puts into: it
-// copies each call into the current object's queue and answers at once
-// that every record was accepted (the emulator refuses nothing that a
-// splitter's producer sends; a delivery fault ends the run).
+// hands each call to the current object's queue, waits until the feeder
+// has copied it, and answers that every record was accepted (the
+// emulator refuses nothing that a splitter's producer sends; a delivery
+// fault ends the run).
 type queueClient struct {
-	q   objectQueue
-	ctx context.Context // the run's: its end unblocks a full queue
+	q     objectQueue
+	ctx   context.Context // the run's: its end unblocks a full queue
+	taken chan struct{}
 }
 
 func (c *queueClient) PutRecordBatch(ctx context.Context, in *awsfirehose.PutRecordBatchInput, _ ...func(*awsfirehose.Options)) (*awsfirehose.PutRecordBatchOutput, error) {
-	// The producer reuses its buffers when the call returns: keep a copy.
-	cp := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: in.DeliveryStreamName, Records: localfirehose.CopyRecords(in.Records)}
+	// The producer reuses its buffers when the call returns: the feeder
+	// copies them first. Once it has taken the call it copies at once,
+	// so the wait for that heeds no context: returning earlier would let
+	// the producer write over what is being copied.
 	select {
-	case c.q <- cp:
+	case c.q <- queuedPut{in: in, taken: c.taken}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-c.ctx.Done():
 		return nil, context.Cause(c.ctx)
 	}
+	<-c.taken
 	return &awsfirehose.PutRecordBatchOutput{
 		FailedPutCount:   aws.Int32(0),
 		Encrypted:        aws.Bool(false),
@@ -92,14 +112,14 @@ func splitAll(ctx context.Context, objects []object, roots map[string]string, ne
 	defer cancel(nil)
 	queues := make([]objectQueue, len(objects))
 	for i := range queues {
-		queues[i] = make(objectQueue, queueDepth)
+		queues[i] = make(objectQueue)
 	}
 	results := make([]splitter.Result, len(objects))
 	var next atomic.Int64 // the next object to split
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for range splitWorkers(len(objects)) {
-		client := &queueClient{ctx: ctx}
+		client := &queueClient{ctx: ctx, taken: make(chan struct{})}
 		sp, err := newSplitter(client)
 		if err != nil {
 			cancel(err)
@@ -138,8 +158,8 @@ func splitAll(ctx context.Context, objects []object, roots map[string]string, ne
 	// The feeder: each object's calls in turn, in the objects' order. A
 	// worker blocked on a full queue returns when ctx ends.
 	for _, q := range queues {
-		for in := range q {
-			if _, err := put(ctx, in); err != nil {
+		for qp := range q {
+			if _, err := put(ctx, qp.take()); err != nil {
 				cancel(fmt.Errorf("localrun: %w", err))
 				break
 			}

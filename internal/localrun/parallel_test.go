@@ -2,8 +2,13 @@ package localrun
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsfirehose "github.com/aws/aws-sdk-go-v2/service/firehose"
+	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 )
 
 // TestRunSameOutputOnAnyCoreCount runs the same mixed input (several
@@ -41,5 +46,52 @@ func TestRunSameOutputOnAnyCoreCount(t *testing.T) {
 			t.Errorf("GOMAXPROCS=%d: %+v; on one core: %+v", procs, sum, sum1)
 		}
 		compareTree(t, out, one)
+	}
+}
+
+// TestQueuedCallCopiedWhenTaken holds the hand-over between a split
+// worker and the feeder: the worker's PutRecordBatch returns only once the
+// feeder has copied the call, so the producer may then reuse its buffers,
+// and no copy is made before the feeder takes the call.
+func TestQueuedCallCopiedWhenTaken(t *testing.T) {
+	c := &queueClient{q: make(objectQueue), ctx: context.Background(), taken: make(chan struct{})}
+	for round := range 3 {
+		buf := []byte("listing one")
+		in := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: aws.String("listings"), Records: []types.Record{{Data: buf}}}
+		returned := make(chan error, 1)
+		go func() {
+			_, err := c.PutRecordBatch(context.Background(), in)
+			returned <- err
+		}()
+		qp := <-c.q
+		select {
+		case err := <-returned:
+			t.Fatalf("round %d: PutRecordBatch returned (%v) before the feeder copied the call", round, err)
+		default:
+		}
+		if &qp.in.Records[0].Data[0] != &buf[0] {
+			t.Fatalf("round %d: the queue holds a copy already; it should hold the producer's call", round)
+		}
+		got := qp.take()
+		if err := <-returned; err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		copy(buf, "overwritten") // the producer reuses its buffer
+		if string(got.Records[0].Data) != "listing one" || aws.ToString(got.DeliveryStreamName) != "listings" {
+			t.Fatalf("round %d: the feeder's call holds %q for %q, want the records as put", round, got.Records[0].Data, aws.ToString(got.DeliveryStreamName))
+		}
+	}
+}
+
+// TestQueuedCallEndsWithTheRun: a worker waiting for the feeder returns
+// when the run ends, without the feeder taking the call.
+func TestQueuedCallEndsWithTheRun(t *testing.T) {
+	run, cancel := context.WithCancelCause(context.Background())
+	c := &queueClient{q: make(objectQueue), ctx: run, taken: make(chan struct{})}
+	stop := errors.New("delivery fault")
+	cancel(stop)
+	in := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: aws.String("listings"), Records: []types.Record{{Data: []byte("x")}}}
+	if _, err := c.PutRecordBatch(context.Background(), in); !errors.Is(err, stop) {
+		t.Fatalf("PutRecordBatch after the run ended = %v, want the run's cause %v", err, stop)
 	}
 }
