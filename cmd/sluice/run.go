@@ -408,7 +408,7 @@ func tuneGC() func() {
 		return func() {}
 	}
 	percent := debug.SetGCPercent(400)
-	limit := debug.SetMemoryLimit(40 << 20)
+	limit := debug.SetMemoryLimit(localrun.MemoryLimit)
 	return func() {
 		debug.SetGCPercent(percent)
 		debug.SetMemoryLimit(limit)

@@ -3,8 +3,10 @@ package localrun
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -38,19 +40,56 @@ import (
 // object is at most one call ahead, and no copy waits (4 MiB with packed
 // records, which kept the collector busy on two cores).
 
-// maxSplitWorkers bounds the objects split at once (and so the batches
-// waiting), however many cores there are.
-const maxSplitWorkers = 8
-
-// cores is the run's parallelism: the transform's invocations at once.
+// cores is the run's parallelism, before memory bounds it.
 func cores() int { return runtime.GOMAXPROCS(0) }
 
-// splitWorkers is how many objects are split at once: half the cores,
-// rounded up. Splitting takes about a ninth of a run's CPU, so one
-// splitter keeps two transform workers busy, and each splitter more holds
-// its producer's batch (4 MiB with packed records): on two cores, one splitter instead of two ran 1 GiB of packed
-// listings in 17 s instead of 24 s, peaking at 59 MiB instead of 65 MiB.
-func splitWorkers(objects int) int { return max(1, min((cores()+1)/2, objects, maxSplitWorkers)) }
+// Memory bounds the parallelism: each transform invocation at once holds
+// its batch, its documents and its response (a few MB each with packed
+// records), so a run with one per core outgrew its memory budget on many
+// cores: with 8, 1 GiB of listings peaked at 93 MiB, and 125 MiB packed,
+// against the 64 MiB `sluice run` keeps to. Under its 40 MiB soft limit
+// (MemoryLimit) two invocations fit (56 and 59 MiB with 8 cores); a third
+// took packed runs to 70 MiB. A larger limit (GOMEMLIMIT) makes room for
+// one more per workerBytes, up to one per core.
+const (
+	// MemoryLimit is the soft memory limit `sluice run` sets (unless
+	// GOGC or GOMEMLIMIT is set): with it, a run keeps to 64 MiB of RSS.
+	MemoryLimit     = 40 << 20
+	workersAtLimit  = 2
+	workerBytes     = 16 << 20
+	maxSplitWorkers = 8 // however many cores and however much memory
+)
+
+// transformWorkers is how many transform invocations run at once: one per
+// core, as many as the memory limit in force has room for.
+func transformWorkers() int {
+	return max(1, min(cores(), workersFor(debug.SetMemoryLimit(-1))))
+}
+
+// workersFor is how many transform invocations a memory limit has room
+// for: one below MemoryLimit, any number without a limit (math.MaxInt64).
+func workersFor(limit int64) int {
+	if limit == math.MaxInt64 {
+		return math.MaxInt32
+	}
+	switch {
+	case limit < MemoryLimit:
+		return 1
+	case limit == MemoryLimit:
+		return workersAtLimit
+	}
+	return workersAtLimit + int(min((limit-MemoryLimit)/workerBytes, math.MaxInt32/2))
+}
+
+// splitWorkers is how many objects are split at once: half the transform
+// workers, rounded up. Splitting takes about a ninth of a run's CPU, so
+// one splitter keeps two transform workers busy, and each splitter more
+// holds its producer's batch (4 MiB with packed records): on two cores,
+// one splitter instead of two ran 1 GiB of packed listings in 17 s
+// instead of 24 s, peaking at 59 MiB instead of 65 MiB.
+func splitWorkers(objects int) int {
+	return max(1, min((transformWorkers()+1)/2, objects, maxSplitWorkers))
+}
 
 // objectQueue is one object's PutRecordBatch calls, in order.
 type objectQueue chan queuedPut

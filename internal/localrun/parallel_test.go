@@ -3,7 +3,9 @@ package localrun
 import (
 	"context"
 	"errors"
+	"math"
 	"runtime"
+	"runtime/debug"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -93,5 +95,44 @@ func TestQueuedCallEndsWithTheRun(t *testing.T) {
 	in := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: aws.String("listings"), Records: []types.Record{{Data: []byte("x")}}}
 	if _, err := c.PutRecordBatch(context.Background(), in); !errors.Is(err, stop) {
 		t.Fatalf("PutRecordBatch after the run ended = %v, want the run's cause %v", err, stop)
+	}
+}
+
+// TestWorkersBoundedByMemoryLimit holds a run's parallelism to its memory
+// budget: under the soft limit `sluice run` sets, two transform
+// invocations and one splitter at most, however many cores; a larger
+// limit makes room for more, up to one per core; no limit, one per core.
+func TestWorkersBoundedByMemoryLimit(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	for _, c := range []struct {
+		limit           int64
+		workers, splits int
+	}{
+		{MemoryLimit, 2, 1},
+		{MemoryLimit / 2, 1, 1},
+		{MemoryLimit + workerBytes - 1, 2, 1},
+		{MemoryLimit + workerBytes, 3, 2},
+		{MemoryLimit + 5*workerBytes, 7, 4},
+		{MemoryLimit + 100*workerBytes, 8, 4},
+		{math.MaxInt64, 8, 4},
+	} {
+		debug.SetMemoryLimit(c.limit)
+		if got := transformWorkers(); got != c.workers {
+			t.Errorf("limit %d, 8 cores: %d transform workers, want %d", c.limit, got, c.workers)
+		}
+		if got := splitWorkers(100); got != c.splits {
+			t.Errorf("limit %d, 8 cores: %d split workers, want %d", c.limit, got, c.splits)
+		}
+	}
+	debug.SetMemoryLimit(MemoryLimit)
+	runtime.GOMAXPROCS(1)
+	if w, s := transformWorkers(), splitWorkers(100); w != 1 || s != 1 {
+		t.Errorf("one core: %d transform and %d split workers, want 1 and 1", w, s)
+	}
+	runtime.GOMAXPROCS(8)
+	debug.SetMemoryLimit(math.MaxInt64)
+	if got := splitWorkers(3); got != 3 {
+		t.Errorf("3 objects: %d split workers, want 3", got)
 	}
 }
