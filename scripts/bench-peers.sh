@@ -4,7 +4,9 @@
 # schema) on the same job, 200,000 scraped listings as JSON lines (about
 # 69 MB in 8 objects, written by bench/gen, the same bytes every time), JSON
 # lines out, and sluice again with pack: true (bench/peers-packed.yaml) on
-# one core; the 1 GiB memory case runs both on one core and on two. Runs
+# one core; the 1 GiB memory case runs both on one core, on two, and on
+# two with GOMAXPROCS=MANY (as a machine of that many cores would run it:
+# memory must stay bounded whatever the core count). Runs
 # alternate (naive, sluice, naive, sluice, ...) so that a busy machine
 # slows both alike; medians are printed.
 #
@@ -12,8 +14,9 @@
 #
 # Environment: ROUNDS (default 5), RECORDS (200000), CPU1 (the core for the
 # one-core case, default 0), CPU2 (the two cores, default 0,1), BIG_BYTES
-# (the memory case's input, default 1 GiB; 0 skips it), WORK (scratch
-# folder, default a temporary one).
+# (the memory case's input, default 1 GiB; 0 skips it), MANY (the core
+# count the memory case also runs as, default 8), WORK (scratch folder,
+# default a temporary one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
@@ -21,6 +24,7 @@ RECORDS=${RECORDS:-200000}
 CPU1=${CPU1:-0}
 CPU2=${CPU2:-0,1}
 BIG_BYTES=${BIG_BYTES:-1073741824}
+MANY=${MANY:-8}
 for tool in taskset /usr/bin/time; do
 	command -v "$tool" >/dev/null || { echo "bench-peers: needs $tool" >&2; exit 2; }
 done
@@ -51,7 +55,7 @@ run() {
 	packed) cmd=("$work/sluice" run -config bench/peers-packed.yaml -out "$out" -progress never "$work/in") ;;
 	esac
 	t0=$(date +%s%N)
-	/usr/bin/time -f '%M %U %S' -o "$work/rss" taskset -c "$cpus" "${cmd[@]}" >"$work/log-$name" 2>&1 ||
+	env ${RUN_PROCS:+GOMAXPROCS=$RUN_PROCS} /usr/bin/time -f '%M %U %S' -o "$work/rss" taskset -c "$cpus" "${cmd[@]}" >"$work/log-$name" 2>&1 ||
 		{ echo "bench-peers: $name failed:" >&2; cat "$work/log-$name" >&2; exit 1; }
 	t1=$(date +%s%N)
 	if [ "$name" != naive ] && ! grep -q "ok           $RECORDS\$" "$work/log-$name"; then
@@ -110,10 +114,12 @@ if [ "$BIG_BYTES" != 0 ]; then
 	echo
 	RECORDS=$(cat "$work"/in/listings/* | wc -l)
 	for name in sluice packed; do
-		for cpus in "$CPU1" "$CPU2"; do
-			read -r ms rss _ < <(run "$cpus" "$name")
-			printf 'sluice run%s, %s bytes, cores %s: %.1f MB/s, peak RSS %d MiB (target < 64 MiB)\n' \
-				"$([ "$name" = packed ] && echo ', packed')" "$bytes" "$cpus" "$(mbs "$ms")" $((rss / 1024))
+		for cpus in "$CPU1" "$CPU2" "$CPU2/$MANY"; do
+			procs=${cpus#*/}
+			[ "$procs" = "$cpus" ] && procs=
+			read -r ms rss _ < <(RUN_PROCS=$procs run "${cpus%/*}" "$name")
+			printf 'sluice run%s, %s bytes, cores %s%s: %.1f MB/s, peak RSS %d MiB (target < 64 MiB)\n' \
+				"$([ "$name" = packed ] && echo ', packed')" "$bytes" "${cpus%/*}" "${procs:+ as GOMAXPROCS=$procs}" "$(mbs "$ms")" $((rss / 1024))
 			rm -rf "$work/out-$name"
 		done
 	done
