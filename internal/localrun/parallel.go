@@ -33,7 +33,8 @@ import (
 //
 // Memory stays bounded: at most splitWorkers objects are split at once,
 // each at most one call ahead of the feeder, and the emulator holds at most
-// as many batches between cutting and delivery as there are cores.
+// one batch per transform invocation (transformWorkers) between cutting
+// and delivery.
 
 // A split worker's producer fills its next call while the feeder puts the
 // last one: the call is copied only when the feeder takes it, so an
@@ -46,10 +47,10 @@ func cores() int { return runtime.GOMAXPROCS(0) }
 // Memory bounds the parallelism: each transform invocation at once holds
 // its batch, its documents and its response (a few MB each with packed
 // records), so a run with one per core outgrew its memory budget on many
-// cores: with 8, 1 GiB of listings peaked at 93 MiB, and 125 MiB packed,
+// cores: with 8, 1 GiB of listings peaked at 91 MiB, and 122 MiB packed,
 // against the 64 MiB `sluice run` keeps to. Under its 40 MiB soft limit
-// (MemoryLimit) two invocations fit (56 and 59 MiB with 8 cores); a third
-// took packed runs to 70 MiB. A larger limit (GOMEMLIMIT) makes room for
+// (MemoryLimit) two invocations fit (55 and 58 MiB with 8 cores); a third
+// took packed runs to 68 MiB. A larger limit (GOMEMLIMIT) makes room for
 // one more per workerBytes, up to one per core.
 const (
 	// MemoryLimit is the soft memory limit `sluice run` sets (unless
@@ -95,7 +96,7 @@ func splitWorkers(objects int) int {
 type objectQueue chan queuedPut
 
 // queuedPut is a call waiting for the feeder, which copies its records
-// and then closes taken: until then the producer keeps its buffers.
+// and then sends on taken: until then the producer keeps its buffers.
 type queuedPut struct {
 	in    *awsfirehose.PutRecordBatchInput
 	taken chan<- struct{}
