@@ -42,6 +42,9 @@ type Decoded struct {
 	Flags []string
 
 	cache sourceCache
+	// unescaped holds the record's strings that had escapes, reused by
+	// the next Decode (jsonx.Scanner.Buf).
+	unescaped []byte
 }
 
 // sourceCache keeps what the last source object's head decoded to. The
@@ -64,8 +67,10 @@ type sourceCache struct {
 var lineMember = []byte(`,"line":`)
 
 // Decode parses one record. Envelope strings without escapes alias data
-// (no copy), so data must not change while d is in use. d's slices are
-// reused.
+// (no copy), so data must not change while d is in use; strings with
+// escapes alias d's own memory, which the next Decode into d reuses. So
+// a string that is kept past the next Decode must be copied. d's slices
+// are reused.
 //
 // A JSON object is an envelope when it has a numeric "v" and an object
 // "fields"; any other object is bare.
@@ -73,7 +78,8 @@ func Decode(data []byte, d *Decoded) error {
 	d.ID, d.Schema, d.Bare = "", "", false
 	d.Source = Source{Flags: d.Source.Flags[:0]}
 	d.Fields, d.Flags, d.top = d.Fields[:0], d.Flags[:0], d.top[:0]
-	p := jsonx.Scanner{Data: data}
+	d.unescaped = d.unescaped[:0]
+	p := jsonx.Scanner{Data: data, Buf: &d.unescaped}
 	p.WS()
 	if p.I >= len(data) || data[p.I] != '{' {
 		return wrap(p.Fail("a record must be a JSON object"))

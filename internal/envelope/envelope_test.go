@@ -230,3 +230,31 @@ func TestEncoderNamesInAnyOrder(t *testing.T) {
 		t.Fatalf("the Encoder remembers %d names, want at most %d", len(enc.byName), maxNames)
 	}
 }
+
+// TestDecodeEscapedStringsReuseMemory: a record's strings with escapes
+// come out right, and a second record decoded into the same Decoded
+// reuses their memory instead of allocating.
+func TestDecodeEscapedStringsReuseMemory(t *testing.T) {
+	rec := []byte(`{"v":1,"id":"a","schema":"listing","source":{"bucket":"b","key":"k","format":"jsonl","line":2,"offset":0},"fields":{"Description":"\"best scones\" in town","Note":"caf\u00e9 \u2014 open\ttill 5"}}`)
+	var d Decoded
+	if err := Decode(rec, &d); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"Description": `"best scones" in town`, "Note": "café — open\ttill 5"}
+	for _, f := range d.Fields {
+		if f.Value != want[f.Name] {
+			t.Errorf("%s = %q, want %q", f.Name, f.Value, want[f.Name])
+		}
+	}
+	if len(d.Fields) != len(want) {
+		t.Fatalf("%d fields, want %d: %+v", len(d.Fields), len(want), d.Fields)
+	}
+	allocs := testing.AllocsPerRun(50, func() {
+		if err := Decode(rec, &d); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("decoding the record again allocated %.1f times, want 0", allocs)
+	}
+}

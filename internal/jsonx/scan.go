@@ -35,8 +35,14 @@ func (e *Error) Error() string {
 // Scanner reads JSON from Data starting at I. Strings without escapes
 // alias Data (no copy): Data must not change while they are in use.
 type Scanner struct {
-	Data  []byte
-	I     int
+	Data []byte
+	I    int
+	// Buf, when set, holds the strings with escapes that Str, Value and
+	// the rest unescape: each is appended to *Buf and aliases it, so it
+	// is valid until the owner of *Buf writes over it (as a decoder
+	// reusing it for its next record does). Without Buf each such string
+	// has memory of its own.
+	Buf   *[]byte
 	depth int // objects and arrays open
 }
 
@@ -545,14 +551,23 @@ func zeroBytes(x uint64) uint64 {
 }
 
 func (p *Scanner) strEscaped(start int) (string, error) {
-	buf := make([]byte, 0, p.I-start+16)
+	var buf []byte
+	at := 0 // where this string starts in buf
+	if p.Buf != nil {
+		buf, at = *p.Buf, len(*p.Buf)
+		defer func() { *p.Buf = buf }()
+	} else {
+		buf = make([]byte, 0, p.I-start+16)
+	}
 	buf = append(buf, p.Data[start:p.I]...)
 	for p.I < len(p.Data) {
 		c := p.Data[p.I]
 		switch {
 		case c == '"':
 			p.I++
-			return Alias(buf), nil // buf is this string's alone
+			// buf[at:] is this string's alone: later strings are
+			// appended after it (or, grown, into new memory).
+			return Alias(buf[at:len(buf):len(buf)]), nil
 		case c < 0x20:
 			return "", p.Fail("control character in a string")
 		case c != '\\':

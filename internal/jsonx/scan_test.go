@@ -99,7 +99,66 @@ func FuzzStr(f *testing.F) {
 		if err == nil && (werr != nil || (utf8.ValidString(got) && got != want)) {
 			t.Fatalf("Str(%q) = %q; encoding/json: %q, %v", in, got, want, werr)
 		}
+		// Into a Buf holding an earlier string: the same answer, and the
+		// earlier string left as it was.
+		buf := append(make([]byte, 0, 8), "earlier"...)
+		q := Scanner{Data: in, Buf: &buf}
+		got2, err2 := q.Str()
+		if got2 != got || (err2 == nil) != (err == nil) || q.I != p.I || string(buf[:7]) != "earlier" {
+			t.Fatalf("Str(%q) with Buf = %q, %v at %d (Buf starts %q); without: %q, %v at %d", in, got2, err2, q.I, buf[:7], got, err, p.I)
+		}
 	})
+}
+
+// TestStrIntoBufKeepsEveryString: strings with escapes read into one Buf
+// each keep their own bytes, as the Buf grows and as more are read, and
+// once the Buf has room, reading them allocates nothing.
+func TestStrIntoBufKeepsEveryString(t *testing.T) {
+	in := []string{`"say \"hi\""`, `"caf\u00e9 \u2014 open"`, `"tab\there, and a long tail to grow the buffer past its start"`, `"\ud83d\ude00 smile"`}
+	var want []string
+	for _, s := range in {
+		var w string
+		if err := json.Unmarshal([]byte(s), &w); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, w)
+	}
+	buf := make([]byte, 0, 4) // too small: it grows along the way
+	read := func() []string {
+		buf = buf[:0]
+		var got []string
+		for _, s := range in {
+			p := Scanner{Data: []byte(s), Buf: &buf}
+			v, err := p.Str()
+			if err != nil {
+				t.Fatalf("Str(%s): %v", s, err)
+			}
+			got = append(got, v)
+		}
+		return got
+	}
+	got := read()
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("string %d = %q after all were read, want %q", i, got[i], want[i])
+		}
+	}
+	data := make([][]byte, len(in))
+	for i, s := range in {
+		data[i] = []byte(s)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		buf = buf[:0]
+		for _, d := range data {
+			p := Scanner{Data: d, Buf: &buf}
+			if _, err := p.Str(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("reading into a Buf with room allocated %.1f times a run, want 0", allocs)
+	}
 }
 
 // TestCanonical lists objects that are and are not written as the
