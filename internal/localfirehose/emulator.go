@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -202,6 +203,21 @@ type buffered struct {
 	id      string
 	arrival time.Time
 	data    []byte
+	owner   *owner // the call's, with PutOwnedRecordBatchThen; else nil
+}
+
+// owner counts a call's records not yet delivered, and releases their
+// memory to the caller once none is left.
+type owner struct {
+	left    atomic.Int64
+	release func()
+}
+
+// done marks one of the owner's records delivered.
+func (o *owner) done() {
+	if o.left.Add(-1) == 0 {
+		o.release()
+	}
 }
 
 // eventOverhead is a generous bound on the JSON around one record in the
@@ -217,17 +233,40 @@ const eventOverhead = 192
 // is processed at once;
 // a delivery fault (the output cannot be written) is returned as an error.
 func (e *Emulator) PutRecordBatch(ctx context.Context, in *awsfirehose.PutRecordBatchInput, _ ...func(*awsfirehose.Options)) (*awsfirehose.PutRecordBatchOutput, error) {
-	return e.put(ctx, in, true)
+	return e.put(ctx, in, true, nil)
 }
 
 // PutOwnedRecordBatch is PutRecordBatch for a caller that hands the
 // records' data over: the emulator keeps it without a copy, so the caller
 // must never change it afterwards.
 func (e *Emulator) PutOwnedRecordBatch(ctx context.Context, in *awsfirehose.PutRecordBatchInput) (*awsfirehose.PutRecordBatchOutput, error) {
-	return e.put(ctx, in, false)
+	return e.put(ctx, in, false, nil)
 }
 
-func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput, copyData bool) (*awsfirehose.PutRecordBatchOutput, error) {
+// PutOwnedRecordBatchThen is PutOwnedRecordBatch that calls release once
+// every record of the call is delivered (to the output or the error
+// prefix) or dropped: nothing refers to the records' data then, and the
+// caller may reuse its memory. release runs on the goroutine that
+// delivered the last record. It is not called when the call fails, nor
+// for records a stopped emulator abandons. The processor must not keep
+// the data it was given past its answer (as WithReusedEvents asks). It
+// answers no record ids, which a caller handing records over needs not.
+func (e *Emulator) PutOwnedRecordBatchThen(ctx context.Context, in *awsfirehose.PutRecordBatchInput, release func()) error {
+	if len(in.Records) == 0 {
+		_, err := e.put(ctx, in, false, nil)
+		if err == nil {
+			release()
+		}
+		return err
+	}
+	o := &owner{release: release}
+	o.left.Store(int64(len(in.Records)))
+	_, err := e.put(ctx, in, false, o)
+	return err
+}
+
+// put buffers in's records; for a call with an owner it answers nothing.
+func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput, copyData bool, o *owner) (*awsfirehose.PutRecordBatchOutput, error) {
 	if err := e.checkOpen(); err != nil {
 		return nil, err
 	}
@@ -235,11 +274,7 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 	if err != nil {
 		return nil, err
 	}
-	out := &awsfirehose.PutRecordBatchOutput{
-		FailedPutCount:   aws.Int32(0),
-		Encrypted:        aws.Bool(false),
-		RequestResponses: make([]types.PutRecordBatchResponseEntry, len(in.Records)),
-	}
+	answering := o == nil
 	// Buffers whose interval ran out before this call are processed first,
 	// as Firehose would have processed them then.
 	if err := e.Poll(ctx); err != nil {
@@ -256,7 +291,9 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 	}
 	now := e.now()
 	var answer putIDs
-	answer.init(s.name, len(records))
+	if answering {
+		answer.init(s.name, len(records))
+	}
 	s.mu.Lock()
 	// s.buf[named:] are this call's records still without their id: they
 	// are named together, with one allocation, whenever the stream is
@@ -289,12 +326,14 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 		// the lock, and a producer (or the transform, putting records
 		// back) may have taken numbers meanwhile.
 		s.seq++
-		s.buf = append(s.buf, buffered{arrival: now, data: data})
+		s.buf = append(s.buf, buffered{arrival: now, data: data, owner: o})
 		s.bufBytes += len(data)
 		s.reqBytes += reqSize
 		s.stats.RecordsIn++
 		s.stats.BytesIn += int64(len(data))
-		answer.add(s.seq)
+		if answering {
+			answer.add(s.seq)
+		}
 		if s.bufBytes >= s.sizeHint {
 			s.nameRecords(named)
 			if err := e.flushLocked(ctx, s); err != nil {
@@ -306,6 +345,14 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 	}
 	s.nameRecords(named)
 	s.mu.Unlock()
+	if !answering {
+		return nil, nil
+	}
+	out := &awsfirehose.PutRecordBatchOutput{
+		FailedPutCount:   aws.Int32(0),
+		Encrypted:        aws.Bool(false),
+		RequestResponses: make([]types.PutRecordBatchResponseEntry, len(in.Records)),
+	}
 	answer.fill(out.RequestResponses)
 	return out, nil
 }
@@ -370,14 +417,34 @@ const ownCopyBytes = 64 << 10
 // delivered, not when the call's last record is: a call of packed records
 // holds 4 MiB.
 func CopyRecords(in []types.Record) []types.Record {
+	out, _ := copyRecords(in, nil, nil)
+	return out
+}
+
+// smallBytes is how many bytes of in's records CopyRecords puts in one
+// slab.
+func smallBytes(in []types.Record) int {
 	total := 0
 	for _, r := range in {
 		if len(r.Data) < ownCopyBytes {
 			total += len(r.Data)
 		}
 	}
-	slab := make([]byte, 0, total)
-	out := make([]types.Record, len(in))
+	return total
+}
+
+// copyRecords is CopyRecords copying the small records into slab when it
+// has room for them, else into a new slab, and writing the records into
+// out's memory when it has room; it returns the slab used.
+func copyRecords(in []types.Record, slab []byte, out []types.Record) ([]types.Record, []byte) {
+	if total := smallBytes(in); cap(slab) < total {
+		slab = make([]byte, 0, total)
+	}
+	slab = slab[:0]
+	if cap(out) < len(in) {
+		out = make([]types.Record, len(in))
+	}
+	out = out[:len(in)]
 	for i, r := range in {
 		if len(r.Data) >= ownCopyBytes {
 			out[i].Data = bytes.Clone(r.Data)
@@ -387,7 +454,42 @@ func CopyRecords(in []types.Record) []types.Record {
 		slab = append(slab, r.Data...)
 		out[i].Data = slab[at:len(slab):len(slab)]
 	}
-	return out
+	return out, slab
+}
+
+// Copier copies PutRecordBatch calls for PutOwnedRecordBatchThen, as
+// CopyRecords does, into the memory of earlier calls whose records are
+// all delivered, so that a run's small records are copied without
+// allocating. Copy is for one goroutine; the releases it returns may run
+// on any.
+type Copier struct {
+	slabs freeList[[]byte]
+	// records is the slice Copy returns, reused by the next Copy: the
+	// emulator keeps the records' data, not the slice.
+	records []types.Record
+}
+
+// A Copier keeps at most keptSlabs slabs, each of a multiple of slabClass
+// bytes: calls of about the same size (a producer's calls of 500 records)
+// then fit each other's.
+const (
+	keptSlabs = 8
+	slabClass = 64 << 10
+)
+
+// Copy returns a copy of in's records and the release to give
+// PutOwnedRecordBatchThen with them, which keeps their memory for a later
+// call. The slice it returns (not the records' data) is valid until the
+// next Copy.
+func (c *Copier) Copy(in []types.Record) ([]types.Record, func()) {
+	total := smallBytes(in)
+	slab, ok := c.slabs.take(func(b []byte) bool { return cap(b) >= total })
+	if !ok {
+		slab = make([]byte, 0, (total+slabClass-1)/slabClass*slabClass)
+	}
+	out, slab := copyRecords(in, slab, c.records)
+	c.records = out
+	return out, func() { c.slabs.keep(slab, keptSlabs) }
 }
 
 func (e *Emulator) checkOpen() error {

@@ -65,6 +65,11 @@ func (e *Emulator) finishBatch(ctx context.Context, s *stream, batch []buffered,
 		// processor was given its records' ids and data, not the batch),
 		// nor to the verdicts': the stream's next buffer and next
 		// delivery may use them.
+		for i := range batch {
+			if o := batch[i].owner; o != nil {
+				o.done()
+			}
+		}
 		clear(batch)
 		clear(verdicts)
 		ar.Reset()

@@ -102,11 +102,13 @@ type queuedPut struct {
 	taken chan<- struct{}
 }
 
-// take copies the call's records and lets the producer go on.
-func (qp queuedPut) take() *awsfirehose.PutRecordBatchInput {
-	in := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: qp.in.DeliveryStreamName, Records: localfirehose.CopyRecords(qp.in.Records)}
+// take copies the call's records with c and lets the producer go on; it
+// returns the copy and the release that gives its memory back to c.
+func (qp queuedPut) take(c *localfirehose.Copier) (*awsfirehose.PutRecordBatchInput, func()) {
+	records, release := c.Copy(qp.in.Records)
+	in := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: qp.in.DeliveryStreamName, Records: records}
 	qp.taken <- struct{}{}
-	return in
+	return in, release
 }
 
 // queueClient is the Firehose client a split worker's sink puts into: it
@@ -118,6 +120,9 @@ type queueClient struct {
 	q     objectQueue
 	ctx   context.Context // the run's: its end unblocks a full queue
 	taken chan struct{}
+	// entries answers every call: all accepted, so never written, and
+	// read by the producer before its next call.
+	entries []types.PutRecordBatchResponseEntry
 }
 
 func (c *queueClient) PutRecordBatch(ctx context.Context, in *awsfirehose.PutRecordBatchInput, _ ...func(*awsfirehose.Options)) (*awsfirehose.PutRecordBatchOutput, error) {
@@ -133,20 +138,25 @@ func (c *queueClient) PutRecordBatch(ctx context.Context, in *awsfirehose.PutRec
 		return nil, context.Cause(c.ctx)
 	}
 	<-c.taken
+	if cap(c.entries) < len(in.Records) {
+		c.entries = make([]types.PutRecordBatchResponseEntry, len(in.Records))
+	}
 	return &awsfirehose.PutRecordBatchOutput{
 		FailedPutCount:   aws.Int32(0),
 		Encrypted:        aws.Bool(false),
-		RequestResponses: make([]types.PutRecordBatchResponseEntry, len(in.Records)),
+		RequestResponses: c.entries[:len(in.Records)],
 	}, nil
 }
 
 // splitAll splits objects on splitWorkers goroutines, each with its own
 // splitter from newSplitter, and puts their records into put in object
-// order, handing the queued copies over (put may keep them). It returns each object's result; the first error (a split's,
-// naming the file under roots, or a put's) ends the run. finished is called
-// as each object's split ends.
+// order, handing the copies over with the release that gives their memory
+// back once they are delivered (localfirehose's PutOwnedRecordBatchThen).
+// It returns each object's result; the first error (a split's, naming the
+// file under roots, or a put's) ends the run. finished is called as each
+// object's split ends.
 func splitAll(ctx context.Context, objects []object, roots map[string]string, newSplitter func(splitter.PutRecordBatchAPI) (*splitter.Handler, error),
-	faults Faults, put func(context.Context, *awsfirehose.PutRecordBatchInput) (*awsfirehose.PutRecordBatchOutput, error),
+	faults Faults, put func(context.Context, *awsfirehose.PutRecordBatchInput, func()) error,
 	finished func(splitter.Result)) ([]splitter.Result, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -196,10 +206,14 @@ func splitAll(ctx context.Context, objects []object, roots map[string]string, ne
 	}
 
 	// The feeder: each object's calls in turn, in the objects' order. A
-	// worker blocked on a full queue returns when ctx ends.
+	// worker blocked on a full queue returns when ctx ends. Each call is
+	// copied into the memory of calls already delivered: put releases it
+	// once the call's records are.
+	var copier localfirehose.Copier
 	for _, q := range queues {
 		for qp := range q {
-			if _, err := put(ctx, qp.take()); err != nil {
+			in, release := qp.take(&copier)
+			if err := put(ctx, in, release); err != nil {
 				cancel(fmt.Errorf("localrun: %w", err))
 				break
 			}

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsfirehose "github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
+
+	"github.com/sluicehq/sluice/internal/localfirehose"
 )
 
 // TestRunSameOutputOnAnyCoreCount runs the same mixed input (several
@@ -74,7 +76,8 @@ func TestQueuedCallCopiedWhenTaken(t *testing.T) {
 		if &qp.in.Records[0].Data[0] != &buf[0] {
 			t.Fatalf("round %d: the queue holds a copy already; it should hold the producer's call", round)
 		}
-		got := qp.take()
+		var c localfirehose.Copier
+		got, _ := qp.take(&c)
 		if err := <-returned; err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}

@@ -328,7 +328,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	runErr := func() error {
 		for len(objects) > 0 {
 			before := t.counts(emu.Stats().Total().Failed)
-			results, err := splitAll(ctx, objects, roots, newSplitter, opts.Faults, emu.PutOwnedRecordBatch, func(res splitter.Result) {
+			results, err := splitAll(ctx, objects, roots, newSplitter, opts.Faults, emu.PutOwnedRecordBatchThen, func(res splitter.Result) {
 				records.Add(res.Sent + res.DeadLettered)
 				done.Add(1)
 			})

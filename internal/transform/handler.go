@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -156,8 +157,11 @@ type worker struct {
 	out      []byte // the current record's documents
 	data     []byte // the current record's decoded data
 	meta     normalize.Meta
-	// results holds each record's outcome, reused between batches.
+	// results holds each record's outcome, reused between batches, and
+	// so do reserve and pending (run's).
 	results []result
+	reserve []int
+	pending []pendingRecord
 	// route caches the last source object's route options.
 	route struct {
 		bucket, key string
@@ -340,7 +344,9 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 	limit := h.cfg.Transform.MaxResponseBytes
 	// reserve[i] is what the records after i need at least: an entry with
 	// empty data each. Ok records are written only while that still fits.
-	reserve := make([]int, n+1)
+	reserve := slices.Grow(w.reserve[:0], n+1)[:n+1]
+	w.reserve = reserve
+	reserve[n] = 0
 	for i := n - 1; i >= 0; i-- {
 		reserve[i] = reserve[i+1] + emptyEntrySize(b.IDs[i])
 	}
@@ -401,7 +407,8 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 	}
 	// Records whose column answers the rest of the batch may change wait,
 	// and so do the records after them: their documents stay in w.out.
-	var pending []pendingRecord
+	pending := w.pending[:0]
+	defer func() { w.pending = pending[:0] }()
 	var unread []int // records the deadline kept the pass from reading
 	emitted := 0
 	w.out = w.out[:0]
