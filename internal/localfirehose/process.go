@@ -64,7 +64,8 @@ func (e *Emulator) finishBatch(ctx context.Context, s *stream, batch []buffered,
 		// Nothing refers to the batch's memory once it is delivered (the
 		// processor was given its records' ids and data, not the batch),
 		// nor to the verdicts': the stream's next buffer and next
-		// delivery may use them.
+		// delivery may use them. The callers that handed records over
+		// (PutOwnedRecordBatchThen) hear that these are delivered.
 		for i := range batch {
 			if o := batch[i].owner; o != nil {
 				o.done()
