@@ -1,6 +1,9 @@
 package firehose
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // Arena is memory for the record data of one batch's responses, for a
 // caller that invokes a processor in process and delivers what it answers
@@ -12,6 +15,12 @@ import "context"
 type Arena struct {
 	chunks [][]byte
 	cur    int // the chunk being filled
+
+	// Pool, when set, takes the buffers given with Swap once the arena is
+	// Reset, and gives them out again from Swap: arenas sharing one pass
+	// large documents' memory from a delivered batch to the next.
+	Pool  *BufferPool
+	given [][]byte // the buffers given with Swap since the last Reset
 }
 
 // arenaChunk is the size of an arena's chunks. Data of a quarter chunk or
@@ -22,6 +31,10 @@ const arenaChunk = 64 << 10
 
 // arenaKept bounds the chunks an arena keeps from one batch to the next.
 const arenaKept = 128
+
+// SwapBytes is the size from which documents are better given to an
+// arena with Swap than copied with Copy.
+const SwapBytes = arenaChunk / 4
 
 // Copy returns a copy of b in the arena's memory, with no room after it.
 func (a *Arena) Copy(b []byte) []byte {
@@ -44,9 +57,29 @@ func (a *Arena) Copy(b []byte) []byte {
 	return c[start:len(c):len(c)]
 }
 
+// Swap takes buf, a buffer of documents its caller gives up, as response
+// memory without a copy: data is buf, and nothing writes to it until
+// Reset. next is an empty buffer from the pool for the caller's next
+// documents (the largest it keeps), or nil when it has none.
+func (a *Arena) Swap(buf []byte) (data, next []byte) {
+	a.given = append(a.given, buf)
+	if a.Pool != nil {
+		next = a.Pool.take()
+	}
+	return buf[:len(buf):len(buf)], next
+}
+
 // Reset makes the arena's memory free for the next batch: every slice Copy
-// returned is overwritten by later copies.
+// returned is overwritten by later copies, and the buffers given with Swap
+// go to the pool.
 func (a *Arena) Reset() {
+	for i, b := range a.given {
+		if a.Pool != nil {
+			a.Pool.keep(b)
+		}
+		a.given[i] = nil
+	}
+	a.given = a.given[:0]
 	if len(a.chunks) > arenaKept {
 		clear(a.chunks[arenaKept:])
 		a.chunks = a.chunks[:arenaKept]
@@ -55,6 +88,49 @@ func (a *Arena) Reset() {
 		a.chunks[i] = a.chunks[i][:0]
 	}
 	a.cur = 0
+}
+
+// BufferPool keeps buffers for reuse, up to Most bytes of them; it is safe
+// for concurrent use. Unlike a sync.Pool, a garbage collection does not
+// empty it; and unlike memory in use, what it keeps idle still counts as
+// live against a soft memory limit, which is what Most is for.
+type BufferPool struct {
+	Most int
+
+	mu    sync.Mutex
+	free  [][]byte
+	bytes int
+}
+
+// take returns the largest kept buffer, emptied, or nil.
+func (p *BufferPool) take() []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free) == 0 {
+		return nil
+	}
+	big := 0
+	for i, b := range p.free {
+		if cap(b) > cap(p.free[big]) {
+			big = i
+		}
+	}
+	b := p.free[big]
+	last := len(p.free) - 1
+	p.free[big], p.free[last] = p.free[last], nil
+	p.free = p.free[:last]
+	p.bytes -= cap(b)
+	return b[:0]
+}
+
+// keep keeps b when that keeps the pool within Most bytes.
+func (p *BufferPool) keep(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bytes+cap(b) <= p.Most {
+		p.free = append(p.free, b)
+		p.bytes += cap(b)
+	}
 }
 
 type arenaKey struct{}

@@ -57,3 +57,37 @@ func TestArenaFromContext(t *testing.T) {
 		t.Fatal("the arena given is not the one returned")
 	}
 }
+
+// TestArenaSwapPassesBuffersOn: a buffer given with Swap is the response's
+// data until Reset, then goes to the pool, which gives its largest buffer
+// to the next Swap, and keeps no more than Most bytes.
+func TestArenaSwapPassesBuffersOn(t *testing.T) {
+	pool := &BufferPool{Most: 3 << 20}
+	a := &Arena{Pool: pool}
+	big := append(make([]byte, 0, 2<<20), "documents of a packed record"...)
+	small := append(make([]byte, 0, 1<<20), "more documents"...)
+	data, next := a.Swap(big)
+	if string(data) != "documents of a packed record" || cap(data) != len(data) || &data[0] != &big[0] || next != nil {
+		t.Fatalf("Swap gave back %q (cap %d), next %v: want the buffer itself, no room after it, and no next from an empty pool", data, cap(data), next)
+	}
+	if _, next = a.Swap(small); next != nil {
+		t.Fatal("the pool gave a buffer before the arena was reset")
+	}
+	a.Reset()
+	// Both kept (3 MiB), the largest given first, emptied.
+	if next = pool.take(); cap(next) != 2<<20 || len(next) != 0 {
+		t.Fatalf("the pool gave %d bytes (len %d) first, want the 2 MiB buffer, empty", cap(next), len(next))
+	}
+	if next = pool.take(); cap(next) != 1<<20 {
+		t.Fatalf("then %d bytes, want the 1 MiB buffer", cap(next))
+	}
+	if pool.take() != nil {
+		t.Fatal("an empty pool gave a buffer")
+	}
+	// Over Most, a buffer is let go.
+	pool.keep(make([]byte, 0, 2<<20))
+	pool.keep(make([]byte, 0, 2<<20))
+	if pool.bytes != 2<<20 || len(pool.free) != 1 {
+		t.Fatalf("the pool keeps %d bytes in %d buffers, want one of 2 MiB under its 3 MiB", pool.bytes, len(pool.free))
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,6 +90,10 @@ type Emulator struct {
 
 	bodies freeList[*bytes.Buffer] // written objects' bodies, to reuse
 	arenas sync.Pool               // *firehose.Arena: delivered batches' response memory
+	// docs, with WithDocumentPool, keeps the large document buffers the
+	// processor gave its arenas (firehose.Arena.Swap), once their batch
+	// is delivered, for the processor's next; nil otherwise.
+	docs *firehose.BufferPool
 	// events holds answered invocations' records for the next event's,
 	// with WithReusedEvents; nil otherwise.
 	events *freeList[[]events.KinesisFirehoseEventRecord]
@@ -99,6 +104,20 @@ type Emulator struct {
 
 // Option configures an Emulator.
 type Option func(*Emulator)
+
+// WithDocumentPool lets a processor that writes into the context's arena
+// give it large document buffers instead of copying them
+// (firehose.Arena.Swap), and keeps up to most bytes of them, once their
+// batch is delivered, for the processor's next documents. What the pool
+// keeps idle counts as live memory, so under a tight soft memory limit
+// (two workers at sluice run's) it costs collections it was meant to save.
+func WithDocumentPool(most int) Option {
+	return func(e *Emulator) {
+		if most > 0 {
+			e.docs = &firehose.BufferPool{Most: most}
+		}
+	}
+}
 
 // WithReusedEvents promises that the processor keeps nothing of an event's
 // Records slice once it has answered (the records' data and ids it may
@@ -417,7 +436,7 @@ const ownCopyBytes = 64 << 10
 // delivered, not when the call's last record is: a call of packed records
 // holds 4 MiB.
 func CopyRecords(in []types.Record) []types.Record {
-	out, _ := copyRecords(in, nil, nil)
+	out, _ := copyRecords(in, nil, nil, true)
 	return out
 }
 
@@ -435,8 +454,9 @@ func smallBytes(in []types.Record) int {
 
 // copyRecords is CopyRecords copying the small records into slab when it
 // has room for them, else into a new slab, and writing the records into
-// out's memory when it has room; it returns the slab used.
-func copyRecords(in []types.Record, slab []byte, out []types.Record) ([]types.Record, []byte) {
+// out's memory when it has room; it returns the slab used. Without
+// cloneLarge it leaves the large records' data for the caller to set.
+func copyRecords(in []types.Record, slab []byte, out []types.Record, cloneLarge bool) ([]types.Record, []byte) {
 	if total := smallBytes(in); cap(slab) < total {
 		slab = make([]byte, 0, total)
 	}
@@ -447,7 +467,9 @@ func copyRecords(in []types.Record, slab []byte, out []types.Record) ([]types.Re
 	out = out[:len(in)]
 	for i, r := range in {
 		if len(r.Data) >= ownCopyBytes {
-			out[i].Data = bytes.Clone(r.Data)
+			if cloneLarge {
+				out[i].Data = slices.Clip(bytes.Clone(r.Data))
+			}
 			continue
 		}
 		at := len(slab)
@@ -463,7 +485,18 @@ func copyRecords(in []types.Record, slab []byte, out []types.Record) ([]types.Re
 // allocating. Copy is for one goroutine; the releases it returns may run
 // on any.
 type Copier struct {
+	// LargeMost, when above zero, lets the Copier keep up to that many
+	// bytes of large records' memory (packed records, up to 1,000 KiB
+	// each) idle for reuse as well: a call's large records then share one
+	// slab, held until the last of them is delivered. Kept idle, it counts
+	// as live memory against a soft limit.
+	LargeMost int
+
 	slabs freeList[[]byte]
+	// large keeps the large records' slabs, largeBytes of them, under mu.
+	mu         sync.Mutex
+	large      [][]byte
+	largeBytes int
 	// records is the slice Copy returns, reused by the next Copy: the
 	// emulator keeps the records' data, not the slice.
 	records []types.Record
@@ -485,11 +518,78 @@ func (c *Copier) Copy(in []types.Record) ([]types.Record, func()) {
 	total := smallBytes(in)
 	slab, ok := c.slabs.take(func(b []byte) bool { return cap(b) >= total })
 	if !ok {
-		slab = make([]byte, 0, (total+slabClass-1)/slabClass*slabClass)
+		slab = make([]byte, 0, classed(total))
 	}
-	out, slab := copyRecords(in, slab, c.records)
+	out, slab := copyRecords(in, slab, c.records, c.LargeMost <= 0)
 	c.records = out
-	return out, func() { c.slabs.keep(slab, keptSlabs) }
+	large := c.copyLarge(out, in)
+	return out, func() {
+		c.slabs.keep(slab, keptSlabs)
+		if large != nil {
+			c.keepLarge(large)
+		}
+	}
+}
+
+// keepLarge keeps a large records' slab, within LargeMost.
+func (c *Copier) keepLarge(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.largeBytes+cap(b) <= c.LargeMost {
+		c.large = append(c.large, b)
+		c.largeBytes += cap(b)
+	}
+}
+
+// takeLarge returns the smallest kept large slab of at least size bytes.
+func (c *Copier) takeLarge(size int) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	best := -1
+	for i, b := range c.large {
+		if cap(b) >= size && (best < 0 || cap(b) < cap(c.large[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil, false
+	}
+	b := c.large[best]
+	c.large = slices.Delete(c.large, best, best+1)
+	c.largeBytes -= cap(b)
+	return b[:0], true
+}
+
+// classed rounds n up to a multiple of slabClass.
+func classed(n int) int { return (n + slabClass - 1) / slabClass * slabClass }
+
+// copyLarge, with LargeMost set, copies in's large records into one slab,
+// kept or new, sets them in out and returns the slab; else nil.
+func (c *Copier) copyLarge(out, in []types.Record) []byte {
+	if c.LargeMost <= 0 {
+		return nil
+	}
+	total := 0
+	for _, r := range in {
+		if len(r.Data) >= ownCopyBytes {
+			total += len(r.Data)
+		}
+	}
+	if total == 0 {
+		return nil
+	}
+	slab, ok := c.takeLarge(total)
+	if !ok {
+		slab = make([]byte, 0, classed(total))
+	}
+	for i, r := range in {
+		if len(r.Data) >= ownCopyBytes {
+			at := len(slab)
+			slab = append(slab, r.Data...)
+			out[i].Data = slab[at:len(slab):len(slab)]
+		}
+	}
+	return slab
 }
 
 func (e *Emulator) checkOpen() error {

@@ -1,9 +1,11 @@
 package localfirehose
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -115,5 +117,64 @@ func TestCopierReusesReleasedMemory(t *testing.T) {
 		if d[0] != 'b' {
 			t.Fatal("a call in use was written over")
 		}
+	}
+}
+
+// TestCopierLargeRecords: without LargeMost a call's large records (packed
+// records) are copied each into memory of its own, as CopyRecords does;
+// with it they share one slab, reused once released, and the Copier keeps
+// no more than LargeMost bytes of them.
+func TestCopierLargeRecords(t *testing.T) {
+	call := func(tag byte) []types.Record {
+		return []types.Record{
+			{Data: bytes.Repeat([]byte{tag}, ownCopyBytes+10)},
+			{Data: []byte("small")},
+			{Data: bytes.Repeat([]byte{tag}, 2*ownCopyBytes)},
+		}
+	}
+	check := func(got []types.Record, tag byte) {
+		t.Helper()
+		want := call(tag)
+		for i := range want {
+			if !bytes.Equal(got[i].Data, want[i].Data) || cap(got[i].Data) != len(got[i].Data) {
+				t.Fatalf("record %d: %d bytes (cap %d), want %d bytes of %q with no room after", i, len(got[i].Data), cap(got[i].Data), len(want[i].Data), tag)
+			}
+		}
+	}
+	var plain Copier
+	got, release := plain.Copy(call('a'))
+	check(got, 'a')
+	first := &got[0].Data[0]
+	if unsafe.Add(unsafe.Pointer(first), ownCopyBytes+10) == unsafe.Pointer(&got[2].Data[0]) {
+		t.Fatal("without LargeMost, large records share memory")
+	}
+	release()
+	if got, _ = plain.Copy(call('b')); &got[0].Data[0] == first {
+		t.Fatal("without LargeMost, a large record's memory was reused")
+	}
+
+	pooled := Copier{LargeMost: 1 << 20}
+	got, release = pooled.Copy(call('c'))
+	check(got, 'c')
+	first = &got[0].Data[0]
+	if unsafe.Add(unsafe.Pointer(first), ownCopyBytes+10) != unsafe.Pointer(&got[2].Data[0]) {
+		t.Fatal("with LargeMost, a call's large records are not in one slab")
+	}
+	got, _ = pooled.Copy(call('d')) // the first is not released: new memory
+	check(got, 'd')
+	if &got[0].Data[0] == first {
+		t.Fatal("a call's large records were copied into memory still in use")
+	}
+	release()
+	got, _ = pooled.Copy(call('e'))
+	check(got, 'e')
+	if &got[0].Data[0] != first {
+		t.Fatal("a released slab of large records was not reused")
+	}
+	tight := Copier{LargeMost: ownCopyBytes} // less than one call's slab
+	_, release = tight.Copy(call('f'))
+	release()
+	if tight.largeBytes != 0 || len(tight.large) != 0 {
+		t.Fatalf("a Copier keeps %d bytes over its LargeMost of %d", tight.largeBytes, ownCopyBytes)
 	}
 }

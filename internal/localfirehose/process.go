@@ -43,7 +43,7 @@ func (e *Emulator) arena() *firehose.Arena {
 	if ar, ok := e.arenas.Get().(*firehose.Arena); ok {
 		return ar
 	}
-	return new(firehose.Arena)
+	return &firehose.Arena{Pool: e.docs}
 }
 
 // finishBatch judges the first attempt's answer, retries as Firehose

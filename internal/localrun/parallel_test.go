@@ -139,3 +139,30 @@ func TestWorkersBoundedByMemoryLimit(t *testing.T) {
 		t.Errorf("3 objects: %d split workers, want 3", got)
 	}
 }
+
+// TestDocumentPoolFromTheMemoryRoom: a run keeps large buffers idle for
+// reuse only with room under its memory limit beyond its transform
+// invocations: none at sluice run's limit on two cores or more, some on
+// one core or without a limit.
+func TestDocumentPoolFromTheMemoryRoom(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	for _, c := range []struct {
+		limit int64
+		procs int
+		want  int
+	}{
+		{MemoryLimit, 1, maxDocumentPool},
+		{MemoryLimit, 2, 0},
+		{MemoryLimit, 8, 0},
+		{MemoryLimit / 2, 1, 0},
+		{MemoryLimit + workerBytes, 2, maxDocumentPool},
+		{math.MaxInt64, 8, maxDocumentPool},
+	} {
+		runtime.GOMAXPROCS(c.procs)
+		debug.SetMemoryLimit(c.limit)
+		if got := documentPool(); got != c.want {
+			t.Errorf("limit %d, %d cores: a pool of %d bytes, want %d", c.limit, c.procs, got, c.want)
+		}
+	}
+}

@@ -250,7 +250,8 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 	// The transform (and a fault injector around it) keeps nothing of an
 	// event once it has answered.
-	emuOpts := []localfirehose.Option{localfirehose.WithClock(now), localfirehose.WithPipeline(transformWorkers()), localfirehose.WithReusedEvents()}
+	emuOpts := []localfirehose.Option{localfirehose.WithClock(now), localfirehose.WithPipeline(transformWorkers()), localfirehose.WithReusedEvents(),
+		localfirehose.WithDocumentPool(documentPool())}
 	if opts.NewID != nil {
 		emuOpts = append(emuOpts, localfirehose.WithIDs(opts.NewID))
 	}

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -286,6 +287,12 @@ func (h *Handler) ProcessInto(ctx context.Context, ev events.KinesisFirehoseEven
 // sink receives the response records, in input order.
 type sink interface {
 	add(r *firehose.ResponseRecord)
+	// give offers buf, documents of records about to be added, which
+	// the caller gives up: a sink that takes it keeps the data of later
+	// adds that lie in buf without a copy, and returns a buffer (empty,
+	// or nil) for the caller to go on with and true; otherwise it
+	// returns false, and buf stays the caller's.
+	give(buf []byte) ([]byte, bool)
 }
 
 // jsonSink writes the response JSON as it goes.
@@ -293,6 +300,8 @@ type jsonSink struct {
 	buf []byte
 	n   int
 }
+
+func (s *jsonSink) give([]byte) ([]byte, bool) { return nil, false }
 
 func (s *jsonSink) add(r *firehose.ResponseRecord) {
 	if s.n > 0 {
@@ -309,14 +318,44 @@ type typedSink struct {
 	resp  firehose.Response
 	arena *firehose.Arena
 	own   []byte
+	given [][]byte // buffers given to the arena, holding records' data
+}
+
+// give hands buf to the arena (firehose.Arena.Swap) when the arena has a
+// pool to take buffers back from: the data of the records added after it
+// that lies in buf stays there.
+func (s *typedSink) give(buf []byte) ([]byte, bool) {
+	if s.arena == nil || s.arena.Pool == nil {
+		return nil, false
+	}
+	kept, next := s.arena.Swap(buf)
+	s.given = append(s.given, kept)
+	return next, true
+}
+
+// inGiven reports whether d lies in a buffer given to the sink (the last
+// one given, mostly: it is looked at first).
+func (s *typedSink) inGiven(d []byte) bool {
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(d)))
+	for i := len(s.given) - 1; i >= 0; i-- {
+		g := s.given[i]
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(g)))
+		if p >= start && p+uintptr(len(d)) <= start+uintptr(len(g)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *typedSink) add(r *firehose.ResponseRecord) {
 	rr := *r
 	if len(r.Data) > 0 {
-		if s.arena != nil {
+		switch {
+		case len(s.given) > 0 && s.inGiven(r.Data):
+			rr.Data = r.Data[:len(r.Data):len(r.Data)]
+		case s.arena != nil:
 			rr.Data = s.arena.Copy(r.Data)
-		} else {
+		default:
 			if cap(s.own)-len(s.own) < len(r.Data) {
 				s.own = make([]byte, 0, max(64<<10, len(r.Data)))
 			}
@@ -401,6 +440,13 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 		}
 		bytesOut += len(rr.Data)
 		size += entrySize(&rr, idLen)
+		if len(rr.Data) >= firehose.SwapBytes && len(rr.Data) == len(w.out) && &rr.Data[0] == &w.out[0] {
+			// A packed record's documents, all of w.out: given to the
+			// response rather than copied, when the sink takes them.
+			if next, ok := out.give(w.out); ok {
+				w.out = next
+			}
+		}
 		out.add(&rr)
 		r.data = nil
 		results[i] = r
@@ -445,6 +491,13 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 	}
 	if len(pending) > 0 {
 		h.settle(w, b, pending, unread, stream, streamCfg.PartitionKeys, found, &split)
+		// The waiting records' documents are all in w.out: given to the
+		// response at once when they are large, rather than copied.
+		if len(w.out) >= firehose.SwapBytes {
+			if next, ok := out.give(w.out); ok {
+				w.out = next
+			}
+		}
 		for i := emitted; i < n; i++ {
 			emit(i)
 		}

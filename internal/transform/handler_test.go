@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -575,5 +576,66 @@ func TestProcessIntoReusesOutcomes(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("ProcessInto gave\n%+v\nProcess gave\n%+v", got, want)
+	}
+}
+
+// TestArenaTakesLargeDocumentsWithoutCopy: with an arena whose pool passes
+// document buffers from one delivered batch to the next (as sluice run's
+// local Firehose gives when memory allows), the response is the same as
+// without, batch after batch, with packed records both written at once
+// and waiting for their column's evidence ("1,050" asks it), and large
+// documents are not copied.
+func TestArenaTakesLargeDocumentsWithoutCopy(t *testing.T) {
+	cfg, reg := loadShipped(t)
+	h := quietHandler(t, cfg, reg)
+	pack := func(lines []string) string { return strings.Join(lines, "\n") + "\n" }
+	asking := listingRecords(300)
+	for i := range asking {
+		asking[i] = strings.Replace(asking[i], `"price":"1.50"`, `"price":"1,050"`, 1)
+	}
+	var records []string
+	for k := range 4 {
+		records = append(records, pack(listingRecords(300)), listingRecords(1)[0])
+		if k%2 == 1 {
+			records = append(records, pack(asking))
+		}
+	}
+	ev := eventOf("listings", records)
+	want, _, err := h.Process(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(want.Records[len(want.Records)-1].Data, []byte(`"price":1050`)) {
+		t.Fatal(`the waiting records should read "1,050" as 1050`)
+	}
+	ar := &firehose.Arena{Pool: &firehose.BufferPool{Most: 64 << 20}}
+	var allocated uint64
+	for round := range 4 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		got, _, err := h.ProcessInto(firehose.WithArena(context.Background(), ar), ev, nil)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Records) != len(want.Records) {
+			t.Fatalf("round %d: %d records, want %d", round, len(got.Records), len(want.Records))
+		}
+		for i := range want.Records {
+			g, w := got.Records[i], want.Records[i]
+			if g.RecordID != w.RecordID || g.Result != w.Result || !bytes.Equal(g.Data, w.Data) {
+				t.Fatalf("round %d: record %d is %s %q..., without the arena %s %q...", round, i, g.Result, g.Data[:min(len(g.Data), 80)], w.Result, w.Data[:min(len(w.Data), 80)])
+			}
+		}
+		allocated = after.TotalAlloc - before.TotalAlloc
+		ar.Reset() // delivered: its buffers go to the pool
+	}
+	docs := 0
+	for _, r := range want.Records {
+		docs += len(r.Data)
+	}
+	// Copied, the documents alone would be allocated again every round.
+	if allocated >= uint64(docs)/2 {
+		t.Fatalf("a round allocated %d bytes for %d bytes of documents: the large ones are copied, not given", allocated, docs)
 	}
 }
