@@ -64,7 +64,7 @@ func (a *Arena) Copy(b []byte) []byte {
 func (a *Arena) Swap(buf []byte) (data, next []byte) {
 	a.given = append(a.given, buf)
 	if a.Pool != nil {
-		next = a.Pool.take()
+		next = a.Pool.TakeLargest()
 	}
 	return buf[:len(buf):len(buf)], next
 }
@@ -75,7 +75,7 @@ func (a *Arena) Swap(buf []byte) (data, next []byte) {
 func (a *Arena) Reset() {
 	for i, b := range a.given {
 		if a.Pool != nil {
-			a.Pool.keep(b)
+			a.Pool.Keep(b)
 		}
 		a.given[i] = nil
 	}
@@ -102,29 +102,41 @@ type BufferPool struct {
 	bytes int
 }
 
-// take returns the largest kept buffer, emptied, or nil.
-func (p *BufferPool) take() []byte {
+// TakeLargest returns the largest kept buffer, emptied, or nil.
+func (p *BufferPool) TakeLargest() []byte {
+	return p.take(func(b, best []byte) bool { return cap(b) > cap(best) }, 0)
+}
+
+// TakeFit returns the smallest kept buffer of at least size bytes'
+// capacity, emptied, or nil.
+func (p *BufferPool) TakeFit(size int) []byte {
+	return p.take(func(b, best []byte) bool { return cap(b) < cap(best) }, size)
+}
+
+// take removes and returns the kept buffer of at least size bytes that
+// better puts first, emptied, or nil.
+func (p *BufferPool) take(better func(b, best []byte) bool, size int) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.free) == 0 {
-		return nil
-	}
-	big := 0
+	at := -1
 	for i, b := range p.free {
-		if cap(b) > cap(p.free[big]) {
-			big = i
+		if cap(b) >= size && (at < 0 || better(b, p.free[at])) {
+			at = i
 		}
 	}
-	b := p.free[big]
+	if at < 0 {
+		return nil
+	}
+	b := p.free[at]
 	last := len(p.free) - 1
-	p.free[big], p.free[last] = p.free[last], nil
+	p.free[at], p.free[last] = p.free[last], nil
 	p.free = p.free[:last]
 	p.bytes -= cap(b)
 	return b[:0]
 }
 
-// keep keeps b when that keeps the pool within Most bytes.
-func (p *BufferPool) keep(b []byte) {
+// Keep keeps b when that keeps the pool within Most bytes.
+func (p *BufferPool) Keep(b []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.bytes+cap(b) <= p.Most {

@@ -75,18 +75,18 @@ func TestArenaSwapPassesBuffersOn(t *testing.T) {
 	}
 	a.Reset()
 	// Both kept (3 MiB), the largest given first, emptied.
-	if next = pool.take(); cap(next) != 2<<20 || len(next) != 0 {
+	if next = pool.TakeLargest(); cap(next) != 2<<20 || len(next) != 0 {
 		t.Fatalf("the pool gave %d bytes (len %d) first, want the 2 MiB buffer, empty", cap(next), len(next))
 	}
-	if next = pool.take(); cap(next) != 1<<20 {
+	if next = pool.TakeLargest(); cap(next) != 1<<20 {
 		t.Fatalf("then %d bytes, want the 1 MiB buffer", cap(next))
 	}
-	if pool.take() != nil {
+	if pool.TakeLargest() != nil {
 		t.Fatal("an empty pool gave a buffer")
 	}
 	// Over Most, a buffer is let go.
-	pool.keep(make([]byte, 0, 2<<20))
-	pool.keep(make([]byte, 0, 2<<20))
+	pool.Keep(make([]byte, 0, 2<<20))
+	pool.Keep(make([]byte, 0, 2<<20))
 	if pool.bytes != 2<<20 || len(pool.free) != 1 {
 		t.Fatalf("the pool keeps %d bytes in %d buffers, want one of 2 MiB under its 3 MiB", pool.bytes, len(pool.free))
 	}

@@ -485,18 +485,13 @@ func copyRecords(in []types.Record, slab []byte, out []types.Record, cloneLarge 
 // allocating. Copy is for one goroutine; the releases it returns may run
 // on any.
 type Copier struct {
-	// LargeMost, when above zero, lets the Copier keep up to that many
-	// bytes of large records' memory (packed records, up to 1,000 KiB
-	// each) idle for reuse as well: a call's large records then share one
-	// slab, held until the last of them is delivered. Kept idle, it counts
-	// as live memory against a soft limit.
-	LargeMost int
+	// Large, when set, keeps large records' memory (packed records, up to
+	// 1,000 KiB each) for reuse as well: a call's large records then share
+	// one slab, held until the last of them is delivered. Kept idle, it
+	// counts as live memory against a soft limit: its Most bounds it.
+	Large *firehose.BufferPool
 
 	slabs freeList[[]byte]
-	// large keeps the large records' slabs, largeBytes of them, under mu.
-	mu         sync.Mutex
-	large      [][]byte
-	largeBytes int
 	// records is the slice Copy returns, reused by the next Copy: the
 	// emulator keeps the records' data, not the slice.
 	records []types.Record
@@ -520,53 +515,24 @@ func (c *Copier) Copy(in []types.Record) ([]types.Record, func()) {
 	if !ok {
 		slab = make([]byte, 0, classed(total))
 	}
-	out, slab := copyRecords(in, slab, c.records, c.LargeMost <= 0)
+	out, slab := copyRecords(in, slab, c.records, c.Large == nil)
 	c.records = out
 	large := c.copyLarge(out, in)
 	return out, func() {
 		c.slabs.keep(slab, keptSlabs)
 		if large != nil {
-			c.keepLarge(large)
+			c.Large.Keep(large)
 		}
 	}
-}
-
-// keepLarge keeps a large records' slab, within LargeMost.
-func (c *Copier) keepLarge(b []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.largeBytes+cap(b) <= c.LargeMost {
-		c.large = append(c.large, b)
-		c.largeBytes += cap(b)
-	}
-}
-
-// takeLarge returns the smallest kept large slab of at least size bytes.
-func (c *Copier) takeLarge(size int) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	best := -1
-	for i, b := range c.large {
-		if cap(b) >= size && (best < 0 || cap(b) < cap(c.large[best])) {
-			best = i
-		}
-	}
-	if best < 0 {
-		return nil, false
-	}
-	b := c.large[best]
-	c.large = slices.Delete(c.large, best, best+1)
-	c.largeBytes -= cap(b)
-	return b[:0], true
 }
 
 // classed rounds n up to a multiple of slabClass.
 func classed(n int) int { return (n + slabClass - 1) / slabClass * slabClass }
 
-// copyLarge, with LargeMost set, copies in's large records into one slab,
+// copyLarge, with Large set, copies in's large records into one slab,
 // kept or new, sets them in out and returns the slab; else nil.
 func (c *Copier) copyLarge(out, in []types.Record) []byte {
-	if c.LargeMost <= 0 {
+	if c.Large == nil {
 		return nil
 	}
 	total := 0
@@ -578,8 +544,8 @@ func (c *Copier) copyLarge(out, in []types.Record) []byte {
 	if total == 0 {
 		return nil
 	}
-	slab, ok := c.takeLarge(total)
-	if !ok {
+	slab := c.Large.TakeFit(total)
+	if slab == nil {
 		slab = make([]byte, 0, classed(total))
 	}
 	for i, r := range in {

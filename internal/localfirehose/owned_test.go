@@ -120,10 +120,10 @@ func TestCopierReusesReleasedMemory(t *testing.T) {
 	}
 }
 
-// TestCopierLargeRecords: without LargeMost a call's large records (packed
+// TestCopierLargeRecords: without Large a call's large records (packed
 // records) are copied each into memory of its own, as CopyRecords does;
 // with it they share one slab, reused once released, and the Copier keeps
-// no more than LargeMost bytes of them.
+// no more than Large's Most bytes of them.
 func TestCopierLargeRecords(t *testing.T) {
 	call := func(tag byte) []types.Record {
 		return []types.Record{
@@ -146,19 +146,19 @@ func TestCopierLargeRecords(t *testing.T) {
 	check(got, 'a')
 	first := &got[0].Data[0]
 	if unsafe.Add(unsafe.Pointer(first), ownCopyBytes+10) == unsafe.Pointer(&got[2].Data[0]) {
-		t.Fatal("without LargeMost, large records share memory")
+		t.Fatal("without Large, large records share memory")
 	}
 	release()
 	if got, _ = plain.Copy(call('b')); &got[0].Data[0] == first {
-		t.Fatal("without LargeMost, a large record's memory was reused")
+		t.Fatal("without Large, a large record's memory was reused")
 	}
 
-	pooled := Copier{LargeMost: 1 << 20}
+	pooled := Copier{Large: &firehose.BufferPool{Most: 1 << 20}}
 	got, release = pooled.Copy(call('c'))
 	check(got, 'c')
 	first = &got[0].Data[0]
 	if unsafe.Add(unsafe.Pointer(first), ownCopyBytes+10) != unsafe.Pointer(&got[2].Data[0]) {
-		t.Fatal("with LargeMost, a call's large records are not in one slab")
+		t.Fatal("with Large, a call's large records are not in one slab")
 	}
 	got, _ = pooled.Copy(call('d')) // the first is not released: new memory
 	check(got, 'd')
@@ -171,10 +171,10 @@ func TestCopierLargeRecords(t *testing.T) {
 	if &got[0].Data[0] != first {
 		t.Fatal("a released slab of large records was not reused")
 	}
-	tight := Copier{LargeMost: ownCopyBytes} // less than one call's slab
+	tight := Copier{Large: &firehose.BufferPool{Most: ownCopyBytes}} // less than one call's slab
 	_, release = tight.Copy(call('f'))
 	release()
-	if tight.largeBytes != 0 || len(tight.large) != 0 {
-		t.Fatalf("a Copier keeps %d bytes over its LargeMost of %d", tight.largeBytes, ownCopyBytes)
+	if b := tight.Large.TakeFit(0); b != nil {
+		t.Fatalf("a Copier keeps a slab of %d bytes over its pool's %d", cap(b), ownCopyBytes)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 
 	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/firehose"
 	"github.com/sluicehq/sluice/internal/localfirehose"
 	"github.com/sluicehq/sluice/internal/splitter"
 )
@@ -90,7 +91,7 @@ const maxDocumentPool = 8 << 20
 // batches in each of its two pools: packed records' documents, which the
 // transform then hands to the response instead of copying
 // (localfirehose.WithDocumentPool), and the copies of packed records the
-// feeder puts (localfirehose.Copier's LargeMost). It is half the room the
+// feeder puts (localfirehose.Copier's Large). It is half the room the
 // memory limit leaves beyond the transform invocations running at once
 // (workerBytes each), up to maxDocumentPool. At sluice run's limit on two
 // cores or more there is none: kept idle there, document buffers took the
@@ -231,7 +232,10 @@ func splitAll(ctx context.Context, objects []object, roots map[string]string, ne
 	// worker blocked on a full queue returns when ctx ends. Each call is
 	// copied into the memory of calls already delivered: put releases it
 	// once the call's records are.
-	copier := localfirehose.Copier{LargeMost: documentPool()}
+	var copier localfirehose.Copier
+	if most := documentPool(); most > 0 {
+		copier.Large = &firehose.BufferPool{Most: most}
+	}
 	for _, q := range queues {
 		for qp := range q {
 			in, release := qp.take(&copier)
