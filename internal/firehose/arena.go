@@ -3,6 +3,7 @@ package firehose
 import (
 	"context"
 	"sync"
+	"unsafe"
 )
 
 // Arena is memory for the record data of one batch's responses, for a
@@ -58,15 +59,30 @@ func (a *Arena) Copy(b []byte) []byte {
 }
 
 // Swap takes buf, a buffer of documents its caller gives up, as response
-// memory without a copy: data is buf, and nothing writes to it until
-// Reset. next is an empty buffer from the pool for the caller's next
-// documents (the largest it keeps), or nil when it has none.
-func (a *Arena) Swap(buf []byte) (data, next []byte) {
+// memory without a copy (Holds reports what lies in it): nothing writes to
+// it until Reset. It returns an empty buffer from the pool for the
+// caller's next documents (the largest it keeps), or nil when it has none.
+func (a *Arena) Swap(buf []byte) (next []byte) {
 	a.given = append(a.given, buf)
 	if a.Pool != nil {
 		next = a.Pool.TakeLargest()
 	}
-	return buf[:len(buf):len(buf)], next
+	return next
+}
+
+// Holds reports whether b lies in a buffer given with Swap since the last
+// Reset: memory the arena has already, which b needs no copy into (the
+// buffer given last is looked at first).
+func (a *Arena) Holds(b []byte) bool {
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	for i := len(a.given) - 1; i >= 0; i-- {
+		g := a.given[i]
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(g)))
+		if p >= start && p+uintptr(len(b)) <= start+uintptr(len(g)) {
+			return true
+		}
+	}
+	return false
 }
 
 // Reset makes the arena's memory free for the next batch: every slice Copy

@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -318,40 +317,23 @@ type typedSink struct {
 	resp  firehose.Response
 	arena *firehose.Arena
 	own   []byte
-	given [][]byte // buffers given to the arena, holding records' data
 }
 
 // give hands buf to the arena (firehose.Arena.Swap) when the arena has a
 // pool to take buffers back from: the data of the records added after it
-// that lies in buf stays there.
+// that lies in buf stays there (firehose.Arena.Holds).
 func (s *typedSink) give(buf []byte) ([]byte, bool) {
 	if s.arena == nil || s.arena.Pool == nil {
 		return nil, false
 	}
-	kept, next := s.arena.Swap(buf)
-	s.given = append(s.given, kept)
-	return next, true
-}
-
-// inGiven reports whether d lies in a buffer given to the sink (the last
-// one given, mostly: it is looked at first).
-func (s *typedSink) inGiven(d []byte) bool {
-	p := uintptr(unsafe.Pointer(unsafe.SliceData(d)))
-	for i := len(s.given) - 1; i >= 0; i-- {
-		g := s.given[i]
-		start := uintptr(unsafe.Pointer(unsafe.SliceData(g)))
-		if p >= start && p+uintptr(len(d)) <= start+uintptr(len(g)) {
-			return true
-		}
-	}
-	return false
+	return s.arena.Swap(buf), true
 }
 
 func (s *typedSink) add(r *firehose.ResponseRecord) {
 	rr := *r
 	if len(r.Data) > 0 {
 		switch {
-		case len(s.given) > 0 && s.inGiven(r.Data):
+		case s.arena != nil && s.arena.Holds(r.Data):
 			rr.Data = r.Data[:len(r.Data):len(r.Data)]
 		case s.arena != nil:
 			rr.Data = s.arena.Copy(r.Data)
@@ -416,6 +398,13 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 	// rr is the entry being written, one for the batch: the sink takes its
 	// address, so a variable of each record's would be an allocation each.
 	var rr firehose.ResponseRecord
+	// giveOut hands w.out to the sink, when it takes it, and goes on with
+	// the buffer the sink gives back.
+	giveOut := func() {
+		if next, ok := out.give(w.out); ok {
+			w.out = next
+		}
+	}
 	emit := func(i int) {
 		r := results[i]
 		rr = firehose.ResponseRecord{RecordID: b.IDs[i], Result: r.status, Data: empty}
@@ -443,9 +432,7 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 		if len(rr.Data) >= firehose.SwapBytes && len(rr.Data) == len(w.out) && &rr.Data[0] == &w.out[0] {
 			// A packed record's documents, all of w.out: given to the
 			// response rather than copied, when the sink takes them.
-			if next, ok := out.give(w.out); ok {
-				w.out = next
-			}
+			giveOut()
 		}
 		out.add(&rr)
 		r.data = nil
@@ -494,9 +481,7 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 		// The waiting records' documents are all in w.out: given to the
 		// response at once when they are large, rather than copied.
 		if len(w.out) >= firehose.SwapBytes {
-			if next, ok := out.give(w.out); ok {
-				w.out = next
-			}
+			giveOut()
 		}
 		for i := emitted; i < n; i++ {
 			emit(i)
