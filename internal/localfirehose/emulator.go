@@ -436,30 +436,29 @@ const ownCopyBytes = 64 << 10
 // delivered, not when the call's last record is: a call of packed records
 // holds 4 MiB.
 func CopyRecords(in []types.Record) []types.Record {
-	out, _ := copyRecords(in, nil, nil, true)
+	small, _ := sizes(in)
+	out, _ := copyRecords(in, make([]byte, 0, small), nil, true)
 	return out
 }
 
-// smallBytes is how many bytes of in's records CopyRecords puts in one
-// slab.
-func smallBytes(in []types.Record) int {
-	total := 0
+// sizes returns the bytes of in's small records, which CopyRecords puts in
+// one slab, and of its large ones.
+func sizes(in []types.Record) (small, large int) {
 	for _, r := range in {
 		if len(r.Data) < ownCopyBytes {
-			total += len(r.Data)
+			small += len(r.Data)
+		} else {
+			large += len(r.Data)
 		}
 	}
-	return total
+	return small, large
 }
 
-// copyRecords is CopyRecords copying the small records into slab when it
-// has room for them, else into a new slab, and writing the records into
-// out's memory when it has room; it returns the slab used. Without
-// cloneLarge it leaves the large records' data for the caller to set.
+// copyRecords is CopyRecords copying the small records into slab, which
+// has room for them, and writing the records into out's memory when it
+// has room; it returns the slab. Without cloneLarge it leaves the large
+// records' data for the caller to set.
 func copyRecords(in []types.Record, slab []byte, out []types.Record, cloneLarge bool) ([]types.Record, []byte) {
-	if total := smallBytes(in); cap(slab) < total {
-		slab = make([]byte, 0, total)
-	}
 	slab = slab[:0]
 	if cap(out) < len(in) {
 		out = make([]types.Record, len(in))
@@ -510,14 +509,14 @@ const (
 // call. The slice it returns (not the records' data) is valid until the
 // next Copy.
 func (c *Copier) Copy(in []types.Record) ([]types.Record, func()) {
-	total := smallBytes(in)
-	slab, ok := c.slabs.take(func(b []byte) bool { return cap(b) >= total })
+	small, largeBytes := sizes(in)
+	slab, ok := c.slabs.take(func(b []byte) bool { return cap(b) >= small })
 	if !ok {
-		slab = make([]byte, 0, classed(total))
+		slab = make([]byte, 0, classed(small))
 	}
 	out, slab := copyRecords(in, slab, c.records, c.Large == nil)
 	c.records = out
-	large := c.copyLarge(out, in)
+	large := c.copyLarge(out, in, largeBytes)
 	return out, func() {
 		c.slabs.keep(slab, keptSlabs)
 		if large != nil {
@@ -529,19 +528,11 @@ func (c *Copier) Copy(in []types.Record) ([]types.Record, func()) {
 // classed rounds n up to a multiple of slabClass.
 func classed(n int) int { return (n + slabClass - 1) / slabClass * slabClass }
 
-// copyLarge, with Large set, copies in's large records into one slab,
-// kept or new, sets them in out and returns the slab; else nil.
-func (c *Copier) copyLarge(out, in []types.Record) []byte {
-	if c.Large == nil {
-		return nil
-	}
-	total := 0
-	for _, r := range in {
-		if len(r.Data) >= ownCopyBytes {
-			total += len(r.Data)
-		}
-	}
-	if total == 0 {
+// copyLarge, with Large set, copies in's large records (total bytes)
+// into one slab, kept or new, sets them in out and returns the slab; else
+// nil.
+func (c *Copier) copyLarge(out, in []types.Record, total int) []byte {
+	if c.Large == nil || total == 0 {
 		return nil
 	}
 	slab := c.Large.TakeFit(total)
