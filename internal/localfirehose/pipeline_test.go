@@ -41,11 +41,19 @@ func pipelineRun(t *testing.T, opts ...Option) (*Memory, StreamStats) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	putAndClose(t, e, 60, 20, 1000, func(i int) string { return []string{"a", "b"}[i%3/2] })
+	return out, e.Stats().Total()
+}
+
+// putAndClose puts calls calls of perCall records of about size bytes
+// each into e, call i into stream(i), and closes e.
+func putAndClose(t *testing.T, e *Emulator, calls, perCall, size int, stream func(i int) string) {
+	t.Helper()
 	ctx := context.Background()
-	for i := range 60 {
-		in := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: aws.String([]string{"a", "b"}[i%3/2])}
-		for j := range 20 {
-			in.Records = append(in.Records, types.Record{Data: fmt.Appendf(nil, "%d-%d-%s", i, j, bytes.Repeat([]byte("d"), 1000))})
+	for i := range calls {
+		in := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: aws.String(stream(i))}
+		for j := range perCall {
+			in.Records = append(in.Records, types.Record{Data: fmt.Appendf(nil, "%d-%d-%s", i, j, bytes.Repeat([]byte("d"), size))})
 		}
 		if _, err := e.PutRecordBatch(ctx, in); err != nil {
 			t.Fatal(err)
@@ -54,7 +62,6 @@ func pipelineRun(t *testing.T, opts ...Option) (*Memory, StreamStats) {
 	if err := e.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return out, e.Stats().Total()
 }
 
 func TestPipelineDeliversTheSameWhateverTheWorkers(t *testing.T) {
@@ -234,19 +241,7 @@ func TestPipelineHoldsAtMostOneBatchPerWorker(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx := context.Background()
-		for i := range 40 {
-			in := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: aws.String("a")}
-			for j := range 10 {
-				in.Records = append(in.Records, types.Record{Data: fmt.Appendf(nil, "%d-%d-%s", i, j, bytes.Repeat([]byte("d"), 30_000))})
-			}
-			if _, err := e.PutRecordBatch(ctx, in); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := e.Close(ctx); err != nil {
-			t.Fatal(err)
-		}
+		putAndClose(t, e, 40, 10, 30_000, func(int) string { return "a" })
 		if st := e.Stats().Total(); st.Ok != 400 {
 			t.Fatalf("stats %+v", st)
 		}
