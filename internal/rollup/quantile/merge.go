@@ -30,6 +30,9 @@ func (s *Sketch) Merge(b []byte) error {
 	var (
 		bins []bin
 		zero float64
+		// The mapping the next one must match, as sketches-go checks each
+		// mapping in the bytes against the one read before it.
+		gamma, offset = s.m.gamma, s.m.indexOffset
 	)
 	for len(b) > 0 {
 		flag, err := enc.DecodeFlag(&b)
@@ -45,17 +48,18 @@ func (s *Sketch) Merge(b []byte) error {
 			if flag != enc.FlagIndexMappingBaseLogarithmic {
 				return errMapping
 			}
-			gamma, err := enc.DecodeFloat64LE(&b)
+			g, err := enc.DecodeFloat64LE(&b)
 			if err != nil {
 				return err
 			}
-			offset, err := enc.DecodeFloat64LE(&b)
+			o, err := enc.DecodeFloat64LE(&b)
 			if err != nil {
 				return err
 			}
-			if !withinTolerance(gamma, s.m.gamma, 1e-12) || !withinTolerance(offset, s.m.indexOffset, 1e-12) {
+			if !sameMapping(g, o, s.m.gamma, s.m.indexOffset) || !sameMapping(g, o, gamma, offset) {
 				return errMapping
 			}
+			gamma, offset = g, o
 		default:
 			switch flag {
 			case enc.FlagZeroCountVarFloat:
@@ -147,6 +151,12 @@ func decodeBins(b *[]byte, flag enc.Flag, bins []bin, lo, hi int) ([]bin, error)
 }
 
 func validCount(c float64) bool { return c >= 0 && !math.IsInf(c, 1) }
+
+// sameMapping reports whether two logarithmic mappings are equal as
+// sketches-go's LogarithmicMapping.Equals has it.
+func sameMapping(gamma1, offset1, gamma2, offset2 float64) bool {
+	return withinTolerance(gamma1, gamma2, 1e-12) && withinTolerance(offset1, offset2, 1e-12)
+}
 
 func withinTolerance(x, y, tolerance float64) bool {
 	if x == 0 || y == 0 {
