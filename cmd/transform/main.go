@@ -9,13 +9,22 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/sluicehq/sluice/internal/app"
 	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/transform"
 )
 
 func main() {
-	h, err := app.NewTransform(context.Background(), config.PathFromEnv())
+	var opts []transform.Option
+	if lambdacontext.MaxConcurrency() <= 1 {
+		// One invocation at a time: the invoke loop has sent a response
+		// before it asks for the next event, so the next response can be
+		// written into its memory.
+		opts = append(opts, transform.WithReusedResponse())
+	}
+	h, err := app.NewTransform(context.Background(), config.PathFromEnv(), opts...)
 	if err != nil {
 		// A broken config is a systemic fault: fail the init so it shows.
 		fmt.Fprintln(os.Stderr, err)

@@ -30,6 +30,8 @@ type Batch struct {
 	Arrivals          []time.Time
 	data              [][]byte // decoded data, when built from an event
 	b64               [][]byte // base64 text inside the payload, otherwise
+	// inPayload: the records are b64's, read from a payload (Decode).
+	inPayload bool
 	// bad holds, when some record could not be read, why: that record
 	// fails alone (nil when every record was read).
 	bad []error
@@ -45,7 +47,7 @@ func (b *Batch) Data(i int, buf []byte) ([]byte, error) {
 	if b.bad != nil && b.bad[i] != nil {
 		return nil, b.bad[i]
 	}
-	if b.b64 == nil {
+	if !b.inPayload {
 		return b.data[i], nil
 	}
 	src := b.b64[i]
@@ -63,7 +65,7 @@ func (b *Batch) Data(i int, buf []byte) ([]byte, error) {
 // When it does not, Data's result is the event's own memory and must never
 // be passed back as a buffer, or decoding the next record would overwrite
 // the caller's event.
-func (b *Batch) DecodesIntoBuf() bool { return b.b64 != nil }
+func (b *Batch) DecodesIntoBuf() bool { return b.inPayload }
 
 // BatchOf wraps a decoded event.
 func BatchOf(ev events.KinesisFirehoseEvent) *Batch {
@@ -78,7 +80,7 @@ func BatchOf(ev events.KinesisFirehoseEvent) *Batch {
 func (b *Batch) Reset(ev events.KinesisFirehoseEvent) {
 	n := len(ev.Records)
 	*b = Batch{InvocationID: ev.InvocationID, DeliveryStreamArn: ev.DeliveryStreamArn, Region: ev.Region,
-		IDs: grow(b.IDs, n), Arrivals: grow(b.Arrivals, n), data: grow(b.data, n)}
+		IDs: grow(b.IDs, n), Arrivals: grow(b.Arrivals, n), data: grow(b.data, n), b64: b.b64[:0]}
 	for i := range ev.Records {
 		b.IDs[i], b.Arrivals[i], b.data[i] = ev.Records[i].RecordID, ev.Records[i].ApproximateArrivalTimestamp.Time, ev.Records[i].Data
 	}
@@ -89,7 +91,7 @@ func (b *Batch) Release() {
 	clear(b.IDs)
 	clear(b.data)
 	clear(b.b64)
-	*b = Batch{IDs: b.IDs[:0], Arrivals: b.Arrivals[:0], data: b.data[:0]}
+	*b = Batch{IDs: b.IDs[:0], Arrivals: b.Arrivals[:0], data: b.data[:0], b64: b.b64[:0]}
 }
 
 // grow returns s with length n, reusing its memory when it has room.
@@ -110,10 +112,27 @@ func grow[T any](s []T, n int) []T {
 // time is not a number, fails alone (Data returns the reason); only an
 // event that is not a transformation event is an error.
 func DecodeBatch(payload []byte) (*Batch, error) {
-	if b, err := decodeFast(payload); err == nil {
-		return b, nil
+	b := new(Batch)
+	if err := b.Decode(payload); err != nil {
+		return nil, err
 	}
-	return decodeLenient(payload)
+	return b, nil
+}
+
+// Decode is DecodeBatch into b, reusing b's memory as Reset does; Release
+// lets go of the payload. On an error b holds no event.
+func (b *Batch) Decode(payload []byte) error {
+	err := b.decodeFast(payload)
+	if err == nil {
+		return nil
+	}
+	b.Release()
+	lb, err := decodeLenient(payload)
+	if err != nil {
+		return err
+	}
+	*b = *lb
+	return nil
 }
 
 // lenientRecord is a record as encoding/json reads it, its parts kept raw
@@ -136,7 +155,7 @@ func decodeLenient(payload []byte) (*Batch, error) {
 	}
 	n := len(ev.Records)
 	b := &Batch{InvocationID: ev.InvocationID, DeliveryStreamArn: ev.DeliveryStreamArn, Region: ev.Region,
-		IDs: make([]string, n), Arrivals: make([]time.Time, n), b64: make([][]byte, n), bad: make([]error, n)}
+		IDs: make([]string, n), Arrivals: make([]time.Time, n), b64: make([][]byte, n), bad: make([]error, n), inPayload: true}
 	for i, raw := range ev.Records {
 		var r lenientRecord
 		if err := json.Unmarshal(raw, &r); err != nil {
@@ -194,12 +213,12 @@ func jsonKind(raw json.RawMessage) string {
 	return "number"
 }
 
-func decodeFast(payload []byte) (*Batch, error) {
+// decodeFast reads payload into b, reusing its lists.
+func (b *Batch) decodeFast(payload []byte) error {
 	p := jsonx.Scanner{Data: payload}
 	// The lists grow as records are read: counting them first would read
 	// the whole event once more.
-	const n = 64
-	b := &Batch{IDs: make([]string, 0, n), Arrivals: make([]time.Time, 0, n), b64: make([][]byte, 0, n)}
+	*b = Batch{IDs: b.IDs[:0], Arrivals: b.Arrivals[:0], b64: b.b64[:0], data: b.data[:0], inPayload: true}
 	str := func() (string, error) { return eventString(&p) }
 	err := p.Members(func(key string) error {
 		var err error
@@ -274,12 +293,9 @@ func decodeFast(payload []byte) (*Batch, error) {
 	})
 	p.WS()
 	if err == nil && p.I != len(payload) {
-		return nil, errSlowPath
+		return errSlowPath
 	}
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
+	return err
 }
 
 // eventString reads the string at p.I as encoding/json would, when it

@@ -104,9 +104,23 @@ func FuzzDecodeEvent(f *testing.F) {
 	f.Add([]byte(`{"records":[{"recordId":"é","approximateArrivalTimestamp":1,"data":"aGk="},{"recordId":"c","approximateArrivalTimestamp":01,"data":"aGk="}]}`))
 	f.Add([]byte(`{"records":[{"recordId":"a","approximateArrivalTimestamp":-1,"data":"aGk="},{"recordId":"b","approximateArrivalTimestamp":1.5,"data":"aGk"}]}`))
 	f.Add([]byte(`{"records":[{"recordId":"a","approximateArrivalTimestamp":1,"data":"aGk=","recordId":"b"}, {"recordId":"a\"b","approximateArrivalTimestamp":1,"data":"aGk="}]}`))
+	var reused Batch
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var fast, slow events.KinesisFirehoseEvent
-		_, errBatch := DecodeBatch(in)
+		fresh, errBatch := DecodeBatch(in)
+		// A batch that read other events before reads this one the same.
+		if err := reused.Decode(payload); err != nil {
+			t.Fatal(err)
+		}
+		reused.Release()
+		if errReused := reused.Decode(in); (errReused == nil) != (errBatch == nil) {
+			t.Fatalf("Decode into a reused batch: %v; into a new one: %v", errReused, errBatch)
+		} else if errBatch == nil {
+			if got, want := batchText(&reused), batchText(fresh); got != want {
+				t.Fatalf("Decode into a reused batch read\n%s\ninto a new one\n%s", got, want)
+			}
+			reused.Release()
+		}
 		errFast := DecodeEvent(in, &fast)
 		errSlow := json.Unmarshal(in, &slow)
 		if errBatch != nil && errSlow == nil {
@@ -225,6 +239,64 @@ func DecodeEvent(payload []byte, ev *events.KinesisFirehoseEvent) error {
 			ApproximateArrivalTimestamp: events.MilliSecondsEpochTime{Time: b.Arrivals[i]}, Data: data}
 	}
 	return nil
+}
+
+// batchText writes out everything a batch says: each record's id,
+// arrival and data or the reason it cannot be read.
+func batchText(b *Batch) string {
+	s := fmt.Sprintf("%q %q %q %d inPayload=%v\n", b.InvocationID, b.DeliveryStreamArn, b.Region, b.Len(), b.DecodesIntoBuf())
+	for i := range b.Len() {
+		data, err := b.Data(i, nil)
+		s += fmt.Sprintf("%q %s %q %v\n", b.IDs[i], b.Arrivals[i].Format(time.RFC3339Nano), data, err)
+	}
+	return s
+}
+
+// TestBatchDecodeReusesMemory: Decode into a batch that read a larger
+// event reads the next in the same memory, by either path, and reads
+// it as a new batch does; Release keeps no part of the payload.
+func TestBatchDecodeReusesMemory(t *testing.T) {
+	// Records as Firehose writes them, which the fast path reads.
+	event := func(n int) []byte {
+		s := `{"invocationId":"inv","region":"eu-west-1","records":[`
+		for i := range n {
+			if i > 0 {
+				s += ","
+			}
+			s += fmt.Sprintf(`{"recordId":"r%d","approximateArrivalTimestamp":%d,"data":"%s"}`, i, 1714557600000+i, base64.StdEncoding.EncodeToString([]byte(fmt.Sprint("record ", i))))
+		}
+		return []byte(s + "]}")
+	}
+	bigPayload, small := event(200), event(3)
+	// Escaped ids take encoding/json's path.
+	lenient := []byte(`{"records":[{"recordId":"a\u0062","data":"aGk="},{"recordId":"c","data":"!!!!"}]}`)
+	var b Batch
+	for _, next := range [][]byte{small, lenient, small} {
+		if err := b.Decode(bigPayload); err != nil {
+			t.Fatal(err)
+		}
+		ids := &b.IDs[0]
+		b.Release()
+		if err := b.Decode(next); err != nil {
+			t.Fatal(err)
+		}
+		want, err := DecodeBatch(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := batchText(&b), batchText(want); got != want {
+			t.Fatalf("reused batch read\n%s\na new one\n%s", got, want)
+		}
+		if !bytes.Equal(next, lenient) && &b.IDs[0] != ids {
+			t.Error("Decode did not reuse the batch's memory")
+		}
+		b.Release()
+		for i := range b.IDs[:cap(b.IDs)] {
+			if b.IDs[:cap(b.IDs)][i] != "" || b.b64[:cap(b.b64)][i] != nil {
+				t.Fatalf("released batch still holds record %d", i)
+			}
+		}
+	}
 }
 
 // TestBatchResetReusesAndReleaseLetsGo: a Batch reset to a smaller event

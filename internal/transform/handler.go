@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -59,6 +60,12 @@ type Handler struct {
 	// evidenceAhead gathers a column's evidence ahead of the pass, as the
 	// lookups need; tests compare the two ways with it.
 	evidenceAhead bool
+	// reuseResponse: Invoke writes each response into the last one's
+	// memory (WithReusedResponse); response is that memory, and invoking
+	// marks an Invoke under way.
+	reuseResponse bool
+	response      []byte
+	invoking      atomic.Bool
 }
 
 type dropRule struct {
@@ -81,6 +88,17 @@ func WithMetrics(m *metrics.Set) Option { return func(h *Handler) { h.metrics = 
 // WithLogger sets the logger for per-record failure lines. Default: JSON
 // on stderr.
 func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.log = l } }
+
+// WithReusedResponse makes Invoke write each response into the memory of
+// the one before, so that a warm Lambda does not allocate (and collect) a
+// response of the batch's size every invocation. The caller must be done
+// with a response before it calls Invoke again. aws-lambda-go's invoke
+// loop is, when it runs one invocation at a time: it sends the response
+// before it asks for the next event. It is not when it runs several at once
+// (lambdacontext.MaxConcurrency above 1), and an Invoke that overlaps another
+// allocates its own response, but cannot tell whether the last one has
+// been sent.
+func WithReusedResponse() Option { return func(h *Handler) { h.reuseResponse = true } }
 
 // WithClock replaces time.Now.
 func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
@@ -214,18 +232,39 @@ type result struct {
 // from base64 only when its turn comes and its documents are encoded
 // straight into the response, so the batch is never held twice.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	b, err := firehose.DecodeBatch(payload)
-	if err != nil {
-		return nil, fmt.Errorf("transform: %w", err)
-	}
-	out := &jsonSink{buf: make([]byte, 0, len(payload)+len(payload)/4+1024)}
-	out.buf = append(out.buf, `{"records":[`...)
 	w := h.getWorker()
 	defer h.putWorker(w)
-	if _, _, err := h.run(ctx, w, b, out); err != nil {
+	b := &w.batch
+	if err := b.Decode(payload); err != nil {
+		return nil, fmt.Errorf("transform: %w", err)
+	}
+	defer b.Release() // the worker keeps none of the payload
+	buf, owned := h.responseBuffer(len(payload) + len(payload)/4 + 1024)
+	out := &jsonSink{buf: append(buf, `{"records":[`...)}
+	_, _, err := h.run(ctx, w, b, out)
+	out.buf = append(out.buf, "]}"...)
+	if owned {
+		h.response = out.buf[:0]
+		h.invoking.Store(false)
+	}
+	if err != nil {
 		return nil, err
 	}
-	return append(out.buf, "]}"...), nil
+	return out.buf, nil
+}
+
+// responseBuffer returns empty memory of at least size bytes for a
+// response. With WithReusedResponse it is the last response's memory, and
+// owned, when no other Invoke is under way; the caller then keeps what it
+// wrote in h.response and clears h.invoking.
+func (h *Handler) responseBuffer(size int) (buf []byte, owned bool) {
+	if !h.reuseResponse || !h.invoking.CompareAndSwap(false, true) {
+		return make([]byte, 0, size), false
+	}
+	if cap(h.response) < size {
+		h.response = make([]byte, 0, size)
+	}
+	return h.response[:0], true
 }
 
 // Handle transforms one Firehose batch. It returns an error only for a

@@ -284,6 +284,52 @@ func TestInvokeMatchesHandle(t *testing.T) {
 	}
 }
 
+// TestReusedResponse: with WithReusedResponse each response is written
+// into the last one's memory and says what a handler without it says; an
+// Invoke that overlaps another writes into memory of its own.
+func TestReusedResponse(t *testing.T) {
+	cfg, reg := loadShipped(t)
+	h := quietHandler(t, cfg, reg, WithReusedResponse())
+	plain := quietHandler(t, cfg, reg)
+	var failing []string
+	mustJSON(t, "../../testdata/transform/listing/failures/records.json", &failing)
+	large, _ := json.Marshal(eventOf("listings", append(failing, listingRecords(20)...)))
+	small, _ := json.Marshal(eventOf("listings", listingRecords(2)))
+	var first *byte
+	for i, payload := range [][]byte{large, small, large, small} {
+		got, err := h.Invoke(context.Background(), payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := plain.Invoke(context.Background(), payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("invocation %d answered\n%s\nwithout reuse\n%s", i, got, want)
+		}
+		if i == 0 {
+			first = &got[0]
+		} else if &got[0] != first {
+			t.Fatalf("invocation %d did not reuse the first response's memory", i)
+		}
+	}
+	// Another Invoke under way: this one must not write into the memory
+	// that one is writing.
+	h.invoking.Store(true)
+	got, err := h.Invoke(context.Background(), small)
+	h.invoking.Store(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &got[0] == first {
+		t.Fatal("an overlapping Invoke wrote into the reused response")
+	}
+	if again, _ := h.Invoke(context.Background(), small); &again[0] != first || !bytes.Equal(again, got) {
+		t.Fatal("after the overlap, Invoke no longer reuses its response")
+	}
+}
+
 // TestInvokeLeavesAnEarlierEventAlone: a typed event's data belongs to its
 // caller, so a later Invoke on the same handler must not decode into it.
 func TestInvokeLeavesAnEarlierEventAlone(t *testing.T) {
