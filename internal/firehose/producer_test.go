@@ -683,3 +683,30 @@ func TestPutErrorRetryable(t *testing.T) {
 		}
 	}
 }
+
+// TestBufferGrowsByDoubling: a packing producer's buffer reaches a full
+// batch in doublings, never above the batch limit, and keeps its memory
+// for the next batch.
+func TestBufferGrowsByDoubling(t *testing.T) {
+	f := &fakeFirehose{}
+	p, _ := newTest(t, f, Options{Pack: true})
+	var caps []int
+	for i := range 2 * MaxBatchBytes / 1024 {
+		addAll(t, p, rec(i, 1023))
+		if c := cap(p.buf); len(caps) == 0 || caps[len(caps)-1] != c {
+			caps = append(caps, c)
+		}
+	}
+	if err := p.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if caps[len(caps)-1] != MaxBatchBytes {
+		t.Fatalf("buffer grew to %d bytes, want the batch limit %d (every size: %v)", caps[len(caps)-1], MaxBatchBytes, caps)
+	}
+	if len(caps) > 11 {
+		t.Fatalf("buffer grew %d times on the way to %d bytes: %v", len(caps), MaxBatchBytes, caps)
+	}
+	if got := f.callBytes(); len(got) != 2 || got[0]+got[1] != 2*MaxBatchBytes {
+		t.Fatalf("calls of %v bytes, want two of the batch limit", got)
+	}
+}
