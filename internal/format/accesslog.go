@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/envelope"
+	"github.com/sluicehq/sluice/internal/stringchunk"
 )
 
 // albFields are the fields of an Application Load Balancer access log
@@ -99,6 +100,8 @@ type logScanner struct {
 	set    settings
 	layout *logLayout
 
+	// texts holds the records' texts, many to an allocation.
+	texts   stringchunk.Chunks
 	fields  []envelope.Field
 	flags   flagSet
 	entries []entry
@@ -130,7 +133,7 @@ func openLog(l *logLayout, r io.Reader, opts Options) (Scanner, error) {
 }
 
 func newLog(l *logLayout, r io.Reader, set settings) *logScanner {
-	return &logScanner{in: newInput(r, set.bufSize), set: set, layout: l, names: map[string]param{}}
+	return &logScanner{in: newInput(r, set.bufSize), set: set, layout: l, names: map[string]param{}, texts: rowTexts()}
 }
 
 // maxInterned bounds the interned query parameter names, so a stream of
@@ -238,7 +241,7 @@ func indexQuoteOrBackslash(b []byte, i int) int {
 func (s *logScanner) build(b []byte) bool {
 	text, plain := "", s.set.encoding.plain(b)
 	if plain {
-		text = string(b)
+		text = s.texts.Bytes(b)
 	}
 	cols := s.layout.columns
 	fields := slices.Grow(s.fields[:0], len(s.entries)+4) // an address and the request add fields

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/sluicehq/sluice/internal/envelope"
+	"github.com/sluicehq/sluice/internal/stringchunk"
 )
 
 // Flags of csv records.
@@ -32,6 +33,8 @@ type csvScanner struct {
 	header     []string
 	colNames   []string // "_col<N>" names, built once
 
+	// texts holds the records' texts, many to an allocation.
+	texts  stringchunk.Chunks
 	fields []envelope.Field
 	flags  flagSet
 	bounds []int  // start and end of each cell in the row's text
@@ -54,7 +57,7 @@ func openCSV(r io.Reader, opts Options) (Scanner, error) {
 }
 
 func newCSV(r io.Reader, set settings) *csvScanner {
-	return &csvScanner{in: newInput(r, set.bufSize), set: set, delim: set.delimiter}
+	return &csvScanner{in: newInput(r, set.bufSize), set: set, delim: set.delimiter, texts: rowTexts()}
 }
 
 // Next returns the next data row. Cells are named by the header; cells
@@ -75,7 +78,7 @@ func (s *csvScanner) Next() (Record, error) {
 	s.flags = s.flags[:0]
 	text, plain := "", s.set.encoding.plain(src)
 	if plain {
-		text = string(src)
+		text = s.texts.Bytes(src)
 	}
 	n := len(s.bounds) / 2
 	if cap(s.fields) < n {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+
+	"github.com/sluicehq/sluice/internal/stringchunk"
 )
 
 // maxFields caps the fields of one record. A row of a million empty cells
@@ -286,3 +288,6 @@ func indexByteOf(b []byte, i, end int, rep uint64) int {
 	}
 	return end
 }
+
+// rowTexts copies records' texts: rows up to 4 KiB share chunks of 32 KiB.
+func rowTexts() stringchunk.Chunks { return stringchunk.Chunks{Size: 32 << 10} }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/envelope"
 	"github.com/sluicehq/sluice/internal/jsonx"
+	"github.com/sluicehq/sluice/internal/stringchunk"
 )
 
 // jsonlScanner reads one JSON value per line. An object is a record whose
@@ -21,8 +22,10 @@ import (
 // as encoding/json) and takes its fields: a line is a record or a record
 // error before any of it is returned.
 type jsonlScanner struct {
-	in     input
-	set    settings
+	in  input
+	set settings
+	// texts holds the records' texts, many to an allocation.
+	texts  stringchunk.Chunks
 	fields []envelope.Field
 	flags  flagSet
 
@@ -52,7 +55,7 @@ func openJSONL(r io.Reader, opts Options) (Scanner, error) {
 }
 
 func newJSONL(r io.Reader, set settings) *jsonlScanner {
-	return &jsonlScanner{in: newInput(r, set.bufSize), set: set}
+	return &jsonlScanner{in: newInput(r, set.bufSize), set: set, texts: rowTexts()}
 }
 
 func (s *jsonlScanner) Next() (Record, error) { return s.scan(false) }
@@ -94,7 +97,7 @@ func (s *jsonlScanner) scan(raw bool) (Record, error) {
 			}
 		}
 		if plain {
-			text = string(b)
+			text = s.texts.Bytes(b)
 		} else {
 			text, flag = s.set.encoding.decode(b)
 			b = []byte(text)

@@ -25,6 +25,7 @@ import (
 	"github.com/sluicehq/sluice/internal/firehose"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/normalize"
+	"github.com/sluicehq/sluice/internal/stringchunk"
 	"github.com/sluicehq/sluice/schema"
 )
 
@@ -188,6 +189,8 @@ type worker struct {
 	cols columns
 	// batch wraps the event Process was given, its memory reused.
 	batch firehose.Batch
+	// ids holds the copies of records' ids.
+	ids stringchunk.Chunks
 }
 
 // item is one record (or one part of a packed record) in flight.
@@ -860,7 +863,7 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 	it.plan = plan
 	it.id = d.ID
 	if it.id != "" {
-		it.id = strings.Clone(it.id) // d.ID aliases the record's data, which is reused
+		it.id = w.ids.String(it.id) // d.ID aliases the record's data, which is reused
 	} else {
 		it.id = b.IDs[rec]
 		if part > 0 {
