@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 )
 
@@ -28,6 +29,9 @@ func ParseDecimal(s string, precision, scale int) (Value, error) {
 			return Value{}, fmt.Errorf("%s has more than %d decimal places", s, scale)
 		}
 		frac = frac[:scale]
+	}
+	if len(intPart)+scale <= 18 {
+		return smallDecimal(s, intPart, frac, neg, precision, scale)
 	}
 	digits := intPart + frac + strings.Repeat("0", scale-len(frac))
 	for _, c := range digits {
@@ -57,6 +61,70 @@ func ParseDecimal(s string, precision, scale int) (Value, error) {
 		b.Neg(b)
 	}
 	return Value{Kind: Bytes, Big: b}, nil
+}
+
+// smallDecimal is the rest of ParseDecimal for a value of at most 18
+// digits, which fits an int64: it reads the digits intPart + frac +
+// (scale - len(frac)) zeros where they are, without joining them.
+func smallDecimal(s, intPart, frac string, neg bool, precision, scale int) (Value, error) {
+	var n int64
+	significant := 0
+	for i := range len(intPart) + scale {
+		c := byte('0')
+		if i < len(intPart) {
+			c = intPart[i]
+		} else if j := i - len(intPart); j < len(frac) {
+			c = frac[j]
+		}
+		if c < '0' || c > '9' {
+			return Value{}, fmt.Errorf("%q is not a decimal", s)
+		}
+		if significant > 0 || c != '0' {
+			significant++
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if significant > precision {
+		return Value{}, fmt.Errorf("%s needs more than %d digits of precision", s, precision)
+	}
+	if n == 0 {
+		return Value{Kind: Bytes}, nil
+	}
+	if neg {
+		n = -n
+	}
+	return Value{Kind: Bytes, Int: n}, nil
+}
+
+// appendDecimal appends an unscaled decimal with scale digits after the
+// point as a JSON string: decimalString's text, without allocating for a
+// value that fits an int64.
+func appendDecimal(dst []byte, v *Value, scale int) []byte {
+	if v.Big != nil {
+		return AppendString(dst, decimalString(v, scale))
+	}
+	var buf [24]byte
+	digits := strconv.AppendInt(buf[:0], v.Int, 10)
+	dst = append(dst, '"')
+	if digits[0] == '-' {
+		dst = append(dst, '-')
+		digits = digits[1:]
+	}
+	switch {
+	case scale <= 0:
+		dst = append(dst, digits...)
+	case len(digits) <= scale:
+		dst = append(dst, '0', '.')
+		for range scale - len(digits) {
+			dst = append(dst, '0')
+		}
+		dst = append(dst, digits...)
+	default:
+		dst = append(dst, digits[:len(digits)-scale]...)
+		dst = append(dst, '.')
+		dst = append(dst, digits[len(digits)-scale:]...)
+	}
+	return append(dst, '"')
 }
 
 // decimalString formats an unscaled decimal with scale digits after the point.

@@ -55,7 +55,7 @@ func AppendJSON(dst []byte, t *Type, v *Value) []byte {
 		return AppendString(dst, v.Str)
 	case Bytes, Fixed:
 		if t.Logical == Decimal {
-			return AppendString(dst, decimalString(v, t.Scale))
+			return appendDecimal(dst, v, t.Scale)
 		}
 		dst = append(dst, '"')
 		dst = base64.StdEncoding.AppendEncode(dst, []byte(v.Str))

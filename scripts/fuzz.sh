@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of sluice's parsers and decoders: each of 23 targets
+# Bounded fuzzing of sluice's parsers and decoders: each of 24 targets
 # runs for FUZZTIME (default 5s), one after the other. CI runs it
-# (.ci/run): about 115 s of fuzzing, under three minutes with the builds on
+# (.ci/run): about 120 s of fuzzing, under three minutes with the builds on
 # a quiet two-core machine (at 6 s each it took 3 min 30 s wall, 1 min 46 s
 # of CPU, on the shared machine at load average 12). The other Fuzz targets run their seeds in
 # every go test.
@@ -21,7 +21,8 @@ FUZZTIME="${FUZZTIME:-5s}"
 # strconv), the Firehose event decoder and its base64, the dead-letter
 # reader, the S3 event parser, the transform and the splitter end to end,
 # sluice.yaml's decoding and error messages, doubles written as JSON
-# without strconv against strconv, and the local Firehose's record ids
+# without strconv against strconv, decimals read in place against
+# their digits joined, and the local Firehose's record ids
 # and verdicts against their plain forms.
 targets=(
 	"./internal/format FuzzCSV"
@@ -45,6 +46,7 @@ targets=(
 	"./internal/config FuzzParse"
 	"./internal/rollup/quantile FuzzMerge"
 	"./schema FuzzAppendFloat"
+	"./schema FuzzParseDecimal"
 	"./internal/localfirehose FuzzRecordIDs"
 	"./internal/localfirehose FuzzJudge"
 )
