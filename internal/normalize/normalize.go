@@ -233,18 +233,18 @@ func (p *Plan) normalizeRecord(sc *Scratch, rp *recordPlan, fields []envelope.Fi
 	if cap(sc.seen) < n {
 		sc.seen = make([]bool, n)
 	}
-	seen := make([]bool, n)
+	// A nested record's lists are its own: the top record's are in use.
+	var seen, used []bool
 	if at == "" {
 		seen = sc.seen[:n]
 		clear(seen)
-	}
-	used := make([]bool, len(fields))
-	if at == "" {
 		if cap(sc.used) < len(fields) {
 			sc.used = make([]bool, len(fields))
 		}
 		used = sc.used[:len(fields)]
 		clear(used)
+	} else {
+		seen, used = make([]bool, n), make([]bool, len(fields))
 	}
 	unmatched := 0
 	var indices []int

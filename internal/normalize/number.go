@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/sluicehq/sluice/internal/envelope"
 )
@@ -275,6 +276,8 @@ func plainDecimal(s string) bool {
 }
 
 // cleanNumber turns a number written by people into one strconv reads.
+// The result may alias sc's memory: it is valid until the next number is
+// cleaned, and must be copied to be kept.
 func cleanNumber(sc *Scratch, f *envelope.Field) (string, error) {
 	if f.Kind == envelope.Raw {
 		s := trimSpace(f.Value)
@@ -284,10 +287,10 @@ func cleanNumber(sc *Scratch, f *envelope.Field) (string, error) {
 		return "", errNotNumber
 	}
 	buf, err := cleanText(sc, f.Value)
-	if err != nil {
+	if err != nil || len(buf) == 0 {
 		return "", err
 	}
-	return string(buf), nil
+	return unsafe.String(&buf[0], len(buf)), nil
 }
 
 // cleanText writes the plain form of a number written by people to
