@@ -441,9 +441,15 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 	// address, so a variable of each record's would be an allocation each.
 	var rr firehose.ResponseRecord
 	// giveOut hands w.out to the sink, when it takes it, and goes on with
-	// the buffer the sink gives back.
+	// the buffer the sink gives back, or one of w.out's size: the next
+	// record's documents are likely as large, and growing a buffer to
+	// that size by append would copy them over and over.
 	giveOut := func() {
+		n := len(w.out)
 		if next, ok := out.give(w.out); ok {
+			if cap(next) < n {
+				next = make([]byte, 0, n)
+			}
 			w.out = next
 		}
 	}
