@@ -30,7 +30,7 @@ func ParseDecimal(s string, precision, scale int) (Value, error) {
 		}
 		frac = frac[:scale]
 	}
-	if len(intPart)+scale <= 18 {
+	if len(intPart)+scale <= 18 && readInPlace {
 		return smallDecimal(s, intPart, frac, neg, precision, scale)
 	}
 	digits := intPart + frac + strings.Repeat("0", scale-len(frac))
@@ -62,6 +62,10 @@ func ParseDecimal(s string, precision, scale int) (Value, error) {
 	}
 	return Value{Kind: Bytes, Big: b}, nil
 }
+
+// readInPlace lets ParseDecimal read a value of at most 18 digits with
+// smallDecimal; tests turn it off to hold smallDecimal to the general way.
+var readInPlace = true
 
 // smallDecimal is the rest of ParseDecimal for a value of at most 18
 // digits, which fits an int64: it reads the digits intPart + frac +

@@ -3,62 +3,17 @@ package schema
 import (
 	"fmt"
 	"math"
-	"math/big"
 	"strings"
 	"testing"
 )
 
-// parseDecimalJoined is ParseDecimal as it was before its small values
-// were read in place: the digits joined into one string, then read. It is
-// the reference the fast path is held to.
+// parseDecimalJoined is ParseDecimal the general way, its digits joined
+// into one string and then read, whatever their number: the reference
+// smallDecimal is held to.
 func parseDecimalJoined(s string, precision, scale int) (Value, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return Value{}, fmt.Errorf("empty decimal")
-	}
-	neg := false
-	if s[0] == '-' || s[0] == '+' {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	intPart, frac, _ := strings.Cut(s, ".")
-	if intPart == "" && frac == "" {
-		return Value{}, fmt.Errorf("%q is not a decimal", s)
-	}
-	if len(frac) > scale {
-		if strings.Trim(frac[scale:], "0") != "" {
-			return Value{}, fmt.Errorf("%s has more than %d decimal places", s, scale)
-		}
-		frac = frac[:scale]
-	}
-	digits := intPart + frac + strings.Repeat("0", scale-len(frac))
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return Value{}, fmt.Errorf("%q is not a decimal", s)
-		}
-	}
-	digits = strings.TrimLeft(digits, "0")
-	if len(digits) > precision {
-		return Value{}, fmt.Errorf("%s needs more than %d digits of precision", s, precision)
-	}
-	if digits == "" {
-		return Value{Kind: Bytes}, nil
-	}
-	if len(digits) <= 18 {
-		var n int64
-		for _, c := range digits {
-			n = n*10 + int64(c-'0')
-		}
-		if neg {
-			n = -n
-		}
-		return Value{Kind: Bytes, Int: n}, nil
-	}
-	b, _ := new(big.Int).SetString(digits, 10)
-	if neg {
-		b.Neg(b)
-	}
-	return Value{Kind: Bytes, Big: b}, nil
+	readInPlace = false
+	defer func() { readInPlace = true }()
+	return ParseDecimal(s, precision, scale)
 }
 
 func sameDecimal(a, b Value) bool {
