@@ -16,7 +16,7 @@ DIST     := dist
 ZIPTIME  := 198001010000
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: help build package template pipeline deploy deploy-collector deploy-webhook lint test test-full bench bench-deploy clean
+.PHONY: help build package template pipeline deploy deploy-collector deploy-webhook lint test test-full bench bench-mixed bench-deploy clean
 
 help:
 	@echo "make package                  build dist/splitter.zip and dist/transform.zip (arm64, with CONFIG and the schemas)"
@@ -27,6 +27,7 @@ help:
 	@echo "make deploy-webhook STACK=.. PIPELINE=.. [PARAMS='StreamName=webhooks']"
 	@echo "make lint                     cfn-lint on every template"
 	@echo "make bench                    sluice run side by side with naive Go (scripts/bench-peers.sh)"
+	@echo "make bench-mixed              BenchmarkRun against the code before the speed work (scripts/bench-mixed.sh)"
 	@echo "make test | test-full | bench-deploy"
 
 build: $(LAMBDAS:%=$(DIST)/%/bootstrap)
@@ -114,6 +115,9 @@ test-full:
 
 bench:
 	bash scripts/bench-peers.sh
+
+bench-mixed:
+	bash scripts/bench-mixed.sh
 
 bench-deploy:
 	$(GO) test -run '^$$' -bench ZipSize -benchtime 1x ./cloudformation
