@@ -11,6 +11,12 @@ import (
 // Value with the given precision and scale. Digits past the scale must be
 // zeros: sluice never rounds a value away silently.
 func ParseDecimal(s string, precision, scale int) (Value, error) {
+	return parseDecimal(s, precision, scale, true)
+}
+
+// parseDecimal is ParseDecimal; with inPlace false it reads even a value of
+// at most 18 digits the general way (tests hold smallDecimal to it).
+func parseDecimal(s string, precision, scale int, inPlace bool) (Value, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return Value{}, fmt.Errorf("empty decimal")
@@ -30,7 +36,7 @@ func ParseDecimal(s string, precision, scale int) (Value, error) {
 		}
 		frac = frac[:scale]
 	}
-	if len(intPart)+scale <= 18 && readInPlace {
+	if len(intPart)+scale <= 18 && inPlace {
 		return smallDecimal(s, intPart, frac, neg, precision, scale)
 	}
 	digits := intPart + frac + strings.Repeat("0", scale-len(frac))
@@ -62,10 +68,6 @@ func ParseDecimal(s string, precision, scale int) (Value, error) {
 	}
 	return Value{Kind: Bytes, Big: b}, nil
 }
-
-// readInPlace lets ParseDecimal read a value of at most 18 digits with
-// smallDecimal; tests turn it off to hold smallDecimal to the general way.
-var readInPlace = true
 
 // smallDecimal is the rest of ParseDecimal for a value of at most 18
 // digits, which fits an int64: it reads the digits intPart + frac +
@@ -101,14 +103,16 @@ func smallDecimal(s, intPart, frac string, neg bool, precision, scale int) (Valu
 }
 
 // appendDecimal appends an unscaled decimal with scale digits after the
-// point as a JSON string: decimalString's text, without allocating for a
-// value that fits an int64.
+// point as a JSON string ("-12.50"), without allocating for a value that
+// fits an int64.
 func appendDecimal(dst []byte, v *Value, scale int) []byte {
-	if v.Big != nil {
-		return AppendString(dst, decimalString(v, scale))
-	}
 	var buf [24]byte
-	digits := strconv.AppendInt(buf[:0], v.Int, 10)
+	var digits []byte
+	if v.Big != nil {
+		digits = v.Big.Append(buf[:0], 10)
+	} else {
+		digits = strconv.AppendInt(buf[:0], v.Int, 10)
+	}
 	dst = append(dst, '"')
 	if digits[0] == '-' {
 		dst = append(dst, '-')
@@ -129,28 +133,6 @@ func appendDecimal(dst []byte, v *Value, scale int) []byte {
 		dst = append(dst, digits[len(digits)-scale:]...)
 	}
 	return append(dst, '"')
-}
-
-// decimalString formats an unscaled decimal with scale digits after the point.
-func decimalString(v *Value, scale int) string {
-	var digits string
-	if v.Big != nil {
-		digits = v.Big.String()
-	} else {
-		digits = fmt.Sprint(v.Int)
-	}
-	neg := strings.HasPrefix(digits, "-")
-	digits = strings.TrimPrefix(digits, "-")
-	if scale > 0 {
-		if len(digits) <= scale {
-			digits = strings.Repeat("0", scale-len(digits)+1) + digits
-		}
-		digits = digits[:len(digits)-scale] + "." + digits[len(digits)-scale:]
-	}
-	if neg {
-		return "-" + digits
-	}
-	return digits
 }
 
 // decimalBytes is the unscaled value as a minimal big-endian two's
