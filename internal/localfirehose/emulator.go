@@ -459,23 +459,33 @@ func sizes(in []types.Record) (small, large int) {
 // has room; it returns the slab. Without cloneLarge it leaves the large
 // records' data for the caller to set.
 func copyRecords(in []types.Record, slab []byte, out []types.Record, cloneLarge bool) ([]types.Record, []byte) {
-	slab = slab[:0]
 	if cap(out) < len(in) {
 		out = make([]types.Record, len(in))
 	}
 	out = out[:len(in)]
-	for i, r := range in {
-		if len(r.Data) >= ownCopyBytes {
-			if cloneLarge {
+	slab = copyInto(out, in, slab[:0], false)
+	if cloneLarge {
+		for i, r := range in {
+			if len(r.Data) >= ownCopyBytes {
 				out[i].Data = slices.Clip(bytes.Clone(r.Data))
 			}
-			continue
 		}
-		at := len(slab)
-		slab = append(slab, r.Data...)
-		out[i].Data = slab[at:len(slab):len(slab)]
 	}
 	return out, slab
+}
+
+// copyInto appends the data of in's large records (or of its small ones)
+// to slab, sets each such record of out to its copy, with no room after
+// it, and returns the slab.
+func copyInto(out, in []types.Record, slab []byte, large bool) []byte {
+	for i, r := range in {
+		if (len(r.Data) >= ownCopyBytes) == large {
+			at := len(slab)
+			slab = append(slab, r.Data...)
+			out[i].Data = slab[at:len(slab):len(slab)]
+		}
+	}
+	return slab
 }
 
 // Copier copies PutRecordBatch calls for PutOwnedRecordBatchThen, as
@@ -539,14 +549,7 @@ func (c *Copier) copyLarge(out, in []types.Record, total int) []byte {
 	if slab == nil {
 		slab = make([]byte, 0, classed(total))
 	}
-	for i, r := range in {
-		if len(r.Data) >= ownCopyBytes {
-			at := len(slab)
-			slab = append(slab, r.Data...)
-			out[i].Data = slab[at:len(slab):len(slab)]
-		}
-	}
-	return slab
+	return copyInto(out, in, slab, true)
 }
 
 func (e *Emulator) checkOpen() error {
