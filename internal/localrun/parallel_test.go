@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 
 	"github.com/sluicehq/sluice/internal/localfirehose"
+	"github.com/sluicehq/sluice/internal/report"
 )
 
 // TestRunSameOutputOnAnyCoreCount runs the same mixed input (several
@@ -27,29 +29,33 @@ func TestRunSameOutputOnAnyCoreCount(t *testing.T) {
 		cfg.Streams[name] = s
 	}
 	in := benchInput(t, 2<<20, 256<<10)
-	run := func(procs int) (string, Summary) {
+	run := func(procs int) (string, Summary, *report.Report) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 		out := t.TempDir()
 		now, ids := fixed()
-		sum, err := Run(context.Background(), Options{Config: cfg, Registry: reg, Inputs: []string{in}, Out: out, Now: now, NewID: ids})
+		c := report.NewCollector()
+		sum, err := Run(context.Background(), Options{Config: cfg, Registry: reg, Inputs: []string{in}, Out: out, Now: now, NewID: ids, Observer: c})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !sum.Conserved() || sum.Ok == 0 {
 			t.Fatalf("GOMAXPROCS=%d: %+v", procs, sum)
 		}
-		return out, sum
+		return out, sum, c.Report()
 	}
-	one, sum1 := run(1)
+	one, sum1, report1 := run(1)
 	if sum1.Files < 6 {
 		t.Fatalf("only %d files delivered: the input should fill several buffers per stream", sum1.Files)
 	}
 	for _, procs := range []int{2, 4} {
-		out, sum := run(procs)
+		out, sum, rep := run(procs)
 		if sum.Ok != sum1.Ok || sum.Files != sum1.Files || sum.RecordsIn != sum1.RecordsIn {
 			t.Errorf("GOMAXPROCS=%d: %+v; on one core: %+v", procs, sum, sum1)
 		}
 		compareTree(t, out, one)
+		if !reflect.DeepEqual(rep, report1) {
+			t.Errorf("GOMAXPROCS=%d: the report differs from one core's:\n%+v\none core:\n%+v", procs, rep, report1)
+		}
 	}
 }
 

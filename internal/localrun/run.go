@@ -53,10 +53,10 @@ type Options struct {
 	Interval time.Duration
 	// Log receives the handlers' logs. Default: discarded.
 	Log *slog.Logger
-	// Observer, when set, sees every record the transform normalises (see
-	// transform.WithHoldingObserver): what sluice run's report is built
+	// Observer, when set, counts every record the transform normalises (see
+	// transform.WithTallier): what sluice run's report is built
 	// from.
-	Observer transform.Observer
+	Observer transform.Tallier
 	// Faults, when set, wraps the run's clients and events to inject
 	// faults (sluice run -chaos; see internal/chaos). Default: none.
 	Faults Faults
@@ -227,7 +227,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	topts := []transform.Option{transform.WithMetrics(metrics.New(io.Discard)), transform.WithLogger(log),
 		transform.WithEnrichers(opts.Enrichers...), transform.WithReingester(re), transform.WithClock(now)}
 	if opts.Observer != nil {
-		topts = append(topts, transform.WithHoldingObserver(opts.Observer))
+		topts = append(topts, transform.WithTallier(opts.Observer))
 	}
 	tr, err := transform.New(opts.Config, opts.Registry, topts...)
 	if err != nil {

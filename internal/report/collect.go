@@ -16,10 +16,25 @@ import (
 // per reason.
 const maxSamples = 5
 
-// Collector gathers the transform's observations of a run. Observe and
-// Hold are safe for concurrent use.
+// Collector gathers the transform's observations of a run. Observe counts
+// a record into the run's total under a lock; NewTally gives each of the
+// transform's workers a tally of its own (transform.WithTallier), which
+// counts without it and adds its counts to the total once per batch. All
+// are safe for concurrent use.
+//
+// The report does not depend on the order the records come in, nor on how
+// they are spread over tallies, so a run makes the same report on one core
+// or many: counts add up; a column's place and the field it went to are
+// those of its first occurrence, by line and place in the line; samples
+// are the first by object, line and value.
 type Collector struct {
-	mu      sync.Mutex
+	mu    sync.Mutex
+	total tally
+}
+
+// tally is counts of records: the run's total, or a worker's since its
+// last flush.
+type tally struct {
 	schemas map[string]*schemaStats
 	reasons map[string]*Group
 	// last is the schema and object of the last record counted: a batch
@@ -33,7 +48,14 @@ type Collector struct {
 
 // NewCollector returns an empty collector.
 func NewCollector() *Collector {
-	return &Collector{schemas: map[string]*schemaStats{}, reasons: map[string]*Group{}}
+	c := &Collector{}
+	c.total.init()
+	return c
+}
+
+func (t *tally) init() {
+	t.schemas, t.reasons = map[string]*schemaStats{}, map[string]*Group{}
+	t.last.schema, t.last.st, t.last.obj = nil, nil, nil
 }
 
 type schemaStats struct {
@@ -49,6 +71,7 @@ type objectKey struct{ bucket, key string }
 
 type objectStats struct {
 	key     objectKey
+	name    string // key.String()
 	records int64
 	columns map[string]*columnStats
 	order   []string
@@ -68,8 +91,9 @@ const maxLayouts = 8
 type layout struct {
 	names   []string // the columns' own names
 	cols    []*columnStats
-	records int64 // records not yet added to the columns
-	line    int64 // the lowest line among them
+	targets []target // where each column went in these records
+	records int64    // records not yet added to the columns
+	line    int64    // the lowest line among them
 }
 
 // settle adds the layout's records to its columns: each column is at the
@@ -81,7 +105,7 @@ func (l *layout) settle() {
 	}
 	for i, col := range l.cols {
 		col.Records += l.records
-		col.seenAt(l.line, i)
+		col.seenAt(l.line, i, l.targets[i])
 	}
 	l.records = 0
 }
@@ -90,11 +114,21 @@ func (l *layout) settle() {
 // lowest line of a record holding it, and its place in that record.
 // Columns are listed in that order, the object's own, whatever order the
 // records were observed in (the transform observes a record whose number
-// reads by its column's evidence after the rest of its batch).
+// reads by its column's evidence after the rest of its batch, and batches
+// run at once). Its Field and Match are where it went there: a column
+// that repeats a field's (a second "price") goes to extra in the records
+// that have both.
 type columnStats struct {
 	Column
 	line int64
 	pos  int
+}
+
+// target is where a column went: a field and how it matched.
+type target struct{ field, match string }
+
+func (t target) less(u target) bool {
+	return t.field < u.field || t.field == u.field && t.match < u.match
 }
 
 // fieldOutcome is what one record did to one field.
@@ -131,9 +165,9 @@ type digest struct {
 	failedValue string
 }
 
-// Observe records one normalised record; pass it to transform.WithObserver
-// (or the Collector to transform.WithHoldingObserver). The record is
-// classified before the lock is taken, so the transform's workers contend
+// Observe records one normalised record; pass it to
+// transform.WithObserver (or the Collector to transform.WithTallier). The
+// record is classified before the lock is taken, so the callers contend
 // only for the counting.
 func (c *Collector) Observe(o transform.Observation) {
 	var columns [64]string
@@ -141,22 +175,116 @@ func (c *Collector) Observe(o transform.Observation) {
 	var outs [32]fieldOutcome
 	d := take(o, columns[:0], to[:0], outs[:0])
 	c.mu.Lock()
-	c.count(o.Plan.Schema, o.Failure, &d)
+	c.total.count(o.Plan.Schema, o.Failure, &d)
 	c.mu.Unlock()
 }
 
-// Hold classifies one record now and returns what counts it, which holds
-// nothing of o (transform.Observer): Hold(o)() is Observe(o).
-func (c *Collector) Hold(o transform.Observation) func() {
-	n := len(o.Fields)
-	d := take(o, make([]string, 0, n), make([]int, 0, n), make([]fieldOutcome, 0, len(o.Plan.Schema.Fields)))
-	d.own()
-	s, failure := o.Plan.Schema, o.Failure
-	return func() {
-		c.mu.Lock()
-		c.count(s, failure, &d)
-		c.mu.Unlock()
+// NewTally returns a tally that counts for c (transform.Tallier).
+func (c *Collector) NewTally() transform.Tally {
+	t := &Tally{c: c}
+	t.t.init()
+	return t
+}
+
+// Tally is one transform worker's counts (transform.Tally): it counts
+// without a lock, and Flush adds its counts to its Collector's.
+type Tally struct {
+	c    *Collector
+	t    tally
+	held []heldDigest
+	// The held digests' slices are cut from these, reused after a flush.
+	columns []string
+	to      []int
+	outs    []fieldOutcome
+	// lastColumns and lastObject are the last held record's column names
+	// and object, copied: the next held record shares them when its own
+	// are the same, as in a batch they mostly are.
+	lastColumns []string
+	lastObject  objectKey
+}
+
+// heldDigest is a held record, classified, waiting to be counted.
+type heldDigest struct {
+	schema  *schema.Schema
+	failure *normalize.Failure
+	d       digest
+}
+
+// Observe counts one record.
+func (t *Tally) Observe(o transform.Observation) {
+	var columns [64]string
+	var to [64]int
+	var outs [32]fieldOutcome
+	d := take(o, columns[:0], to[:0], outs[:0])
+	t.t.count(o.Plan.Schema, o.Failure, &d)
+}
+
+// Hold classifies one record now, keeping nothing of o, and returns the
+// ticket that Count counts it by.
+func (t *Tally) Hold(o transform.Observation) int {
+	c0, t0, o0 := len(t.columns), len(t.to), len(t.outs)
+	d := take(o, t.columns, t.to, t.outs)
+	t.columns, t.to, t.outs = d.columns, d.to, d.outs
+	d.columns, d.to, d.outs = d.columns[c0:], d.to[t0:], d.outs[o0:]
+	t.own(&d)
+	t.held = append(t.held, heldDigest{schema: o.Plan.Schema, failure: o.Failure, d: d})
+	return len(t.held) - 1
+}
+
+// Count counts the record held under ticket.
+func (t *Tally) Count(ticket int) {
+	h := &t.held[ticket]
+	t.t.count(h.schema, h.failure, &h.d)
+}
+
+// Flush adds what t counted to its Collector's total, and forgets it and
+// the records held and not counted.
+func (t *Tally) Flush() {
+	t.c.mu.Lock()
+	t.c.total.merge(&t.t)
+	t.c.mu.Unlock()
+	t.Reset()
+}
+
+// Reset forgets what t counted and held since its last flush.
+func (t *Tally) Reset() {
+	t.t.init()
+	t.held = t.held[:0]
+	clear(t.columns)
+	t.columns, t.to, t.outs = t.columns[:0], t.to[:0], t.outs[:0]
+}
+
+// own replaces the strings d aliases (the transform reuses their memory)
+// by copies: the last held record's when they are the same.
+func (t *Tally) own(d *digest) {
+	if !slices.Equal(d.columns, t.lastColumns) {
+		t.lastColumns = cloneAll(d.columns)
 	}
+	copy(d.columns, t.lastColumns)
+	if d.object != t.lastObject {
+		t.lastObject = objectKey{strings.Clone(d.object.bucket), strings.Clone(d.object.key)}
+	}
+	d.object = t.lastObject
+	d.failedValue = strings.Clone(d.failedValue)
+}
+
+// cloneAll copies names into one string of their own.
+func cloneAll(names []string) []string {
+	size := 0
+	for _, n := range names {
+		size += len(n)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, n := range names {
+		b.WriteString(n)
+	}
+	all := b.String()
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i], all = all[:len(n)], all[len(n):]
+	}
+	return out
 }
 
 // take classifies o. The digest's slices are appended to those given (the
@@ -207,6 +335,7 @@ func take(o transform.Observation, columns []string, to []int, outs []fieldOutco
 	}
 	for i := range s.Fields {
 		outs = append(outs, outNone)
+		at := len(outs) - 1 // this field's outcome
 		name := s.Fields[i].Name
 		if name == normalize.ExtraField || name == normalize.ProvenanceField {
 			continue
@@ -217,7 +346,7 @@ func take(o transform.Observation, columns []string, to []int, outs []fieldOutco
 		}
 		if o.Failure != nil {
 			if i == failedAt {
-				outs[i] = outFailed
+				outs[at] = outFailed
 			}
 			continue
 		}
@@ -227,17 +356,17 @@ func take(o transform.Observation, columns []string, to []int, outs []fieldOutco
 		v := &o.Value.Items[i]
 		switch {
 		case in == nil && s.Fields[i].HasDefault:
-			outs[i] = outDefaulted
+			outs[at] = outDefaulted
 		case in == nil, v.Kind == schema.Null:
-			outs[i] = outNull
+			outs[at] = outNull
 		default:
-			outs[i] = outDelivered
+			outs[at] = outDelivered
 			if (in.Kind != envelope.String || v.Kind != schema.String || v.Str != in.Value) &&
 				(in.Kind != envelope.Raw || v.Kind == schema.String || rawDiffers(in, v)) {
-				outs[i] = outDeliveredCoerced
+				outs[at] = outDeliveredCoerced
 			}
 			if lengths&(1<<(len(in.Name)&63)) != 0 && slices.Contains(extraKeys, in.Name) {
-				outs[i] |= outPreserved
+				outs[at] |= outPreserved
 			}
 		}
 	}
@@ -251,36 +380,9 @@ func take(o transform.Observation, columns []string, to []int, outs []fieldOutco
 	return d
 }
 
-// own copies the strings d aliases (the transform reuses their memory)
-// into one of d's own.
-func (d *digest) own() {
-	size := len(d.object.bucket) + len(d.object.key) + len(d.failedValue)
-	for _, c := range d.columns {
-		size += len(c)
-	}
-	var b strings.Builder
-	b.Grow(size)
-	b.WriteString(d.object.bucket)
-	b.WriteString(d.object.key)
-	b.WriteString(d.failedValue)
-	for _, c := range d.columns {
-		b.WriteString(c)
-	}
-	all := b.String()
-	cut := func(s string) string {
-		s, all = all[:len(s)], all[len(s):]
-		return s
-	}
-	d.object = objectKey{cut(d.object.bucket), cut(d.object.key)}
-	d.failedValue = cut(d.failedValue)
-	for i, c := range d.columns {
-		d.columns[i] = cut(c)
-	}
-}
-
 // count adds a record of schema s to the report, failed when failure is
-// set; the caller holds c.mu.
-func (c *Collector) count(s *schema.Schema, failure *normalize.Failure, d *digest) {
+// set; the caller holds the lock of the tally, if it has one.
+func (c *tally) count(s *schema.Schema, failure *normalize.Failure, d *digest) {
 	st := c.last.st
 	if s != c.last.schema {
 		st = c.schemas[s.Name]
@@ -299,7 +401,7 @@ func (c *Collector) count(s *schema.Schema, failure *normalize.Failure, d *diges
 		obj = st.objects[d.object]
 		if obj == nil {
 			key := objectKey{strings.Clone(d.object.bucket), strings.Clone(d.object.key)}
-			obj = &objectStats{key: key, columns: map[string]*columnStats{}}
+			obj = &objectStats{key: key, name: key.String(), columns: map[string]*columnStats{}}
 			st.objects[key] = obj
 		}
 		c.last.obj = obj
@@ -329,10 +431,7 @@ func (c *Collector) count(s *schema.Schema, failure *normalize.Failure, d *diges
 			fs.Defaulted++
 		case outFailed:
 			fs.Failed++
-			if len(fs.Samples) < maxSamples {
-				fs.Samples = append(fs.Samples, Sample{Object: obj.key.String(), Line: d.line,
-					Reason: failure.Reason, Value: strings.Clone(d.failedValue)})
-			}
+			fs.Samples = addSample(fs.Samples, Sample{Object: obj.name, Line: d.line, Reason: failure.Reason}, d.failedValue)
 		}
 	}
 
@@ -344,8 +443,102 @@ func (c *Collector) count(s *schema.Schema, failure *normalize.Failure, d *diges
 			c.reasons[key] = g
 		}
 		g.Count++
-		if len(g.Where) < maxSamples {
-			g.Where = append(g.Where, Sample{Object: obj.key.String(), Line: d.line, Value: strings.Clone(d.failedValue)})
+		g.Where = addSample(g.Where, Sample{Object: obj.name, Line: d.line}, d.failedValue)
+	}
+}
+
+// addSample adds s with value to samples, which are kept in order of
+// object, line, value and reason, at most maxSamples of them; the value
+// it keeps is a copy. (value is apart from s so that escape analysis sees
+// it is not kept: the caller's memory stays on its stack.)
+func addSample(samples []Sample, s Sample, value string) []Sample {
+	i := len(samples)
+	for i > 0 && sampleBefore(&s, value, &samples[i-1]) {
+		i--
+	}
+	if i >= maxSamples {
+		return samples
+	}
+	s.Value = strings.Clone(value)
+	if len(samples) < maxSamples {
+		samples = append(samples, Sample{})
+	}
+	copy(samples[i+1:], samples[i:])
+	samples[i] = s
+	return samples
+}
+
+// sampleBefore reports whether s, with value, comes before t.
+func sampleBefore(s *Sample, value string, t *Sample) bool {
+	if s.Object != t.Object {
+		return s.Object < t.Object
+	}
+	if s.Line != t.Line {
+		return s.Line < t.Line
+	}
+	if value != t.Value {
+		return value < t.Value
+	}
+	return s.Reason < t.Reason
+}
+
+// merge adds what src counted to t. src gives up its records: those t
+// lacks are moved, not copied, and src is to be emptied (init) after.
+func (t *tally) merge(src *tally) {
+	for name, s := range src.schemas {
+		for _, obj := range s.objects {
+			for k := range obj.layouts {
+				obj.layouts[k].settle()
+			}
+		}
+		d := t.schemas[name]
+		if d == nil {
+			t.schemas[name] = s
+			continue
+		}
+		d.records += s.records
+		d.ok += s.ok
+		d.failed += s.failed
+		for i := range d.fields {
+			df, sf := &d.fields[i], &s.fields[i]
+			df.Delivered += sf.Delivered
+			df.Coerced += sf.Coerced
+			df.Null += sf.Null
+			df.Defaulted += sf.Defaulted
+			df.Preserved += sf.Preserved
+			df.Failed += sf.Failed
+			for _, smp := range sf.Samples {
+				df.Samples = addSample(df.Samples, smp, smp.Value)
+			}
+		}
+		for key, so := range s.objects {
+			do := d.objects[key]
+			if do == nil {
+				d.objects[key] = so
+				continue
+			}
+			do.records += so.records
+			for _, name := range so.order {
+				sc, dc := so.columns[name], do.columns[name]
+				if dc == nil {
+					do.columns[name] = sc
+					do.order = append(do.order, name)
+					continue
+				}
+				dc.Records += sc.Records
+				dc.seenAt(sc.line, sc.pos, target{sc.Field, sc.Match})
+			}
+		}
+	}
+	for key, g := range src.reasons {
+		d := t.reasons[key]
+		if d == nil {
+			t.reasons[key] = g
+			continue
+		}
+		d.Count += g.Count
+		for _, w := range g.Where {
+			d.Where = addSample(d.Where, w, w.Value)
 		}
 	}
 }
@@ -375,27 +568,29 @@ func (obj *objectStats) count(names []string, to []int, s *schema.Schema, hasExt
 	l := &obj.layouts[obj.next]
 	obj.next = (obj.next + 1) % maxLayouts
 	l.settle()
-	l.names, l.cols = l.names[:0], l.cols[:0]
+	l.names, l.cols, l.targets = l.names[:0], l.cols[:0], l.targets[:0]
 	for i, name := range names {
+		var tg target
+		switch k := to[i]; {
+		case k >= 0:
+			tg = target{s.Fields[k].Name, matchKind(&s.Fields[k], name)}
+		case hasExtra:
+			tg = target{normalize.ExtraField, MatchExtra}
+		default:
+			tg = target{"", MatchDiscarded}
+		}
 		col := obj.columns[name]
 		if col == nil {
 			name := strings.Clone(name) // name may alias the transform's reused buffers
-			col = &columnStats{Column: Column{Column: name}, line: line, pos: i}
-			switch k := to[i]; {
-			case k >= 0:
-				col.Field, col.Match = s.Fields[k].Name, matchKind(&s.Fields[k], name)
-			case hasExtra:
-				col.Field, col.Match = normalize.ExtraField, MatchExtra
-			default:
-				col.Match = MatchDiscarded
-			}
+			col = &columnStats{Column: Column{Column: name, Field: tg.field, Match: tg.match}, line: line, pos: i}
 			obj.columns[name] = col
 			obj.order = append(obj.order, name)
 		}
 		col.Records++
-		col.seenAt(line, i)
+		col.seenAt(line, i, tg)
 		l.names = append(l.names, col.Column.Column)
 		l.cols = append(l.cols, col)
+		l.targets = append(l.targets, tg)
 	}
 }
 
@@ -413,10 +608,11 @@ func (l *layout) is(names []string) bool {
 	return true
 }
 
-// seenAt notes the column at place pos of a record at line.
-func (col *columnStats) seenAt(line int64, pos int) {
-	if line < col.line || line == col.line && pos < col.pos {
-		col.line, col.pos = line, pos
+// seenAt notes the column at place pos of a record at line, where it went
+// to tg: the first place, with where it went there, is kept.
+func (col *columnStats) seenAt(line int64, pos int, tg target) {
+	if line < col.line || line == col.line && (pos < col.pos || pos == col.pos && tg.less(target{col.Field, col.Match})) {
+		col.line, col.pos, col.Field, col.Match = line, pos, tg.field, tg.match
 	}
 }
 
@@ -481,14 +677,15 @@ func matchKind(f *schema.Field, column string) string {
 func (c *Collector) Report() *Report {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	t := &c.total
 	r := &Report{Schemas: []SchemaReport{}, Failures: []Group{}, DeadLetters: []Group{}}
-	names := make([]string, 0, len(c.schemas))
-	for n := range c.schemas {
+	names := make([]string, 0, len(t.schemas))
+	for n := range t.schemas {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		st := c.schemas[n]
+		st := t.schemas[n]
 		sr := SchemaReport{Schema: n, Version: st.schema.Version, Records: st.records, Ok: st.ok, Failed: st.failed}
 		for _, f := range st.fields {
 			if f.Field != normalize.ExtraField && f.Field != normalize.ProvenanceField {
@@ -506,14 +703,20 @@ func (c *Collector) Report() *Report {
 				os.layouts[k].settle()
 			}
 			or := ObjectReport{Object: o.String(), Records: os.records}
-			// In the object's order; records without a line (bare) keep
-			// the order they were seen in.
+			// In the object's order (by name where two records give one
+			// line); records without a line (bare) keep the order they
+			// were seen in.
 			sort.SliceStable(os.order, func(i, j int) bool {
 				a, b := os.columns[os.order[i]], os.columns[os.order[j]]
-				if a.line != b.line {
+				switch {
+				case a.line != b.line:
 					return a.line < b.line
+				case a.line == 0:
+					return false
+				case a.pos != b.pos:
+					return a.pos < b.pos
 				}
-				return a.line > 0 && a.pos < b.pos
+				return a.Column.Column < b.Column.Column
 			})
 			for _, col := range os.order {
 				or.Columns = append(or.Columns, os.columns[col].Column)
@@ -522,7 +725,7 @@ func (c *Collector) Report() *Report {
 		}
 		r.Schemas = append(r.Schemas, sr)
 	}
-	for _, g := range c.reasons {
+	for _, g := range t.reasons {
 		r.Failures = append(r.Failures, *g)
 	}
 	sortGroups(r.Failures)

@@ -54,10 +54,10 @@ type Handler struct {
 	// a batch's own garbage collections would empty it every time.
 	workers chan *worker
 	// observe, when set, sees every normalised record (WithObserver);
-	// hold, when set, takes those observed once their batch is settled
-	// (WithHoldingObserver).
+	// tallier, when set, gives each worker a tally that does, and takes
+	// those observed once their batch is settled (WithTallier).
 	observe func(Observation)
-	hold    func(Observation) func()
+	tallier Tallier
 	// evidenceAhead gathers a column's evidence ahead of the pass, as the
 	// lookups need; tests compare the two ways with it.
 	evidenceAhead bool
@@ -191,6 +191,8 @@ type worker struct {
 	batch firehose.Batch
 	// ids holds the copies of records' ids.
 	ids stringchunk.Chunks
+	// tally counts the worker's observations (WithTallier).
+	tally Tally
 }
 
 // item is one record (or one part of a packed record) in flight.
@@ -216,8 +218,9 @@ type item struct {
 	split   bool
 	// asked: the part asked for a column's evidence (normalize.Columns).
 	asked bool
-	// held observes the part once its answers are known to stand.
-	held func()
+	// held is the part's ticket with the worker's tally, plus one, while
+	// its observation waits for its answers to be known to stand.
+	held int
 }
 
 // result is the outcome for one Firehose record.
@@ -416,6 +419,9 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 	size := len(`{"records":[]}`)
 
 	w.items = w.items[:0]
+	if h.tallier != nil && w.tally == nil {
+		w.tally = h.tallier.NewTally()
+	}
 	// A column's evidence is gathered along the pass, except when the
 	// lookups normalise the batch ahead of it: then it is gathered ahead.
 	w.cols.reset(b, len(h.enrichers) == 0 && !h.evidenceAhead)
@@ -536,15 +542,27 @@ func (h *Handler) run(ctx context.Context, w *worker, b *firehose.Batch, out sin
 		}
 	}
 	if err := h.reingestOverflow(ctx, b, stream, overflow); err != nil {
-		return nil, nil, err
+		return h.failed(w, err)
 	}
 	if len(split.data) > 0 {
 		if err := h.reingest.Reingest(ctx, stream, split.data); err != nil {
-			return nil, nil, fmt.Errorf("transform: re-ingest %d failed parts of packed records into %s: %w", len(split.data), stream, err)
+			return h.failed(w, fmt.Errorf("transform: re-ingest %d failed parts of packed records into %s: %w", len(split.data), stream, err))
 		}
 	}
 	h.account(b, w.items, results, start, bytesIn, bytesOut)
+	if w.tally != nil {
+		w.tally.Flush()
+	}
 	return w.items, results, nil
+}
+
+// failed ends a run that fails its batch: the batch comes again, so its
+// observations are forgotten rather than counted twice.
+func (h *Handler) failed(w *worker, err error) ([]item, []result, error) {
+	if w.tally != nil {
+		w.tally.Reset()
+	}
+	return nil, nil, err
 }
 
 // record normalises, enriches and encodes record i, whose data is read:
@@ -645,11 +663,11 @@ func (h *Handler) settle(w *worker, b *firehose.Batch, pending []pendingRecord, 
 	redone := false
 	for _, p := range pending {
 		settled := w.cols.settled(p.asks, p.asksEnd)
-		if settled && h.hold != nil {
+		if settled && w.tally != nil {
 			for k := p.first; k < p.end; k++ {
-				if held := w.items[k].held; held != nil {
-					held()
-					w.items[k].held = nil
+				if held := w.items[k].held; held > 0 {
+					w.tally.Count(held - 1)
+					w.items[k].held = 0
 				}
 			}
 			continue
@@ -904,15 +922,17 @@ func (h *Handler) normalisePart(w *worker, b *firehose.Batch, rec int, data []by
 	// is observed then; one that asked for a column's evidence before the
 	// pass had seen the whole batch, once settled.
 	it.asked = w.cols.asked > asked
-	if h.observe != nil && !w.lookingUp && !(it.fail != nil && w.packed && h.reingest != nil) {
+	if (h.observe != nil || w.tally != nil) && !w.lookingUp && !(it.fail != nil && w.packed && h.reingest != nil) {
 		o := Observation{Plan: plan, Fields: d.Fields, Matched: w.sc.Matched(), Meta: &w.meta, Value: &it.val, Failure: it.fail}
 		switch {
+		case w.cols.observeNow(it.asked) && w.tally != nil:
+			w.tally.Observe(o)
 		case w.cols.observeNow(it.asked):
 			h.observe(o)
-		case it.asked && h.hold != nil:
+		case it.asked && w.tally != nil:
 			// Normalised as settle would normalise it again, if its
 			// answers stand.
-			it.held = h.hold(o)
+			it.held = w.tally.Hold(o) + 1
 		}
 	}
 }

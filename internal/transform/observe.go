@@ -33,22 +33,40 @@ func WithObserver(observe func(Observation)) Option {
 	return func(h *Handler) { h.observe = observe }
 }
 
-// An Observer sees every normalised record, as WithObserver's function
-// does, and can take a record before the transform knows that what it
-// saw stands.
-type Observer interface {
+// A Tallier counts what the transform observes with one Tally per worker:
+// workers running at once count their records without waiting for each
+// other, and each hands its counts over once per batch.
+type Tallier interface {
+	NewTally() Tally
+}
+
+// A Tally counts one worker's observations; the transform calls it from
+// one goroutine at a time. It sees every normalised record, as
+// WithObserver's function does, and can take a record before the
+// transform knows that what it saw stands.
+type Tally interface {
 	Observe(Observation)
 	// Hold is called instead of Observe for a record part that asked for
 	// a column's evidence before the pass had read its whole batch. It
-	// returns what Observe would do, keeping nothing of o. The transform
-	// calls that once the whole batch's evidence gives the part the
-	// answers it had, and drops it when they change: the part is then
-	// normalised again and observed.
-	Hold(o Observation) (observe func())
+	// takes what Observe would count, keeping nothing of o, and returns
+	// a ticket for it. The transform calls Count with the ticket once the
+	// whole batch's evidence gives the part the answers it had, and
+	// never does when they change: the part is then normalised again and
+	// observed.
+	Hold(o Observation) (ticket int)
+	Count(ticket int)
+	// Flush hands what was counted over to the Tallier's total, and
+	// forgets what was held and not counted: the transform calls it at the
+	// end of each batch it answers.
+	Flush()
+	// Reset forgets everything since the last Flush: the transform calls
+	// it for a batch it fails, which Firehose sends again.
+	Reset()
 }
 
-// WithHoldingObserver is WithObserver for an Observer: a record part whose
-// column answers stand is not normalised a second time to be observed.
-func WithHoldingObserver(o Observer) Option {
-	return func(h *Handler) { h.observe, h.hold = o.Observe, o.Hold }
+// WithTallier is WithObserver for a Tallier: a record part whose column
+// answers stand is not normalised a second time to be observed, and the
+// workers count apart.
+func WithTallier(t Tallier) Option {
+	return func(h *Handler) { h.tallier = t }
 }

@@ -59,26 +59,38 @@ func TestObserverSeesEveryNormalisedRecord(t *testing.T) {
 }
 
 // holdingRecorder writes down what it sees, in order; held observations
-// when they are counted.
+// when they are counted, and only once flushed.
 type holdingRecorder struct {
-	seen          []string
-	held, counted int
+	seen, counting []string
+	held           []string
+	nheld, counted int
 }
+
+func (r *holdingRecorder) NewTally() Tally { return r }
 
 func (r *holdingRecorder) Observe(o Observation) {
-	r.seen = append(r.seen, observed(o)+fmt.Sprint(o.Matched))
+	r.counting = append(r.counting, observed(o)+fmt.Sprint(o.Matched))
 }
 
-func (r *holdingRecorder) Hold(o Observation) func() {
-	r.held++
-	s := observed(o) + fmt.Sprint(o.Matched)
-	return func() {
-		r.counted++
-		r.seen = append(r.seen, s)
-	}
+func (r *holdingRecorder) Hold(o Observation) int {
+	r.nheld++
+	r.held = append(r.held, observed(o)+fmt.Sprint(o.Matched))
+	return len(r.held) - 1
 }
 
-// A holding observer sees what a plain one sees, in the same order: a part
+func (r *holdingRecorder) Count(ticket int) {
+	r.counted++
+	r.counting = append(r.counting, r.held[ticket])
+}
+
+func (r *holdingRecorder) Flush() {
+	r.seen = append(r.seen, r.counting...)
+	r.Reset()
+}
+
+func (r *holdingRecorder) Reset() { r.counting, r.held = r.counting[:0], r.held[:0] }
+
+// A tally sees what a plain observer sees, in the same order: a part
 // that asked for a column's evidence is held in the pass and counted when
 // the batch's evidence leaves its answers standing, as if normalised
 // again; when they change, it is normalised again and observed. Under a
@@ -122,11 +134,11 @@ func TestHeldObservationsAreThoseObservedAgain(t *testing.T) {
 		var plain []string
 		run(WithObserver(func(o Observation) { plain = append(plain, observed(o)+fmt.Sprint(o.Matched)) }))
 		holding := &holdingRecorder{}
-		run(WithHoldingObserver(holding))
+		run(WithTallier(holding))
 		if !reflect.DeepEqual(holding.seen, plain) {
 			t.Fatalf("round %d, records %q:\nholding observer:\n%q\nplain observer:\n%q", round, records, holding.seen, plain)
 		}
-		held, counted = held+holding.held, counted+holding.counted
+		held, counted = held+holding.nheld, counted+holding.counted
 	}
 	if counted < 100 || held-counted < 20 {
 		t.Fatalf("of %d observations held, %d counted: the batches test little", held, counted)
