@@ -210,6 +210,14 @@ type stream struct {
 	seq      uint64
 	stats    StreamStats
 
+	// back is the buffer of records the processor put back, with a
+	// pipeline (WithPipeline): its bytes, its request's size, and the
+	// numbers of its records and of the put calls' answers, apart from
+	// the producers' (putBackSeq).
+	back                []buffered
+	backBytes, backReq  int
+	backSeq, backAnswer uint64
+
 	// The memory of delivered batches and their verdicts, cleared, for
 	// the next buffer and the next delivery; a buffer that finds none is
 	// made with room for most records, the most a batch has held.
@@ -294,17 +302,20 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 		return nil, err
 	}
 	answering := o == nil
-	// Buffers whose interval ran out before this call are processed first,
-	// as Firehose would have processed them then.
-	if err := e.Poll(ctx); err != nil {
-		return nil, err
-	}
-	if e.pipe != nil && ctx.Value(invocationKey{}) == nil {
-		if err := e.pipe.waitRoom(); err != nil {
+	records := in.Records
+	pb, isPutBack := ctx.Value(invocationKey{}).(*putBacks)
+	if !isPutBack {
+		// Buffers whose interval ran out before this call are processed
+		// first, as Firehose would have processed them then.
+		if err := e.Poll(ctx); err != nil {
 			return nil, err
 		}
+		if e.pipe != nil {
+			if err := e.pipe.waitRoom(); err != nil {
+				return nil, err
+			}
+		}
 	}
-	records := in.Records
 	if copyData {
 		records = CopyRecords(records)
 	}
@@ -312,6 +323,30 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 	var answer putIDs
 	if answering {
 		answer.init(s.name, len(records))
+	}
+	if isPutBack {
+		// The processor putting records back: they wait with its batch
+		// (see WithPipeline).
+		pb.mu.Lock()
+		for _, r := range records {
+			data := r.Data
+			if data == nil {
+				data = []byte{}
+			}
+			pb.recs = append(pb.recs, putBack{s: s, b: buffered{arrival: now, data: data, owner: o}})
+		}
+		pb.mu.Unlock()
+		s.mu.Lock()
+		for _, r := range records {
+			s.stats.RecordsIn++
+			s.stats.BytesIn += int64(len(r.Data))
+			if answering {
+				s.backAnswer++
+				answer.add(putBackSeq + s.backAnswer)
+			}
+		}
+		s.mu.Unlock()
+		return answered(answer, in, answering), nil
 	}
 	s.mu.Lock()
 	// s.buf[named:] are this call's records still without their id: they
@@ -364,8 +399,14 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 	}
 	s.nameRecords(named)
 	s.mu.Unlock()
+	return answered(answer, in, answering), nil
+}
+
+// answered is the answer to in, every record accepted, or nil when the
+// call is not answered.
+func answered(answer putIDs, in *awsfirehose.PutRecordBatchInput, answering bool) *awsfirehose.PutRecordBatchOutput {
 	if !answering {
-		return nil, nil
+		return nil
 	}
 	out := &awsfirehose.PutRecordBatchOutput{
 		FailedPutCount:   aws.Int32(0),
@@ -373,7 +414,7 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 		RequestResponses: make([]types.PutRecordBatchResponseEntry, len(in.Records)),
 	}
 	answer.fill(out.RequestResponses)
-	return out, nil
+	return out
 }
 
 // nameRecords gives s.buf[from:], which hold the sequence numbers up to
@@ -638,9 +679,13 @@ func (e *Emulator) Drain(ctx context.Context) error {
 			return err
 		}
 		if e.pipe != nil {
-			// Batches cut earlier are still on their way, and the
-			// records the transform puts back arrive while it runs.
+			// Batches cut earlier are still on their way; then the
+			// records the transform put back, and what it puts back
+			// while they are processed.
 			if err := e.pipe.drain(); err != nil {
+				return err
+			}
+			if _, err := e.flushBack(ctx); err != nil {
 				return err
 			}
 		}
@@ -667,7 +712,7 @@ func (e *Emulator) buffered() int {
 	n := 0
 	for _, s := range e.streams {
 		s.mu.Lock()
-		n += len(s.buf)
+		n += len(s.buf) + len(s.back)
 		s.mu.Unlock()
 	}
 	return n
@@ -693,10 +738,7 @@ func (e *Emulator) flushLocked(ctx context.Context, s *stream) error {
 		// One call can cut several batches (four packed records of
 		// 1,000 KiB in a 1 MB buffer): each waits for room, as the call
 		// did, so that at most workers batches are held.
-		if ctx.Value(invocationKey{}) == nil {
-			return e.pipe.waitRoom()
-		}
-		return nil
+		return e.pipe.waitRoom()
 	}
 	return e.processBatch(ctx, s, batch)
 }

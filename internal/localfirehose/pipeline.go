@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/sluicehq/sluice/internal/firehose"
@@ -23,16 +24,44 @@ import (
 // invocation runs in delivery order. PutRecordBatch waits while workers
 // batches are cut but not yet delivered, which bounds memory; a call made by
 // the processor itself (the transform putting records back) never waits.
-// Records put back by the processor join the stream's buffer when their
-// call is made, so with such records the batches may differ from run to run.
+//
+// Records the processor puts back do not join the stream's buffer when
+// their call is made, which would place them among the producers' records
+// by how far the producers had got: they wait with their batch and, once
+// it is delivered, join a buffer of the stream's own for records put
+// back, processed when it fills (by the buffer size hint) and at the end
+// of the input. So they too reach the same objects whatever the
+// scheduling, and the producers' batches stay the same.
 func WithPipeline(workers int) Option {
 	return func(e *Emulator) {
 		e.pipe = &pipeline{workers: max(workers, 1)}
 	}
 }
 
-// invocationKey marks the context of a processor invocation.
+// invocationKey marks the context of a processor invocation; its value is
+// the *putBacks that holds the records the processor puts back.
 type invocationKey struct{}
+
+// putBacks are the records the processor put back during one batch's
+// invocations, in the order it put them, until the batch is delivered.
+type putBacks struct {
+	mu   sync.Mutex // the processor may put from several goroutines
+	recs []putBack
+}
+
+type putBack struct {
+	s *stream
+	b buffered // without its id, given when it joins s.back
+}
+
+// take returns the records held and holds none.
+func (pb *putBacks) take() []putBack {
+	pb.mu.Lock()
+	defer pb.mu.Unlock()
+	recs := pb.recs
+	pb.recs = nil
+	return recs
+}
 
 // pipeline holds batches between the call that cuts them, the workers that
 // invoke the processor and the one goroutine that delivers them in order.
@@ -52,7 +81,8 @@ type pipeline struct {
 
 // job is one batch on its way through the pipeline.
 type job struct {
-	ctx     context.Context
+	ctx     context.Context // carries back (invocationKey)
+	back    *putBacks
 	s       *stream
 	batch   []buffered
 	resp    firehose.Response
@@ -100,7 +130,8 @@ func (p *pipeline) submit(ctx context.Context, e *Emulator, s *stream, batch []b
 		}
 		go p.deliver(e)
 	}
-	j := &job{ctx: ctx, s: s, batch: batch}
+	back := &putBacks{}
+	j := &job{ctx: context.WithValue(ctx, invocationKey{}, back), back: back, s: s, batch: batch}
 	p.queue = append(p.queue, j)
 	p.order = append(p.order, j)
 	p.cond.Broadcast()
@@ -146,6 +177,9 @@ func (p *pipeline) deliver(e *Emulator) {
 		j := p.order[0]
 		p.mu.Unlock()
 		err := e.finishBatch(j.ctx, j.s, j.batch, j.resp, j.err, j.arena)
+		if err == nil {
+			err = e.returnPutBacks(j.ctx, j.back)
+		}
 		p.mu.Lock()
 		p.order[0] = nil
 		p.order = p.order[1:]
@@ -195,4 +229,93 @@ func (e *Emulator) Stop() {
 	if e.pipe != nil {
 		e.pipe.stop()
 	}
+}
+
+// returnPutBacks adds the records put back during a delivered batch to
+// their streams' put-back buffers, in the order they were put, and
+// processes each buffer that fills, at once, on the delivering goroutine:
+// they join the output at the same place whatever the scheduling. Records
+// put back while those are processed follow.
+func (e *Emulator) returnPutBacks(ctx context.Context, pb *putBacks) error {
+	for recs := pb.take(); len(recs) > 0; recs = pb.take() {
+		for _, r := range recs {
+			s := r.s
+			reqSize := base64Len(len(r.b.data)) + eventOverhead
+			s.mu.Lock()
+			if len(s.back) > 0 && s.backReq+reqSize > MaxInvocationBytes {
+				batch := s.cutBack()
+				s.mu.Unlock()
+				if err := e.processBack(ctx, s, batch, pb); err != nil {
+					return err
+				}
+				s.mu.Lock()
+			}
+			if len(s.back) == 0 {
+				s.backReq = 512 // the event's own fields
+			}
+			s.backSeq++
+			var id strings.Builder
+			appendRecordID(&id, putBackSeq+s.backSeq)
+			r.b.id = id.String()
+			s.back = append(s.back, r.b)
+			s.backBytes += len(r.b.data)
+			s.backReq += reqSize
+			var batch []buffered
+			if s.backBytes >= s.sizeHint {
+				batch = s.cutBack()
+			}
+			s.mu.Unlock()
+			if batch != nil {
+				if err := e.processBack(ctx, s, batch, pb); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// putBackSeq numbers the records put back apart from the producers' (from
+// 2^63), so that neither takes numbers from the other.
+const putBackSeq = 1 << 63
+
+// cutBack takes s's put-back buffer; s.mu is held.
+func (s *stream) cutBack() []buffered {
+	batch := s.back
+	s.back, s.backBytes, s.backReq = nil, 0, 0
+	return batch
+}
+
+// processBack processes a batch of records put back, on the calling
+// goroutine; the records its invocations put back go to pb.
+func (e *Emulator) processBack(ctx context.Context, s *stream, batch []buffered, pb *putBacks) error {
+	ctx = context.WithValue(ctx, invocationKey{}, pb)
+	ar := e.arena()
+	resp, err := e.invoke(ctx, s, batch, 1, ar)
+	return e.finishBatch(ctx, s, batch, resp, err, ar)
+}
+
+// flushBack processes every stream's put-back buffer and what is put back
+// meanwhile, once the pipeline is empty (Drain), and reports whether
+// there was any.
+func (e *Emulator) flushBack(ctx context.Context) (bool, error) {
+	any := false
+	for _, name := range e.names {
+		s := e.streams[name]
+		s.mu.Lock()
+		batch := s.cutBack()
+		s.mu.Unlock()
+		if len(batch) == 0 {
+			continue
+		}
+		any = true
+		pb := &putBacks{}
+		if err := e.processBack(ctx, s, batch, pb); err != nil {
+			return true, err
+		}
+		if err := e.returnPutBacks(ctx, pb); err != nil {
+			return true, err
+		}
+	}
+	return any, nil
 }

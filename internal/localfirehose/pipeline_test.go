@@ -8,6 +8,7 @@ import (
 	"maps"
 	"runtime"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -136,6 +137,80 @@ func TestPipelineProcessorMayPutBack(t *testing.T) {
 	st := e.Stats().Total()
 	if st.RecordsIn != 140 || st.Ok != 120 || st.Dropped != 20 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// Records the processor puts back reach the same objects whatever the
+// workers and however long each invocation takes: they wait with their
+// batch, then join the stream's put-back buffer in delivery order. Some
+// are put back a second time when processed, and every record ends
+// delivered.
+func TestPipelinePutBacksDeliverTheSameWhateverTheWorkers(t *testing.T) {
+	run := func(workers int) (*Memory, StreamStats) {
+		cfg, err := config.Parse("sluice.yaml", []byte("streams:\n  a: {buffer_size_mb: 0.2}\n  b: {buffer_size_mb: 0.2}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e *Emulator
+		var calls atomic.Int64
+		proc := func(ctx context.Context, ev events.KinesisFirehoseEvent) (firehose.Response, error) {
+			time.Sleep(time.Duration(4-calls.Add(1)%4) * time.Millisecond)
+			var r firehose.Response
+			var back [][]byte
+			for _, rec := range ev.Records {
+				again := bytes.HasPrefix(rec.Data, []byte("back-"))
+				if again && !bytes.HasPrefix(rec.Data, []byte("back-back-")) && bytes.Contains(rec.Data, []byte("-1")) ||
+					!again && bytes.Contains(rec.Data, []byte("7-")) {
+					// As the transform does: put back, answer Dropped.
+					back = append(back, append([]byte("back-"), rec.Data...))
+					r.Records = append(r.Records, firehose.ResponseRecord{RecordID: rec.RecordID, Result: firehose.Dropped, Data: []byte{}})
+					continue
+				}
+				r.Records = append(r.Records, firehose.ResponseRecord{RecordID: rec.RecordID, Result: firehose.Ok, Data: append(append([]byte{}, rec.Data...), '\n')})
+			}
+			if len(back) > 0 {
+				in := &awsfirehose.PutRecordBatchInput{DeliveryStreamName: aws.String(ev.DeliveryStreamArn[strings.LastIndexByte(ev.DeliveryStreamArn, '/')+1:])}
+				for _, b := range back {
+					in.Records = append(in.Records, types.Record{Data: b})
+				}
+				if _, err := e.PutRecordBatch(ctx, in); err != nil {
+					return r, err
+				}
+			}
+			return r, nil
+		}
+		out := &Memory{}
+		clock := &fakeClock{t: t0}
+		e, err = New(cfg, proc, out, WithClock(clock.now), WithIDs(counterIDs()), WithPipeline(workers))
+		if err != nil {
+			t.Fatal(err)
+		}
+		putAndClose(t, e, 60, 20, 1000, func(i int) string { return []string{"a", "b"}[i%3/2] })
+		return out, e.Stats().Total()
+	}
+	one, st := run(1)
+	delivered, back, twice := 0, 0, 0
+	for _, body := range one.Objects {
+		for _, line := range bytes.SplitAfter(body, []byte("\n")) {
+			switch {
+			case len(line) == 0:
+				continue
+			case bytes.HasPrefix(line, []byte("back-back-")):
+				twice++
+			case bytes.HasPrefix(line, []byte("back-")):
+				back++
+			}
+			delivered++
+		}
+	}
+	if st.RecordsIn != st.Ok+st.Dropped || st.Ok != 1200 || delivered != 1200 || back+twice < 150 || twice < 10 || st.Dropped != int64(back+2*twice) {
+		t.Fatalf("stats %+v, %d delivered, %d of them put back, %d twice", st, delivered, back, twice)
+	}
+	for _, workers := range []int{2, 4, 4} {
+		got, _ := run(workers)
+		if !maps.EqualFunc(one.Objects, got.Objects, bytes.Equal) {
+			t.Fatalf("%d workers deliver %v, one worker %v", workers, got.Keys(), one.Keys())
+		}
 	}
 }
 

@@ -122,9 +122,6 @@ func (e *Emulator) invoke(ctx context.Context, s *stream, batch []buffered, atte
 	}()
 	ev := e.event(s, batch, attempt)
 	ctx = firehose.WithArena(ctx, ar)
-	if e.pipe != nil {
-		ctx = context.WithValue(ctx, invocationKey{}, true)
-	}
 	resp, err = e.process(ctx, ev)
 	e.releaseEvent(ev) // not after a panic: the processor may still hold it
 	return resp, err

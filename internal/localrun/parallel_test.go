@@ -3,10 +3,15 @@ package localrun
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,6 +34,22 @@ func TestRunSameOutputOnAnyCoreCount(t *testing.T) {
 		cfg.Streams[name] = s
 	}
 	in := benchInput(t, 2<<20, 256<<10)
+	// A few bad prices, far apart: each buffer of this object holds fewer
+	// than the report's five samples, so which five it shows depends on
+	// the order the buffers are counted in unless it keeps the first.
+	var bad strings.Builder
+	bad.WriteString("Shop Name,Address,Price,Listed,URL\n")
+	var badLines []int64
+	for i := 2; i <= 6000; i++ {
+		price := fmt.Sprintf("%d.%02d", i%900, i%100)
+		if i%600 == 0 {
+			price, badLines = "call us", append(badLines, int64(i))
+		}
+		fmt.Fprintf(&bad, "Shop %d,%d High St,%s,2024-05-01,https://example.com/s/%d\n", i, i, price, i)
+	}
+	if err := os.WriteFile(filepath.Join(in, "listings", "sparse.csv"), []byte(bad.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	run := func(procs int) (string, Summary, *report.Report) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 		out := t.TempDir()
@@ -46,6 +67,19 @@ func TestRunSameOutputOnAnyCoreCount(t *testing.T) {
 	one, sum1, report1 := run(1)
 	if sum1.Files < 6 {
 		t.Fatalf("only %d files delivered: the input should fill several buffers per stream", sum1.Files)
+	}
+	var samples []int64
+	for _, s := range report1.Schemas {
+		for _, f := range s.Fields {
+			for _, smp := range f.Samples {
+				if strings.HasSuffix(smp.Object, "/sparse.csv") {
+					samples = append(samples, smp.Line)
+				}
+			}
+		}
+	}
+	if !slices.Equal(samples, badLines[:5]) {
+		t.Fatalf("the report's samples of sparse.csv are lines %v, want the first five bad ones, %v", samples, badLines[:5])
 	}
 	for _, procs := range []int{2, 4} {
 		out, sum, rep := run(procs)
