@@ -70,6 +70,37 @@ func TestObserveAllocatesNothing(t *testing.T) {
 	}
 }
 
+// A tally counts a record, and holds one and counts it, without
+// allocating: a held record of the last one's columns and object shares
+// their copies, and a tally reuses the memory of the records it held
+// before its last flush. (A batch allocates its tally's tables once.)
+func TestTallyAllocatesNothingPerRecord(t *testing.T) {
+	plan := listingPlan(t)
+	fields := []envelope.Field{{Name: "Shop Name", Value: "A"}, {Name: "Price", Value: "1.5"}, {Name: "Listed", Value: "2024-05-01"},
+		{Name: "URL", Value: "u"}, {Name: "Phone", Value: "p"}}
+	meta := &normalize.Meta{RecordID: "r", Source: &envelope.Source{Bucket: "in", Key: "listings/a.csv", Line: 2}}
+	var sc normalize.Scratch
+	var v schema.Value
+	if f := plan.Normalize(&sc, fields, meta, &v); f != nil {
+		t.Fatal(f)
+	}
+	tally := NewCollector().NewTally()
+	o := transform.Observation{Plan: plan, Fields: fields, Matched: sc.Matched(), Meta: meta, Value: &v}
+	batch := func(n int) float64 {
+		return testing.AllocsPerRun(20, func() {
+			for range n {
+				tally.Observe(o)
+				tally.Count(tally.Hold(o))
+			}
+			tally.Reset()
+		})
+	}
+	batch(2000)
+	if small, large := batch(10), batch(2000); large != small {
+		t.Fatalf("a batch of 10 records observed and 10 held allocates %v times, of 2,000 and 2,000 %v times", small, large)
+	}
+}
+
 // TestColumnsOrderedByLowestLineOfEachLayout: a column's place is where it
 // was first seen in its object, however late the record that shows it is
 // observed (the transform observes records that waited for a column's
