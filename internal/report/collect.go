@@ -192,14 +192,17 @@ type Tally struct {
 	c    *Collector
 	t    tally
 	held []heldDigest
-	// The held digests' slices are cut from these, reused after a flush.
+	// outs holds the held digests' outcomes, reused after a flush;
+	// columns and to are Hold's scratch memory.
+	outs    []fieldOutcome
 	columns []string
 	to      []int
-	outs    []fieldOutcome
-	// lastColumns and lastObject are the last held record's column names
-	// and object, copied: the next held record shares them when its own
-	// are the same, as in a batch they mostly are.
+	// lastColumns, lastTo and lastObject are the last held record's
+	// columns, where they went, and object, copied: the next held record
+	// shares them when its own are the same, as in a batch they mostly
+	// are.
 	lastColumns []string
+	lastTo      []int
 	lastObject  objectKey
 }
 
@@ -222,10 +225,10 @@ func (t *Tally) Observe(o transform.Observation) {
 // Hold classifies one record now, keeping nothing of o, and returns the
 // ticket that Count counts it by.
 func (t *Tally) Hold(o transform.Observation) int {
-	c0, t0, o0 := len(t.columns), len(t.to), len(t.outs)
-	d := take(o, t.columns, t.to, t.outs)
+	o0 := len(t.outs)
+	d := take(o, t.columns[:0], t.to[:0], t.outs)
 	t.columns, t.to, t.outs = d.columns, d.to, d.outs
-	d.columns, d.to, d.outs = d.columns[c0:], d.to[t0:], d.outs[o0:]
+	d.outs = d.outs[o0:]
 	t.own(&d)
 	t.held = append(t.held, heldDigest{schema: o.Plan.Schema, failure: o.Failure, d: d})
 	return len(t.held) - 1
@@ -251,16 +254,16 @@ func (t *Tally) Reset() {
 	t.t.init()
 	t.held = t.held[:0]
 	clear(t.columns)
-	t.columns, t.to, t.outs = t.columns[:0], t.to[:0], t.outs[:0]
+	t.outs = t.outs[:0]
 }
 
-// own replaces the strings d aliases (the transform reuses their memory)
-// by copies: the last held record's when they are the same.
+// own replaces d's columns, which alias the transform's memory (reused)
+// and Hold's, by copies: the last held record's when they are the same.
 func (t *Tally) own(d *digest) {
-	if !slices.Equal(d.columns, t.lastColumns) {
-		t.lastColumns = cloneAll(d.columns)
+	if !slices.Equal(d.columns, t.lastColumns) || !slices.Equal(d.to, t.lastTo) {
+		t.lastColumns, t.lastTo = cloneAll(d.columns), slices.Clone(d.to)
 	}
-	copy(d.columns, t.lastColumns)
+	d.columns, d.to = t.lastColumns, t.lastTo
 	if d.object != t.lastObject {
 		t.lastObject = objectKey{strings.Clone(d.object.bucket), strings.Clone(d.object.key)}
 	}
