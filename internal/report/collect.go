@@ -197,13 +197,19 @@ type Tally struct {
 	outs    []fieldOutcome
 	columns []string
 	to      []int
-	// lastColumns, lastTo and lastObject are the last held record's
-	// columns, where they went, and object, copied: the next held record
-	// shares them when its own are the same, as in a batch they mostly
-	// are.
-	lastColumns []string
-	lastTo      []int
-	lastObject  objectKey
+	// layouts are the columns, and where they went, of the last held
+	// records of different columns, copied, and lastObject the last one's
+	// object: a held record shares them when its own are the same, as in
+	// a batch they mostly are (JSON lines from a few scrapers interleave
+	// a few layouts).
+	layouts    [maxLayouts]heldLayout
+	next       int // the layout to replace next
+	lastObject objectKey
+}
+
+type heldLayout struct {
+	columns []string
+	to      []int
 }
 
 // heldDigest is a held record, classified, waiting to be counted.
@@ -260,15 +266,28 @@ func (t *Tally) Reset() {
 // own replaces d's columns, which alias the transform's memory (reused)
 // and Hold's, by copies: the last held record's when they are the same.
 func (t *Tally) own(d *digest) {
-	if !slices.Equal(d.columns, t.lastColumns) || !slices.Equal(d.to, t.lastTo) {
-		t.lastColumns, t.lastTo = cloneAll(d.columns), slices.Clone(d.to)
-	}
-	d.columns, d.to = t.lastColumns, t.lastTo
+	l := t.layout(d.columns, d.to)
+	d.columns, d.to = l.columns, l.to
 	if d.object != t.lastObject {
 		t.lastObject = objectKey{strings.Clone(d.object.bucket), strings.Clone(d.object.key)}
 	}
 	d.object = t.lastObject
 	d.failedValue = strings.Clone(d.failedValue)
+}
+
+// layout returns the copy of columns and to that t keeps, making one if
+// it has none.
+func (t *Tally) layout(columns []string, to []int) *heldLayout {
+	for k := range t.layouts {
+		if l := &t.layouts[k]; l.columns != nil && slices.Equal(l.columns, columns) && slices.Equal(l.to, to) {
+			return l
+		}
+	}
+	l := &t.layouts[t.next]
+	t.next = (t.next + 1) % maxLayouts
+	// Not the held records' memory: they keep the copy they were given.
+	*l = heldLayout{columns: cloneAll(columns), to: slices.Clone(to)}
+	return l
 }
 
 // cloneAll copies names into one string of their own.

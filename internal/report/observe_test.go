@@ -86,9 +86,20 @@ func TestTallyAllocatesNothingPerRecord(t *testing.T) {
 	}
 	tally := NewCollector().NewTally()
 	o := transform.Observation{Plan: plan, Fields: fields, Matched: sc.Matched(), Meta: meta, Value: &v}
+	// Records of three scrapers' layouts, interleaved.
+	other := []envelope.Field{{Name: "shop_name", Value: "B"}, {Name: "price", Value: "2"}, {Name: "listed_on", Value: "2024-05-01"}, {Name: "link", Value: "u"}}
+	var sc2 normalize.Scratch
+	var v2 schema.Value
+	if f := plan.Normalize(&sc2, other, meta, &v2); f != nil {
+		t.Fatal(f)
+	}
+	o2 := transform.Observation{Plan: plan, Fields: other, Matched: sc2.Matched(), Meta: meta, Value: &v2}
+	o3 := o2
+	o3.Fields, o3.Matched = other[:3], nil
 	batch := func(n int) float64 {
 		return testing.AllocsPerRun(20, func() {
-			for range n {
+			for i := range n {
+				o := []transform.Observation{o, o2, o3}[i%3]
 				tally.Observe(o)
 				tally.Count(tally.Hold(o))
 			}
