@@ -44,6 +44,12 @@ type Options struct {
 	// transform that does. Default: false, one Firehose record per record.
 	Pack bool
 
+	// BatchBytes bounds the data bytes of one call, below Firehose's
+	// MaxBatchBytes: a caller whose calls stay in memory until delivered
+	// (sluice run's in-process Firehose) holds less. Default, or 0 or
+	// above MaxBatchBytes: MaxBatchBytes.
+	BatchBytes int
+
 	// MaxAttempts bounds PutRecordBatch calls per batch, the first
 	// included. Default: 8.
 	MaxAttempts int
@@ -79,6 +85,8 @@ type Producer struct {
 	dim    metrics.Dim
 	clock  Clock
 	rand   func() float64
+
+	batchBytes int // the most data bytes of one call (Options.BatchBytes)
 
 	buf     []byte  // data of the batch being built
 	entries []entry // its Firehose records, in order
@@ -116,12 +124,16 @@ func New(client PutRecordBatchAPI, opts Options, options ...Option) (*Producer, 
 	if opts.MaxDelay <= 0 {
 		opts.MaxDelay = 5 * time.Second
 	}
+	if opts.BatchBytes <= 0 || opts.BatchBytes > MaxBatchBytes {
+		opts.BatchBytes = MaxBatchBytes
+	}
 	p := &Producer{
-		client: client,
-		opts:   opts,
-		dim:    metrics.Dim{Name: "Stream", Value: opts.Stream},
-		clock:  realClock{},
-		rand:   defaultRand,
+		client:     client,
+		opts:       opts,
+		batchBytes: opts.BatchBytes,
+		dim:        metrics.Dim{Name: "Stream", Value: opts.Stream},
+		clock:      realClock{},
+		rand:       defaultRand,
 	}
 	for _, o := range options {
 		o(p)
@@ -156,7 +168,7 @@ func (p *Producer) Add(ctx context.Context, data []byte) error {
 	if size > MaxRecordBytes {
 		return &RecordError{Size: size, Reason: fmt.Sprintf("over Firehose's record limit of %d bytes", MaxRecordBytes)}
 	}
-	fitsBatch := len(p.buf)+size <= MaxBatchBytes
+	fitsBatch := len(p.buf)+size <= p.batchBytes
 	if last := len(p.entries) - 1; p.open && fitsBatch && p.entries[last].end-p.entries[last].start+size <= MaxRecordBytes {
 		p.entries[last].n++
 	} else {
@@ -185,7 +197,7 @@ func (p *Producer) Add(ctx context.Context, data []byte) error {
 // at these sizes would copy a packing producer's batch a dozen times on the
 // way to 4 MiB.
 func (p *Producer) grow(size int) {
-	n := min(max(2*cap(p.buf), len(p.buf)+size, 4096), MaxBatchBytes)
+	n := min(max(2*cap(p.buf), len(p.buf)+size, 4096), p.batchBytes)
 	buf := make([]byte, len(p.buf), max(n, len(p.buf)+size))
 	copy(buf, p.buf)
 	p.buf = buf

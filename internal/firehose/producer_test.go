@@ -62,20 +62,27 @@ func TestBatchLimits(t *testing.T) {
 		sizes     []int // record sizes, in order
 		wantCalls []int // records per call
 		wantBytes []int // bytes per call
+		// batchBytes is Options.BatchBytes: 0, Firehose's 4 MiB.
+		batchBytes int
 	}{
-		{"500 records is one batch", repeat(500, 10), []int{500}, []int{5000}},
-		{"501 records is two", repeat(501, 10), []int{500, 1}, []int{5000, 10}},
-		{"1001 records is three", repeat(1001, 10), []int{500, 500, 1}, []int{5000, 5000, 10}},
-		{"exactly 4 MiB is one batch", repeat(8, mib4/8), []int{8}, []int{mib4}},
-		{"one byte over 4 MiB starts a second", append(repeat(8, mib4/8), 1), []int{8, 1}, []int{mib4, 1}},
-		{"bytes fill before records", append(repeat(4, 1_000_000), 194_304, 194_305), []int{5, 1}, []int{mib4, 194_305}},
-		{"record that would overflow moves whole", append(repeat(4, 1_000_000), 194_305), []int{4, 1}, []int{4_000_000, 194_305}},
-		{"500 records at the byte limit", repeat(500, mib4/500), []int{500}, []int{500 * (mib4 / 500)}},
+		{"500 records is one batch", repeat(500, 10), []int{500}, []int{5000}, 0},
+		{"501 records is two", repeat(501, 10), []int{500, 1}, []int{5000, 10}, 0},
+		{"1001 records is three", repeat(1001, 10), []int{500, 500, 1}, []int{5000, 5000, 10}, 0},
+		{"exactly 4 MiB is one batch", repeat(8, mib4/8), []int{8}, []int{mib4}, 0},
+		{"one byte over 4 MiB starts a second", append(repeat(8, mib4/8), 1), []int{8, 1}, []int{mib4, 1}, 0},
+		{"bytes fill before records", append(repeat(4, 1_000_000), 194_304, 194_305), []int{5, 1}, []int{mib4, 194_305}, 0},
+		{"record that would overflow moves whole", append(repeat(4, 1_000_000), 194_305), []int{4, 1}, []int{4_000_000, 194_305}, 0},
+		{"500 records at the byte limit", repeat(500, mib4/500), []int{500}, []int{500 * (mib4 / 500)}, 0},
+		// BatchBytes: a lower bound on a call's bytes.
+		{"BatchBytes 1 MiB: exactly 1 MiB is one call", repeat(4, 1<<18), []int{4}, []int{1 << 20}, 1 << 20},
+		{"BatchBytes 1 MiB: a byte over starts a second", append(repeat(4, 1<<18), 1), []int{4, 1}, []int{1 << 20, 1}, 1 << 20},
+		{"BatchBytes 512 KiB: a record larger goes alone", []int{10, 1_000_000, 10, 10}, []int{1, 1, 2}, []int{10, 1_000_000, 20}, 512 << 10},
+		{"BatchBytes over 4 MiB is 4 MiB", append(repeat(8, mib4/8), 1), []int{8, 1}, []int{mib4, 1}, 8 << 20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeFirehose{}
-			p, _ := newTest(t, f, Options{})
+			p, _ := newTest(t, f, Options{BatchBytes: tt.batchBytes})
 			for i, s := range tt.sizes {
 				addAll(t, p, rec(i, s))
 			}

@@ -115,6 +115,13 @@ func splitWorkers(objects int) int {
 	return max(1, min((transformWorkers()+1)/2, objects, maxSplitWorkers))
 }
 
+// splitCallBytes bounds a split worker's PutRecordBatch call: each call
+// is held twice until the feeder has copied it (the producer's buffer and
+// the copy), and the copy until its records are delivered, so calls of
+// Firehose's 4 MiB (four packed records) kept the collector busy under
+// the memory limit.
+const splitCallBytes = 1 << 20
+
 // objectQueue is one object's PutRecordBatch calls, in order.
 type objectQueue chan queuedPut
 

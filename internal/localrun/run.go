@@ -278,7 +278,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 			client = opts.Faults.Firehose(client)
 		}
 		return splitter.New(opts.Config, s3c,
-			splitter.NewFirehoseSink(client, splitter.WithStreams(opts.Config.Streams)), splitter.WithCheckpoints(checkpoints),
+			splitter.NewFirehoseSink(client, splitter.WithStreams(opts.Config.Streams), splitter.WithBatchBytes(splitCallBytes)), splitter.WithCheckpoints(checkpoints),
 			splitter.WithDeadLetters(deadLetters{out: out, prefix: opts.Config.DeadLetter.Prefix}),
 			splitter.WithExports(exports{out: out}),
 			splitter.WithMetrics(metrics.New(io.Discard)), splitter.WithLogger(log), splitter.WithClock(now))

@@ -45,6 +45,8 @@ type FirehoseSink struct {
 	limits  map[string]*sfirehose.RateLimit
 	metrics *metrics.Set
 	clock   sfirehose.Clock
+	// batchBytes bounds a call's data (WithBatchBytes); 0 is Firehose's.
+	batchBytes int
 
 	// MaxAttempts bounds the calls for one batch. Default: 8.
 	MaxAttempts int
@@ -70,6 +72,11 @@ func WithStreams(streams map[string]config.Stream) SinkOption {
 	}
 }
 
+// WithBatchBytes bounds the data bytes of one PutRecordBatch call below
+// Firehose's 4 MiB: for a client that holds each call in memory until its
+// records are delivered (sluice run's in-process Firehose).
+func WithBatchBytes(n int) SinkOption { return func(s *FirehoseSink) { s.batchBytes = n } }
+
 // WithSinkMetrics counts what is put, by stream.
 func WithSinkMetrics(m *metrics.Set) SinkOption { return func(s *FirehoseSink) { s.metrics = m } }
 
@@ -90,7 +97,7 @@ func (s *FirehoseSink) producer(stream string) (*sfirehose.Producer, error) {
 		return p, nil
 	}
 	opts := sfirehose.Options{Stream: stream, Pack: s.streams[stream].Pack, Limit: s.limits[stream], Metrics: s.metrics,
-		MaxAttempts: s.MaxAttempts, BaseDelay: s.BaseDelay}
+		MaxAttempts: s.MaxAttempts, BaseDelay: s.BaseDelay, BatchBytes: s.batchBytes}
 	var popts []sfirehose.Option
 	if s.clock != nil {
 		popts = append(popts, sfirehose.WithClock(s.clock))
