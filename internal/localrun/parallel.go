@@ -39,8 +39,9 @@ import (
 
 // A split worker's producer fills its next call while the feeder puts the
 // last one: the call is copied only when the feeder takes it, so an
-// object is at most one call ahead, and no copy waits (4 MiB with packed
-// records, which kept the collector busy on two cores).
+// object is at most one call ahead, and no copy waits (up to
+// splitCallBytes, which copies made early kept the collector busy on two
+// cores).
 
 // cores is the run's parallelism, before memory bounds it.
 func cores() int { return runtime.GOMAXPROCS(0) }
@@ -108,9 +109,10 @@ func documentPool() int {
 // splitWorkers is how many objects are split at once: half the transform
 // workers, rounded up. Splitting takes about a ninth of a run's CPU, so
 // one splitter keeps two transform workers busy, and each splitter more
-// holds its producer's batch (4 MiB with packed records): on two cores,
-// one splitter instead of two ran 1 GiB of packed listings in 17 s
-// instead of 24 s, peaking at 59 MiB instead of 65 MiB.
+// holds its producer's batch (4 MiB with packed records then, before
+// splitCallBytes): on two cores, one splitter instead of two ran 1 GiB of
+// packed listings in 17 s instead of 24 s, peaking at 59 MiB instead of
+// 65 MiB.
 func splitWorkers(objects int) int {
 	return max(1, min((transformWorkers()+1)/2, objects, maxSplitWorkers))
 }
