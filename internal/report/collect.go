@@ -522,16 +522,7 @@ func (t *tally) merge(src *tally) {
 		d.ok += s.ok
 		d.failed += s.failed
 		for i := range d.fields {
-			df, sf := &d.fields[i], &s.fields[i]
-			df.Delivered += sf.Delivered
-			df.Coerced += sf.Coerced
-			df.Null += sf.Null
-			df.Defaulted += sf.Defaulted
-			df.Preserved += sf.Preserved
-			df.Failed += sf.Failed
-			for _, smp := range sf.Samples {
-				df.Samples = addSample(df.Samples, smp, smp.Value)
-			}
+			d.fields[i].add(&s.fields[i])
 		}
 		for key, so := range s.objects {
 			do := d.objects[key]
@@ -562,6 +553,19 @@ func (t *tally) merge(src *tally) {
 		for _, w := range g.Where {
 			d.Where = addSample(d.Where, w, w.Value)
 		}
+	}
+}
+
+// add adds o's counts and samples to f's.
+func (f *FieldStats) add(o *FieldStats) {
+	f.Delivered += o.Delivered
+	f.Coerced += o.Coerced
+	f.Null += o.Null
+	f.Defaulted += o.Defaulted
+	f.Preserved += o.Preserved
+	f.Failed += o.Failed
+	for _, s := range o.Samples {
+		f.Samples = addSample(f.Samples, s, s.Value)
 	}
 }
 

@@ -51,19 +51,22 @@ func TestColumnsCountedAcrossLayouts(t *testing.T) {
 	}
 }
 
-// Observe classifies a record in memory of its own stack.
-func TestObserveAllocatesNothing(t *testing.T) {
-	plan := listingPlan(t)
-	fields := []envelope.Field{{Name: "Shop Name", Value: "A"}, {Name: "Price", Value: "1.5"}, {Name: "Listed", Value: "2024-05-01"},
-		{Name: "URL", Value: "u"}, {Name: "Phone", Value: "p"}}
+// observation is a listing with fields, normalised without failing.
+func observation(t *testing.T, plan *normalize.Plan, fields ...envelope.Field) transform.Observation {
+	t.Helper()
 	meta := &normalize.Meta{RecordID: "r", Source: &envelope.Source{Bucket: "in", Key: "listings/a.csv", Line: 2}}
-	var sc normalize.Scratch
-	var v schema.Value
-	if f := plan.Normalize(&sc, fields, meta, &v); f != nil {
+	sc, v := new(normalize.Scratch), new(schema.Value)
+	if f := plan.Normalize(sc, fields, meta, v); f != nil {
 		t.Fatal(f)
 	}
+	return transform.Observation{Plan: plan, Fields: fields, Matched: sc.Matched(), Meta: meta, Value: v}
+}
+
+// Observe classifies a record in memory of its own stack.
+func TestObserveAllocatesNothing(t *testing.T) {
+	o := observation(t, listingPlan(t), envelope.Field{Name: "Shop Name", Value: "A"}, envelope.Field{Name: "Price", Value: "1.5"},
+		envelope.Field{Name: "Listed", Value: "2024-05-01"}, envelope.Field{Name: "URL", Value: "u"}, envelope.Field{Name: "Phone", Value: "p"})
 	c := NewCollector()
-	o := transform.Observation{Plan: plan, Fields: fields, Matched: sc.Matched(), Meta: meta, Value: &v}
 	c.Observe(o)
 	if n := testing.AllocsPerRun(100, func() { c.Observe(o) }); n != 0 {
 		t.Fatalf("Observe allocates %v times a record", n)
@@ -71,31 +74,20 @@ func TestObserveAllocatesNothing(t *testing.T) {
 }
 
 // A tally counts a record, and holds one and counts it, without
-// allocating: a held record of the last one's columns and object shares
-// their copies, and a tally reuses the memory of the records it held
-// before its last flush. (A batch allocates its tally's tables once.)
+// allocating: a held record of one of the last layouts' columns and of
+// the last one's object shares their copies, and a tally reuses the
+// memory of the records it held before its last flush. (A batch
+// allocates its tally's tables once.)
 func TestTallyAllocatesNothingPerRecord(t *testing.T) {
 	plan := listingPlan(t)
-	fields := []envelope.Field{{Name: "Shop Name", Value: "A"}, {Name: "Price", Value: "1.5"}, {Name: "Listed", Value: "2024-05-01"},
-		{Name: "URL", Value: "u"}, {Name: "Phone", Value: "p"}}
-	meta := &normalize.Meta{RecordID: "r", Source: &envelope.Source{Bucket: "in", Key: "listings/a.csv", Line: 2}}
-	var sc normalize.Scratch
-	var v schema.Value
-	if f := plan.Normalize(&sc, fields, meta, &v); f != nil {
-		t.Fatal(f)
-	}
 	tally := NewCollector().NewTally()
-	o := transform.Observation{Plan: plan, Fields: fields, Matched: sc.Matched(), Meta: meta, Value: &v}
+	o := observation(t, plan, envelope.Field{Name: "Shop Name", Value: "A"}, envelope.Field{Name: "Price", Value: "1.5"},
+		envelope.Field{Name: "Listed", Value: "2024-05-01"}, envelope.Field{Name: "URL", Value: "u"}, envelope.Field{Name: "Phone", Value: "p"})
 	// Records of three scrapers' layouts, interleaved.
-	other := []envelope.Field{{Name: "shop_name", Value: "B"}, {Name: "price", Value: "2"}, {Name: "listed_on", Value: "2024-05-01"}, {Name: "link", Value: "u"}}
-	var sc2 normalize.Scratch
-	var v2 schema.Value
-	if f := plan.Normalize(&sc2, other, meta, &v2); f != nil {
-		t.Fatal(f)
-	}
-	o2 := transform.Observation{Plan: plan, Fields: other, Matched: sc2.Matched(), Meta: meta, Value: &v2}
+	o2 := observation(t, plan, envelope.Field{Name: "shop_name", Value: "B"}, envelope.Field{Name: "price", Value: "2"},
+		envelope.Field{Name: "listed_on", Value: "2024-05-01"}, envelope.Field{Name: "link", Value: "u"})
 	o3 := o2
-	o3.Fields, o3.Matched = other[:3], nil
+	o3.Fields, o3.Matched = o2.Fields[:3], nil
 	batch := func(n int) float64 {
 		return testing.AllocsPerRun(20, func() {
 			for i := range n {
