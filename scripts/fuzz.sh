@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of sluice's parsers and decoders: each of 24 targets
+# Bounded fuzzing of sluice's parsers and decoders: each of 25 targets
 # runs for FUZZTIME (default 5s), one after the other. CI runs it
 # (.ci/run): about 120 s of fuzzing, under three minutes with the builds on
 # a quiet two-core machine (at 6 s each it took 3 min 30 s wall, 1 min 46 s
@@ -17,8 +17,9 @@ FUZZTIME="${FUZZTIME:-5s}"
 
 # package target: formats (and JSON lines copied into envelopes as they
 # are, against their fields quoted), JSON checked against JSON read,
-# envelope, normaliser (and its exact reading of numbers held to
-# strconv), the Firehose event decoder and its base64, the dead-letter
+# envelope, normaliser (its exact reading of numbers held to strconv,
+# its word dates to strings.Fields), the Firehose event decoder and its
+# base64, the dead-letter
 # reader, the S3 event parser, the transform and the splitter end to end,
 # sluice.yaml's decoding and error messages, doubles written as JSON
 # without strconv against strconv, decimals read in place against
@@ -36,6 +37,7 @@ targets=(
 	"./internal/envelope FuzzDecodeSourceCache"
 	"./internal/normalize FuzzNormalize"
 	"./internal/normalize FuzzParseNumberExact"
+	"./internal/normalize FuzzParseWordDate"
 	"./internal/firehose FuzzDecodeEvent"
 	"./internal/firehose FuzzDecodeBase64"
 	"./internal/firehose FuzzAppendBase64"

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/envelope"
 	"github.com/sluicehq/sluice/schema"
@@ -374,18 +376,59 @@ var monthNames = map[string]time.Month{
 }
 
 // parseWordDate reads "28 April 2024", "28 Apr 2024", "April 28, 2024" and
-// "Apr 28 2024" quickly, in any letter case.
+// "Apr 28 2024" quickly, in any letter case. Its words are those of
+// strings.Fields once commas are spaces, cut without allocating.
 func parseWordDate(s string, loc *time.Location) (time.Time, bool) {
-	f := strings.Fields(strings.ReplaceAll(s, ",", " "))
-	if len(f) != 3 {
+	var f [3]string
+	n := 0
+	for i := 0; i < len(s); {
+		for i < len(s) {
+			if c := s[i]; c < utf8.RuneSelf {
+				if c != ',' && asciiSpace[c] == 0 {
+					break
+				}
+				i++
+				continue
+			}
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if !unicode.IsSpace(r) {
+				break
+			}
+			i += size
+		}
+		if i == len(s) {
+			break
+		}
+		if n == len(f) {
+			return time.Time{}, false // more than three words
+		}
+		start := i
+		for i < len(s) {
+			if c := s[i]; c < utf8.RuneSelf {
+				if c == ',' || asciiSpace[c] != 0 {
+					break
+				}
+				i++
+				continue
+			}
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if unicode.IsSpace(r) {
+				break
+			}
+			i += size
+		}
+		f[n] = s[start:i]
+		n++
+	}
+	if n != 3 {
 		return time.Time{}, false
 	}
 	var day, year int
 	var month time.Month
 	var ok1, ok2, ok3 bool
-	if month, ok1 = monthNames[strings.ToLower(f[1])]; ok1 {
+	if month, ok1 = monthNamed(f[1]); ok1 {
 		day, ok2 = digits(f[0])
-	} else if month, ok1 = monthNames[strings.ToLower(f[0])]; ok1 {
+	} else if month, ok1 = monthNamed(f[0]); ok1 {
 		day, ok2 = digits(f[1])
 	}
 	year, ok3 = digits(f[2])
@@ -393,4 +436,30 @@ func parseWordDate(s string, loc *time.Location) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return time.Date(year, month, day, 0, 0, 0, 0, loc), true
+}
+
+// asciiSpace marks the ASCII bytes unicode.IsSpace holds spaces.
+var asciiSpace = [utf8.RuneSelf]uint8{'\t': 1, '\n': 1, '\v': 1, '\f': 1, '\r': 1, ' ': 1}
+
+// monthNamed looks word up in monthNames as strings.ToLower(word): an
+// ASCII word lowered on the stack, any other (rare; "APR\u0130L" lowers to
+// "april") by strings.ToLower.
+func monthNamed(word string) (time.Month, bool) {
+	var buf [len("september")]byte
+	for i := 0; i < len(word); i++ {
+		c := word[i]
+		if c >= utf8.RuneSelf {
+			m, ok := monthNames[strings.ToLower(word)]
+			return m, ok
+		}
+		if i >= len(buf) {
+			return 0, false // an ASCII word longer than every name
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	m, ok := monthNames[string(buf[:len(word)])]
+	return m, ok
 }
