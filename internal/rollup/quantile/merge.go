@@ -56,7 +56,10 @@ func (s *Sketch) Merge(b []byte) error {
 			if err != nil {
 				return err
 			}
-			if !sameMapping(g, o, s.m.gamma, s.m.indexOffset) || !sameMapping(g, o, gamma, offset) {
+			// sketches-go refuses a gamma of 1 or less; an infinite one
+			// would pass the tolerance (infinity is within infinity).
+			if !(g > 1) || math.IsInf(g, 0) || math.IsInf(o, 0) ||
+				!sameMapping(g, o, s.m.gamma, s.m.indexOffset) || !sameMapping(g, o, gamma, offset) {
 				return errMapping
 			}
 			gamma, offset = g, o
