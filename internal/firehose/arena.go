@@ -22,6 +22,26 @@ type Arena struct {
 	// large documents' memory from a delivered batch to the next.
 	Pool  *BufferPool
 	given [][]byte // the buffers given with Swap since the last Reset
+
+	// records is the memory Records gives out, kept across Reset;
+	// recordsOut marks it given since the last Reset.
+	records    []ResponseRecord
+	recordsOut bool
+}
+
+// Records returns an empty slice with room for n response records, for
+// the batch's response: the arena's own memory, kept from the last batch,
+// the first time after a Reset; new memory after that (a retried
+// invocation's). Like the data, nothing may keep it after the Reset.
+func (a *Arena) Records(n int) []ResponseRecord {
+	if a.recordsOut {
+		return make([]ResponseRecord, 0, n)
+	}
+	a.recordsOut = true
+	if cap(a.records) < n {
+		a.records = make([]ResponseRecord, 0, n)
+	}
+	return a.records[:0]
 }
 
 // arenaChunk is the size of an arena's chunks. Data of a quarter chunk or
@@ -104,6 +124,8 @@ func (a *Arena) Reset() {
 		a.chunks[i] = a.chunks[i][:0]
 	}
 	a.cur = 0
+	clear(a.records[:cap(a.records)]) // the ids and data they held
+	a.recordsOut = false
 }
 
 // BufferPool keeps buffers for reuse, up to Most bytes of them; it is safe

@@ -97,3 +97,29 @@ func TestArenaSwapPassesBuffersOn(t *testing.T) {
 		t.Fatalf("the pool keeps %d bytes in %d buffers, want one of 2 MiB under its 3 MiB", pool.bytes, len(pool.free))
 	}
 }
+
+// Records gives a batch's response the memory of the last batch's, once
+// per Reset (a retried invocation's response gets memory of its own, as
+// the first one's may still be read), and Reset drops what the records
+// referred to.
+func TestArenaRecordsReused(t *testing.T) {
+	var a Arena
+	first := a.Records(3)
+	first = append(first, ResponseRecord{RecordID: "a", Data: a.Copy([]byte("doc"))}, ResponseRecord{RecordID: "b"})
+	retry := a.Records(3)
+	if cap(retry) < 3 || len(retry) != 0 || &retry[:1][0] == &first[0] {
+		t.Fatal("a second response before the Reset shares the first one's memory")
+	}
+	a.Reset()
+	if first[0].RecordID != "" || first[0].Data != nil {
+		t.Fatalf("Reset kept %+v: the records' ids and data stay reachable", first[0])
+	}
+	next := a.Records(2)
+	if len(next) != 0 || &next[:1][0] != &first[0] {
+		t.Fatal("the next batch's response does not reuse the last one's memory")
+	}
+	a.Reset()
+	if bigger := a.Records(10); cap(bigger) < 10 || len(bigger) != 0 {
+		t.Fatalf("Records(10) has room for %d", cap(bigger))
+	}
+}

@@ -314,7 +314,12 @@ func (h *Handler) Process(ctx context.Context, ev events.KinesisFirehoseEvent) (
 // has room: a caller that reads each batch's outcomes before the next
 // batch's can reuse one slice.
 func (h *Handler) ProcessInto(ctx context.Context, ev events.KinesisFirehoseEvent, outs []Outcome) (firehose.Response, []Outcome, error) {
-	out := &typedSink{resp: firehose.Response{Records: make([]firehose.ResponseRecord, 0, len(ev.Records))}, arena: firehose.ArenaFrom(ctx)}
+	out := &typedSink{arena: firehose.ArenaFrom(ctx)}
+	if out.arena != nil {
+		out.resp.Records = out.arena.Records(len(ev.Records))
+	} else {
+		out.resp.Records = make([]firehose.ResponseRecord, 0, len(ev.Records))
+	}
 	// The items and results are the worker's: read them before it goes
 	// back to the pool, where a concurrent call may take it.
 	w := h.getWorker()

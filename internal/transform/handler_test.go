@@ -656,6 +656,7 @@ func TestArenaTakesLargeDocumentsWithoutCopy(t *testing.T) {
 	}
 	ar := &firehose.Arena{Pool: &firehose.BufferPool{Most: 64 << 20}}
 	var allocated uint64
+	var last *firehose.ResponseRecord
 	for round := range 4 {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
@@ -664,6 +665,12 @@ func TestArenaTakesLargeDocumentsWithoutCopy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The response's records are in the arena's memory, the last
+		// round's (firehose.Arena.Records).
+		if round > 0 && &got.Records[0] != last {
+			t.Fatalf("round %d: the response's records are not in the last batch's memory", round)
+		}
+		last = &got.Records[0]
 		if len(got.Records) != len(want.Records) {
 			t.Fatalf("round %d: %d records, want %d", round, len(got.Records), len(want.Records))
 		}
