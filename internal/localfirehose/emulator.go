@@ -329,11 +329,7 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 		// (see WithPipeline).
 		pb.mu.Lock()
 		for _, r := range records {
-			data := r.Data
-			if data == nil {
-				data = []byte{}
-			}
-			pb.recs = append(pb.recs, putBack{s: s, b: buffered{arrival: now, data: data, owner: o}})
+			pb.recs = append(pb.recs, putBack{s: s, b: buffered{arrival: now, data: recordData(r), owner: o}})
 		}
 		pb.mu.Unlock()
 		s.mu.Lock()
@@ -354,10 +350,7 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 	// about to be released, so no one ever sees a record without its id.
 	named := len(s.buf)
 	for _, r := range records {
-		data := r.Data
-		if data == nil {
-			data = []byte{} // Firehose sends empty data as ""
-		}
+		data := recordData(r)
 		reqSize := base64Len(len(data)) + eventOverhead
 		if len(s.buf) > 0 && s.reqBytes+reqSize > MaxInvocationBytes {
 			s.nameRecords(named)
@@ -400,6 +393,15 @@ func (e *Emulator) put(ctx context.Context, in *awsfirehose.PutRecordBatchInput,
 	s.nameRecords(named)
 	s.mu.Unlock()
 	return answered(answer, in, answering), nil
+}
+
+// recordData is r's data as the processor gets it: Firehose sends empty
+// data as "", never null.
+func recordData(r types.Record) []byte {
+	if r.Data == nil {
+		return []byte{}
+	}
+	return r.Data
 }
 
 // answered is the answer to in, every record accepted, or nil when the
@@ -685,7 +687,7 @@ func (e *Emulator) Drain(ctx context.Context) error {
 			if err := e.pipe.drain(); err != nil {
 				return err
 			}
-			if _, err := e.flushBack(ctx); err != nil {
+			if err := e.flushBack(ctx); err != nil {
 				return err
 			}
 		}

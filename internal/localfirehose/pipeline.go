@@ -289,17 +289,12 @@ func (s *stream) cutBack() []buffered {
 // processBack processes a batch of records put back, on the calling
 // goroutine; the records its invocations put back go to pb.
 func (e *Emulator) processBack(ctx context.Context, s *stream, batch []buffered, pb *putBacks) error {
-	ctx = context.WithValue(ctx, invocationKey{}, pb)
-	ar := e.arena()
-	resp, err := e.invoke(ctx, s, batch, 1, ar)
-	return e.finishBatch(ctx, s, batch, resp, err, ar)
+	return e.processBatch(context.WithValue(ctx, invocationKey{}, pb), s, batch)
 }
 
 // flushBack processes every stream's put-back buffer and what is put back
-// meanwhile, once the pipeline is empty (Drain), and reports whether
-// there was any.
-func (e *Emulator) flushBack(ctx context.Context) (bool, error) {
-	any := false
+// meanwhile, once the pipeline is empty (Drain).
+func (e *Emulator) flushBack(ctx context.Context) error {
 	for _, name := range e.names {
 		s := e.streams[name]
 		s.mu.Lock()
@@ -308,14 +303,13 @@ func (e *Emulator) flushBack(ctx context.Context) (bool, error) {
 		if len(batch) == 0 {
 			continue
 		}
-		any = true
 		pb := &putBacks{}
 		if err := e.processBack(ctx, s, batch, pb); err != nil {
-			return true, err
+			return err
 		}
 		if err := e.returnPutBacks(ctx, pb); err != nil {
-			return true, err
+			return err
 		}
 	}
-	return any, nil
+	return nil
 }
