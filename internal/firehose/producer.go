@@ -86,8 +86,6 @@ type Producer struct {
 	clock  Clock
 	rand   func() float64
 
-	batchBytes int // the most data bytes of one call (Options.BatchBytes)
-
 	buf     []byte  // data of the batch being built
 	entries []entry // its Firehose records, in order
 	open    bool    // packing: the last entry still takes lines
@@ -128,12 +126,11 @@ func New(client PutRecordBatchAPI, opts Options, options ...Option) (*Producer, 
 		opts.BatchBytes = MaxBatchBytes
 	}
 	p := &Producer{
-		client:     client,
-		opts:       opts,
-		batchBytes: opts.BatchBytes,
-		dim:        metrics.Dim{Name: "Stream", Value: opts.Stream},
-		clock:      realClock{},
-		rand:       defaultRand,
+		client: client,
+		opts:   opts,
+		dim:    metrics.Dim{Name: "Stream", Value: opts.Stream},
+		clock:  realClock{},
+		rand:   defaultRand,
 	}
 	for _, o := range options {
 		o(p)
@@ -168,7 +165,7 @@ func (p *Producer) Add(ctx context.Context, data []byte) error {
 	if size > MaxRecordBytes {
 		return &RecordError{Size: size, Reason: fmt.Sprintf("over Firehose's record limit of %d bytes", MaxRecordBytes)}
 	}
-	fitsBatch := len(p.buf)+size <= p.batchBytes
+	fitsBatch := len(p.buf)+size <= p.opts.BatchBytes
 	if last := len(p.entries) - 1; p.open && fitsBatch && p.entries[last].end-p.entries[last].start+size <= MaxRecordBytes {
 		p.entries[last].n++
 	} else {
@@ -197,7 +194,7 @@ func (p *Producer) Add(ctx context.Context, data []byte) error {
 // at these sizes would copy a packing producer's batch a dozen times on the
 // way to 4 MiB.
 func (p *Producer) grow(size int) {
-	n := min(max(2*cap(p.buf), len(p.buf)+size, 4096), p.batchBytes)
+	n := min(max(2*cap(p.buf), len(p.buf)+size, 4096), p.opts.BatchBytes)
 	buf := make([]byte, len(p.buf), max(n, len(p.buf)+size))
 	copy(buf, p.buf)
 	p.buf = buf
