@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/bits"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/envelope"
 	"github.com/sluicehq/sluice/internal/stringchunk"
@@ -76,11 +77,11 @@ func (s *csvScanner) Next() (Record, error) {
 	}
 	s.fields = s.fields[:0]
 	s.flags = s.flags[:0]
-	text, plain := "", s.set.encoding.plain(src)
+	n := len(s.bounds) / 2
+	text, plain := "", s.set.encoding.plain(src) && runeBounds(src, s.bounds[:2*n])
 	if plain {
 		text = s.texts.Bytes(src)
 	}
-	n := len(s.bounds) / 2
 	if cap(s.fields) < n {
 		s.fields = make([]envelope.Field, n)
 	}
@@ -111,6 +112,19 @@ func (s *csvScanner) Next() (Record, error) {
 		s.flags.add(flagRagged)
 	}
 	return Record{Fields: s.fields, Line: line, Offset: s.in.start, Flags: s.flags}, nil
+}
+
+// runeBounds reports whether every cell bound falls at the start of a
+// rune of src. A quoted row's cells are unquoted end to end, so valid text
+// can join one cell's last bytes to the next one's first: such cells are
+// decoded one by one, like any text that is not valid on its own.
+func runeBounds(src []byte, bounds []int) bool {
+	for _, i := range bounds {
+		if i < len(src) && !utf8.RuneStart(src[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // readHeader reads the header row and, unless configured, detects the

@@ -126,6 +126,8 @@ func fuzzFormat(f *testing.F, format string) {
 	// Rows quotedLine reads, and rows it leaves to quoted.
 	f.Add([]byte("a,b,c\n\"x, y\",\"£1,299.00\",z\r\n\"\",\"\"\"\"\",\"\r\n\"q\"z\n,\"\",\n"), uint16(30), uint8(0))
 	f.Add([]byte("a,b\n\"x\"y,\"a\"\rb,c\"\r\n\"\"\"\n1,\"12345678901234\"\n"), uint16(12), uint8(0))
+	// Quoted cells whose unquoted text joins into one valid rune.
+	f.Add([]byte("0\n000\xc3,\"\"\n\"000\xc3\",\"\xbc0000000000\"\n"), uint16(1000), uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, limit uint16, enc uint8) {
 		opts := Options{
 			"max_record_bytes": strconv.Itoa(1 + int(limit)%2048),
@@ -139,6 +141,7 @@ func fuzzFormat(f *testing.F, format string) {
 			t.Fatalf("a one-byte reader with a small buffer reads differently:\nwhole:\n%s\nsmall:\n%s", a, b)
 		}
 		checkAccounting(t, format, data, whole, got)
+		checkText(t, got)
 		switch format {
 		case "csv":
 			compareWithEncodingCSV(t, data, whole.(*csvScanner), got)
@@ -191,6 +194,20 @@ func compareWithEncodingCSV(t *testing.T, data []byte, s *csvScanner, got []resu
 		}
 		if !slices.Equal(cells, want[i]) {
 			t.Fatalf("record %d: cells %q, encoding/csv reads %q", i, cells, want[i])
+		}
+	}
+}
+
+// checkText checks that every name and value read is valid UTF-8: any
+// other bytes must have been decoded, and the record flagged, because the
+// envelope would otherwise replace them unseen.
+func checkText(t *testing.T, rs []result) {
+	t.Helper()
+	for i, r := range rs {
+		for _, f := range r.rec.Fields {
+			if !utf8.ValidString(f.Name) || !utf8.ValidString(f.Value) {
+				t.Fatalf("record %d: field %q = %q is not UTF-8 (flags %q)", i, f.Name, f.Value, r.rec.Flags)
+			}
 		}
 	}
 }
