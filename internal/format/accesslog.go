@@ -376,20 +376,25 @@ func (s *logScanner) param(name string, first int) int {
 	return -1
 }
 
-// param is a query parameter's raw name, as in the query string, and
-// its field name; both are the scanner's own copies.
-type param struct{ raw, name string }
+// param is a query parameter's raw name, as in the query string, its
+// field name (the scanner's own copies of both), and the flag its decoding
+// gives every record that uses it ("" for none).
+type param struct{ raw, name, flag string }
 
 // paramName decodes the raw name of the query string's k-th parameter,
 // prefixes it when it names a log field, and interns it: the same few
 // names recur on every line.
 func (s *logScanner) paramName(raw string, k int) string {
 	if k < len(s.recent) && s.recent[k].raw == raw {
+		s.flags.add(s.recent[k].flag)
 		return s.recent[k].name
 	}
 	p, ok := s.names[raw]
-	if !ok {
-		name := s.unescape(raw)
+	if ok {
+		s.flags.add(p.flag)
+	} else {
+		name, flag := s.unescapeFlag(raw)
+		s.flags.add(flag)
 		if s.layout.reserved[name] || strings.HasPrefix(name, "_field") || name == "" {
 			name = "qs_" + name
 		}
@@ -397,7 +402,7 @@ func (s *logScanner) paramName(raw string, k int) string {
 			return name
 		}
 		// Clones: a substring would keep its whole line alive.
-		p = param{raw: strings.Clone(raw), name: strings.Clone(name)}
+		p = param{raw: strings.Clone(raw), name: strings.Clone(name), flag: flag}
 		s.names[p.raw] = p
 	}
 	switch {
@@ -416,9 +421,17 @@ const maxRecent = 64
 // byte. A malformed escape is kept as it is; bytes that do not form UTF-8
 // are decoded by the scanner's encoding.
 func (s *logScanner) unescape(v string) string {
+	v, flag := s.unescapeFlag(v)
+	s.flags.add(flag)
+	return v
+}
+
+// unescapeFlag is unescape, returning the flag for the record instead of
+// adding it.
+func (s *logScanner) unescapeFlag(v string) (string, string) {
 	i := indexEscape(v, 0)
 	if i == len(v) {
-		return v
+		return v, ""
 	}
 	b := append(s.scratch[:0], v[:i]...)
 	for i < len(v) {
@@ -439,9 +452,9 @@ func (s *logScanner) unescape(v string) string {
 	}
 	s.scratch = b
 	if utf8.Valid(b) {
-		return string(b)
+		return string(b), ""
 	}
-	return s.decode(b)
+	return s.set.encoding.decode(b)
 }
 
 // indexEscape returns the index of the first '%' or '+' in v[i:], or
