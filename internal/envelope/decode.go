@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -144,6 +145,9 @@ func Decode(data []byte, d *Decoded) error {
 	if p.I != len(data) {
 		return wrap(p.Fail("unexpected data after the JSON object"))
 	}
+	if p.Replaced {
+		defer d.flagReplaced()
+	}
 	if !st.hasV || !st.hasFields {
 		d.ID, d.Schema, d.Bare = "", "", true
 		d.Source = Source{Flags: d.Source.Flags[:0]}
@@ -172,6 +176,17 @@ func Decode(data []byte, d *Decoded) error {
 		}))
 	}
 	return nil
+}
+
+// FlagReplaced marks a record with a string that could not be read as it
+// was written: a \u escape of half a UTF-16 surrogate pair, read as U+FFFD.
+const FlagReplaced = "replaced"
+
+// flagReplaced adds FlagReplaced to d.Flags, once.
+func (d *Decoded) flagReplaced() {
+	if !slices.Contains(d.Flags, FlagReplaced) {
+		d.Flags = append(d.Flags, FlagReplaced)
+	}
 }
 
 // member notes a record's member other than an object "fields" (and, for

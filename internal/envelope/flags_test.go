@@ -3,6 +3,7 @@ package envelope
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -37,5 +38,30 @@ func TestAppendFlags(t *testing.T) {
 	}
 	if _, ok := src["flags"]; ok {
 		t.Fatal(`"flags" written for a record without flags`)
+	}
+}
+
+// TestDecodeFlagsLoneSurrogates: a record with a string holding half a
+// UTF-16 surrogate pair, at the top or nested, is flagged replaced (it is
+// read as U+FFFD), once, whether bare or an envelope; a whole pair is not.
+func TestDecodeFlagsLoneSurrogates(t *testing.T) {
+	for in, want := range map[string][]string{
+		`{"name":"cut \ud83d"}`:                              {FlagReplaced},
+		`{"name":"ok","tags":["\udc00","\ud800"]}`:           {FlagReplaced},
+		`{"name":"pair \ud83d\ude00"}`:                       nil,
+		`{"v":1,"fields":{"a":"\ud800"},"flags":["ragged"]}`: {"ragged", FlagReplaced},
+		`{"v":1,"fields":{"a":"\ud83d\ude00"}}`:              nil,
+	} {
+		var d Decoded
+		if err := Decode([]byte(in), &d); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if !slices.Equal(d.Flags, want) {
+			t.Errorf("%s: flags %q, want %q", in, d.Flags, want)
+		}
+		// The next record, decoded into the same Decoded, starts clean.
+		if err := Decode([]byte(`{"a":"b"}`), &d); err != nil || len(d.Flags) != 0 {
+			t.Errorf("after %s: flags %q, %v", in, d.Flags, err)
+		}
 	}
 }

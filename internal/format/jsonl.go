@@ -89,7 +89,7 @@ func (s *jsonlScanner) scan(raw bool) (Record, error) {
 			p := jsonx.Scanner{Data: b}
 			p.WS()
 			start := p.I
-			if p.Canonical(maxFields) {
+			if p.Canonical(maxFields) && !p.Replaced {
 				end := p.I
 				if p.WS(); p.I == len(b) {
 					return Record{Raw: b[start:end], Line: l.line, Offset: l.start}, nil
@@ -122,6 +122,9 @@ func (s *jsonlScanner) scan(raw bool) (Record, error) {
 			if p.I != len(p.Data) {
 				err = p.Fail("data after the value")
 			}
+		}
+		if p.Replaced {
+			s.flags.add(flagReplaced) // a lone surrogate read as U+FFFD
 		}
 		if err != nil {
 			s.elems = s.elems[:0]

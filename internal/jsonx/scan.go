@@ -42,8 +42,13 @@ type Scanner struct {
 	// is valid until the owner of *Buf writes over it (as a decoder
 	// reusing it for its next record does). Without Buf each such string
 	// has memory of its own.
-	Buf   *[]byte
-	depth int // objects and arrays open
+	Buf *[]byte
+	// Replaced is set once a string read had a \u escape of half a
+	// UTF-16 surrogate pair with no other half: UTF-8 cannot hold it, and
+	// it was read as U+FFFD, as encoding/json reads it. Callers flag the
+	// record "replaced", so that the change leaves a trace.
+	Replaced bool
+	depth    int // objects and arrays open
 }
 
 // MaxDepth is how deeply objects and arrays may nest, as in encoding/json:
@@ -465,6 +470,18 @@ func (p *Scanner) skipStrFrom(i int) (canonical bool, err error) {
 			}
 			canonical = canonical && canonicalEscape(r, d[i:i+4])
 			i += 4
+			if utf16.IsSurrogate(r) {
+				// As Str reads it: a pair, or half of one read as U+FFFD
+				// (canonical is false: AppendString escapes neither).
+				if r < 0xDC00 && i+6 <= len(d) && d[i] == '\\' && d[i+1] == 'u' {
+					p.I = i + 2
+					if lo, ok := p.hex4(); ok && lo >= 0xDC00 && lo < 0xE000 {
+						i += 6
+						continue
+					}
+				}
+				p.Replaced = true
+			}
 		default:
 			p.I = i
 			return false, p.Fail(fmt.Sprintf("invalid escape \\%c", e))
@@ -614,6 +631,7 @@ func (p *Scanner) strEscaped(start int) (string, error) {
 					}
 				}
 				r = r2
+				p.Replaced = p.Replaced || r == utf8.RuneError
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:

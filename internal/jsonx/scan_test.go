@@ -230,6 +230,9 @@ func FuzzSkip(f *testing.F) {
 		if p.I != q.I || !reflect.DeepEqual(verr, serr) {
 			t.Fatalf("%q: Value stops at %d with %v, Skip at %d with %v", in, p.I, verr, q.I, serr)
 		}
+		if verr == nil && p.Replaced != q.Replaced {
+			t.Fatalf("%q: Value's Replaced is %v, Skip's %v", in, p.Replaced, q.Replaced)
+		}
 		if len(in) == 0 || in[0] != '"' {
 			return
 		}
@@ -238,6 +241,9 @@ func FuzzSkip(f *testing.F) {
 		canonical, serr := q.skipStr()
 		if p.I != q.I || !reflect.DeepEqual(err, serr) {
 			t.Fatalf("%q: Str stops at %d with %v, skipStr at %d with %v", in, p.I, err, q.I, serr)
+		}
+		if err == nil && p.Replaced != q.Replaced {
+			t.Fatalf("%q: Str's Replaced is %v, skipStr's %v", in, p.Replaced, q.Replaced)
 		}
 		if err != nil || !utf8.Valid(in[:p.I]) {
 			return
@@ -260,6 +266,35 @@ func TestPlainStringAsStr(t *testing.T) {
 		plain := err == nil && p.I-2 == len(want)
 		if ok != plain || ok && (s != want || next != p.I) {
 			t.Errorf("PlainString(%q) = %q, %d, %v; Str: %q, %d, %v", in, s, next, ok, want, p.I, err)
+		}
+	}
+}
+
+// TestReplacedMarksLoneSurrogates holds Replaced to what it says: set by a
+// \u escape of half a surrogate pair left alone (read as U+FFFD, as
+// encoding/json reads it), and by nothing else, a pair or an escaped
+// U+FFFD included.
+func TestReplacedMarksLoneSurrogates(t *testing.T) {
+	for in, want := range map[string]bool{
+		`"plain"`:                false,
+		`"\u00e9\n"`:             false,
+		`"\ud83d\ude00"`:         false,
+		`"\ufffd"`:               false,
+		`"\ud83d"`:               true,
+		`"\ude00 tail"`:          true,
+		`"\ud83dx"`:              true,
+		`"\ud83d\u0041"`:         true,
+		`"\ud83d\ud83d\ude00"`:   true,
+		`"ok \ud83d\ude00 \ud8"`: false, // an error, not a replacement
+	} {
+		p := Scanner{Data: []byte(in)}
+		got, err := p.Str()
+		if p.Replaced != want {
+			t.Errorf("Str(%s) = %q, %v: Replaced = %v, want %v", in, got, err, p.Replaced, want)
+		}
+		var std string
+		if err == nil && json.Unmarshal([]byte(in), &std) == nil && std != got {
+			t.Errorf("Str(%s) = %q; encoding/json reads %q", in, got, std)
 		}
 	}
 }
