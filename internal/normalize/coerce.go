@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/internal/envelope"
+	"github.com/sluicehq/sluice/internal/jsonx"
 	"github.com/sluicehq/sluice/schema"
 )
 
@@ -327,6 +328,12 @@ func (p *Plan) coerceMap(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelope
 	if err != nil {
 		return schema.Value{}, err
 	}
+	for i := 1; i < len(members); i++ {
+		if members[i].Name == members[i-1].Name {
+			// A map holds one value a key: neither is dropped unseen.
+			return schema.Value{}, errors.New("has a key more than once")
+		}
+	}
 	v := schema.Value{Kind: schema.Map, Keys: sc.strings(len(members)), Items: sc.values(len(members))}
 	for i := range members {
 		iv, err := p.coerce(sc, fp, t.Values, &members[i])
@@ -351,17 +358,27 @@ func rawElements(raw string) ([]envelope.Field, error) {
 	return out, nil
 }
 
-// rawMembers splits a JSON object into fields, sorted by key.
+// rawMembers splits a JSON object into fields (strings unquoted), sorted
+// by key, a repeated key's members in their order: each is kept, for the
+// caller to place or refuse, never one dropped for another.
 func rawMembers(raw string) ([]envelope.Field, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+	p := jsonx.Scanner{Data: []byte(raw)}
+	var out []envelope.Field
+	err := p.Object(func(key string, kind jsonx.Kind, val string) error {
+		f := envelope.Field{Name: key, Value: val, Kind: envelope.Raw}
+		switch kind {
+		case jsonx.String:
+			f.Kind = envelope.String
+		case jsonx.Null:
+			f.Kind = envelope.Null
+		}
+		out = append(out, f)
+		return nil
+	})
+	if p.WS(); err != nil || p.I != len(p.Data) {
 		return nil, errors.New("is not a valid JSON object")
 	}
-	out := make([]envelope.Field, 0, len(m))
-	for k, e := range m {
-		out = append(out, rawField(k, e))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 

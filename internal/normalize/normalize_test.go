@@ -274,3 +274,40 @@ func TestDiscardedFieldsAreCounted(t *testing.T) {
 		t.Fatalf("Discarded = %d with an extra field, want 0", sc.Discarded)
 	}
 }
+
+// TestRepeatedKeysAreNeverDroppedUnseen: a nested object that repeats a
+// key used to keep its last value and drop the others unseen. A map field
+// now fails the record with a reason; a nested record places the first
+// value and counts the other as discarded, as for a top-level record.
+func TestRepeatedKeysAreNeverDroppedUnseen(t *testing.T) {
+	s, err := schema.Parse("r", 1, []byte(`{"type":"record","name":"r","fields":[
+ {"name":"attrs","type":["null",{"type":"map","values":"string"}],"default":null},
+ {"name":"addr","type":["null",{"type":"record","name":"addr","fields":[{"name":"city","type":"string"}]}],"default":null}
+]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc Scratch
+	var v schema.Value
+	fail := p.Normalize(&sc, []envelope.Field{raw("attrs", `{"colour":"red","size":"L","colour":"blue"}`)}, &Meta{}, &v)
+	if fail == nil || fail.Field != "attrs" || !strings.Contains(fail.Reason, "more than once") || strings.Contains(fail.Reason, "red") {
+		t.Fatalf("a map with a repeated key: failure %+v", fail)
+	}
+	if fail := p.Normalize(&sc, []envelope.Field{raw("attrs", `{"b":"2","a":"1"}`)}, &Meta{}, &v); fail != nil {
+		t.Fatal(fail)
+	}
+	if got := string(schema.AppendJSON(nil, s.Type, &v)); got != `{"attrs":{"a":"1","b":"2"},"addr":null}` {
+		t.Fatalf("map: %s", got)
+	}
+	sc.Discarded = 0
+	if fail := p.Normalize(&sc, []envelope.Field{raw("addr", `{"city":"Bristol","city":"Leeds"}`)}, &Meta{}, &v); fail != nil {
+		t.Fatal(fail)
+	}
+	if got := string(schema.AppendJSON(nil, s.Type, &v)); got != `{"attrs":null,"addr":{"city":"Bristol"}}` || sc.Discarded != 1 {
+		t.Fatalf("record: %s, %d discarded", got, sc.Discarded)
+	}
+}
