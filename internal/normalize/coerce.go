@@ -21,11 +21,14 @@ var errMissing = errors.New("missing")
 var errNull = errors.New("is null but the field does not allow null")
 
 // validUTF8 replaces each invalid byte sequence with U+FFFD: Avro strings
-// are UTF-8, and a replacement shows where the input was broken.
-func validUTF8(s string) string {
+// are UTF-8, and a replacement shows where the input was broken. The
+// record is then flagged replaced (extra's _flags), so that the change
+// leaves a trace beyond the character.
+func (sc *Scratch) validUTF8(s string) string {
 	if schema.ValidUTF8(s) {
 		return s
 	}
+	sc.replaced = true
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
@@ -84,7 +87,7 @@ func (p *Plan) coerce(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelope.Fi
 		if !sc.opts.KeepSpaces {
 			s = trimSpace(s)
 		}
-		return schema.Value{Kind: schema.String, Str: validUTF8(s)}, nil
+		return schema.Value{Kind: schema.String, Str: sc.validUTF8(s)}, nil
 	case schema.Boolean:
 		return coerceBool(sc, f)
 	case schema.Int, schema.Long:
@@ -340,7 +343,7 @@ func (p *Plan) coerceMap(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelope
 		if err != nil {
 			return schema.Value{}, fmt.Errorf("key %d %w", i, err)
 		}
-		v.Keys[i], v.Items[i] = validUTF8(members[i].Name), iv
+		v.Keys[i], v.Items[i] = sc.validUTF8(members[i].Name), iv
 	}
 	return v, nil
 }
@@ -385,8 +388,10 @@ func rawMembers(raw string) ([]envelope.Field, error) {
 func rawField(name string, e json.RawMessage) envelope.Field {
 	switch {
 	case len(e) > 0 && e[0] == '"':
-		var s string
-		_ = json.Unmarshal(e, &s)
+		// Read as the record's top-level strings are: bytes that are not
+		// UTF-8 stay for the field's coercion to replace and flag.
+		p := jsonx.Scanner{Data: e}
+		s, _ := p.Str()
 		return envelope.Field{Name: name, Value: s}
 	case string(e) == "null":
 		return envelope.Field{Name: name, Kind: envelope.Null}

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -40,12 +41,15 @@ type Scratch struct {
 	// fields, the one being coerced (-1 for none, as for a lookup's value)
 	// and those whose original text is kept in extra beside the reading
 	// sluice chose.
-	opts    *Options
-	cols    Columns
-	fields  []envelope.Field
-	cur     int
-	kept    []int
-	canKeep bool // the record has an extra map to keep originals in
+	opts *Options
+	// replaced is set once a value of the record was not UTF-8 and was
+	// replaced, for extra's _flags.
+	replaced bool
+	cols     Columns
+	fields   []envelope.Field
+	cur      int
+	kept     []int
+	canKeep  bool // the record has an extra map to keep originals in
 }
 
 // Matched returns, for each input field of the last record normalised, in
@@ -155,6 +159,7 @@ func (c *chunks[T]) rewind() {
 // returns why; out is then unspecified.
 func (p *Plan) Normalize(sc *Scratch, fields []envelope.Field, meta *Meta, out *schema.Value) *Failure {
 	sc.opts, sc.cols, sc.fields, sc.cur, sc.kept = &p.opts, nil, fields, -1, sc.kept[:0]
+	sc.replaced = false
 	sc.canKeep = p.rec.extra >= 0
 	if meta != nil {
 		if meta.Options != nil {
@@ -310,32 +315,39 @@ func (p *Plan) normalizeRecord(sc *Scratch, rp *recordPlan, fields []envelope.Fi
 // read by a choice sluice made (an unknown enum symbol read as the enum's
 // default). Nulls carry nothing and are skipped.
 func (p *Plan) extra(sc *Scratch, fields []envelope.Field, used []bool, meta *Meta, unmatched int) schema.Value {
-	flags := 0
-	if meta != nil && len(meta.Flags) > 0 {
-		flags = 1
+	var flags []string
+	if meta != nil {
+		flags = meta.Flags
 	}
-	n := unmatched + flags + len(sc.kept)
-	if n == 0 {
+	n := unmatched + len(sc.kept)
+	if n == 0 && len(flags) == 0 && !sc.replaced {
 		return schema.Value{Kind: schema.Map}
 	}
-	keys := sc.strings(n)[:0]
-	vals := sc.values(n)[:0]
+	keys := sc.strings(n + 1)[:0] // and _flags
+	vals := sc.values(n + 1)[:0]
 	for fi := range fields {
 		if f := &fields[fi]; !used[fi] && f.Kind != envelope.Null {
-			keys = append(keys, validUTF8(f.Name))
-			vals = append(vals, schema.Value{Kind: schema.String, Str: validUTF8(f.Value)})
+			keys = append(keys, sc.validUTF8(f.Name))
+			vals = append(vals, schema.Value{Kind: schema.String, Str: sc.validUTF8(f.Value)})
 		}
 	}
 	for _, fi := range sc.kept {
-		keys = append(keys, validUTF8(fields[fi].Name))
-		vals = append(vals, schema.Value{Kind: schema.String, Str: validUTF8(fields[fi].Value)})
+		keys = append(keys, sc.validUTF8(fields[fi].Name))
+		vals = append(vals, schema.Value{Kind: schema.String, Str: sc.validUTF8(fields[fi].Value)})
 	}
-	if flags == 1 {
+	if meta != nil && sc.replaced && !slices.Contains(flags, flagReplaced) {
+		flags = append(flags[:len(flags):len(flags)], flagReplaced) // never into the caller's list
+	}
+	if len(flags) > 0 {
 		keys = append(keys, "_flags")
-		vals = append(vals, schema.Value{Kind: schema.String, Str: strings.Join(meta.Flags, ",")})
+		vals = append(vals, schema.Value{Kind: schema.String, Str: strings.Join(flags, ",")})
 	}
 	return schema.Value{Kind: schema.Map, Keys: keys, Items: vals}
 }
+
+// flagReplaced is the flag of a record with text that was not UTF-8 and
+// was replaced with U+FFFD, as the splitter's encoding: utf-8 flags it.
+const flagReplaced = "replaced"
 
 func (p *Plan) provenance(sc *Scratch, fp *fieldPlan, meta *Meta) schema.Value {
 	t, _ := fp.t.NonNull()

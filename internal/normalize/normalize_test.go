@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -309,5 +310,44 @@ func TestRepeatedKeysAreNeverDroppedUnseen(t *testing.T) {
 	}
 	if got := string(schema.AppendJSON(nil, s.Type, &v)); got != `{"attrs":null,"addr":{"city":"Bristol"}}` || sc.Discarded != 1 {
 		t.Fatalf("record: %s, %d discarded", got, sc.Discarded)
+	}
+}
+
+// TestReplacedTextIsFlagged: text that is not UTF-8 (a bare record's
+// Latin-1 bytes) is replaced with U+FFFD, wherever it is, and the record
+// says so in extra's _flags, after the flags it came with.
+func TestReplacedTextIsFlagged(t *testing.T) {
+	p := compile(t, Options{})
+	for _, tt := range []struct {
+		field envelope.Field
+		want  string
+	}{
+		{str("req", "caf\xe9"), "\"req\":\"caf\ufffd\""},
+		{raw("tags", "[\"caf\xe9\",\"ok\"]"), "\"tags\":[\"caf\ufffd\",\"ok\"]"},
+		{str("unknown", "\xff"), "\"unknown\":\"\ufffd\""},
+		{str("caf\xe9", "x"), "\"caf\ufffd\":\"x\""},
+	} {
+		for _, given := range [][]string{nil, {"ragged"}} {
+			var sc Scratch
+			var v schema.Value
+			flags := make([]string, len(given), len(given)+1)
+			copy(flags, given)
+			fields := []envelope.Field{{Name: "Shop Name", Value: "S"}, tt.field}
+			if f := p.Normalize(&sc, fields, &Meta{Flags: flags}, &v); f != nil {
+				t.Fatal(f)
+			}
+			got := string(schema.AppendJSON(nil, p.Schema.Type, &v))
+			wantFlags := `"_flags":"` + strings.Join(append(given, "replaced"), ",") + `"`
+			if !strings.Contains(got, tt.want) || !strings.Contains(got, wantFlags) {
+				t.Errorf("%q given %q: %s; want %s and %s", tt.field.Value, given, got, tt.want, wantFlags)
+			}
+			if !slices.Equal(flags, given) || cap(flags) > len(flags) && flags[:cap(flags)][len(flags)] != "" {
+				t.Errorf("the caller's flags were written: %q", flags[:cap(flags)])
+			}
+			// The next record, valid, is not flagged.
+			if f := p.Normalize(&sc, fields[:1], &Meta{}, &v); f != nil || strings.Contains(string(schema.AppendJSON(nil, p.Schema.Type, &v)), "_flags") {
+				t.Errorf("the next record: %v, %s", f, schema.AppendJSON(nil, p.Schema.Type, &v))
+			}
+		}
 	}
 }
