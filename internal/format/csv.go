@@ -32,7 +32,10 @@ type csvScanner struct {
 	started    bool
 	headerless bool
 	header     []string
-	colNames   []string // "_col<N>" names, built once
+	// headerFlags is, when a header name was not valid text and was
+	// decoded, the flag each column's name gives the rows that use it.
+	headerFlags []string
+	colNames    []string // "_col<N>" names, built once
 
 	// texts holds the records' texts, many to an allocation.
 	texts  stringchunk.Chunks
@@ -99,6 +102,9 @@ func (s *csvScanner) Next() (Record, error) {
 		var name string
 		if k < len(s.header) {
 			name = s.header[k]
+			if s.headerFlags != nil {
+				s.flags.add(s.headerFlags[k])
+			}
 		} else {
 			name = s.name(k)
 		}
@@ -167,10 +173,17 @@ func (s *csvScanner) readHeader() error {
 	if err != nil {
 		return err
 	}
-	for k := 0; k < len(s.bounds)/2; k++ {
-		name, _ := s.set.encoding.decode(src[s.bounds[2*k]:s.bounds[2*k+1]])
+	n := len(s.bounds) / 2
+	for k := 0; k < n; k++ {
+		name, flag := s.set.encoding.decode(src[s.bounds[2*k]:s.bounds[2*k+1]])
 		if name == "" {
 			name = s.name(k) // an empty name is named by its position
+		}
+		if flag != "" && s.headerFlags == nil {
+			s.headerFlags = make([]string, n)
+		}
+		if flag != "" {
+			s.headerFlags[k] = flag
 		}
 		s.header = append(s.header, name)
 	}
