@@ -175,13 +175,7 @@ func (s *jsonlScanner) object(p *jsonx.Scanner) (tooMany bool, err error) {
 			tooMany = true
 			return nil
 		}
-		f := envelope.Field{Name: name, Value: val, Kind: envelope.Raw}
-		switch kind {
-		case jsonx.String:
-			f.Kind = envelope.String
-		case jsonx.Null:
-			f.Kind = envelope.Null
-		}
+		f := envelope.Field{Name: name, Value: val, Kind: envelope.FieldKind(kind)} // the same kinds
 		s.fields = append(s.fields, f)
 		return nil
 	})

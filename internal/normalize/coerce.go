@@ -368,13 +368,7 @@ func rawMembers(raw string) ([]envelope.Field, error) {
 	p := jsonx.Scanner{Data: []byte(raw)}
 	var out []envelope.Field
 	err := p.Object(func(key string, kind jsonx.Kind, val string) error {
-		f := envelope.Field{Name: key, Value: val, Kind: envelope.Raw}
-		switch kind {
-		case jsonx.String:
-			f.Kind = envelope.String
-		case jsonx.Null:
-			f.Kind = envelope.Null
-		}
+		f := envelope.Field{Name: key, Value: val, Kind: envelope.FieldKind(kind)} // the same kinds
 		out = append(out, f)
 		return nil
 	})
