@@ -178,8 +178,10 @@ func Decode(data []byte, d *Decoded) error {
 	return nil
 }
 
-// FlagReplaced marks a record with a string that could not be read as it
-// was written: a \u escape of half a UTF-16 surrogate pair, read as U+FFFD.
+// FlagReplaced marks a record with text that could not be kept as it was
+// written and was replaced with U+FFFD: bytes that are not UTF-8, or a \u
+// escape of half a UTF-16 surrogate pair. The splitter's formats, the
+// decoder and the normaliser all use it.
 const FlagReplaced = "replaced"
 
 // flagReplaced adds FlagReplaced to d.Flags, once.

@@ -3,6 +3,8 @@ package format
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/envelope"
 )
 
 // encoding is how a text format's bytes become UTF-8.
@@ -36,7 +38,7 @@ var encodings = map[string]encoding{
 // Flags a record gets when its text was not valid UTF-8.
 const (
 	flagTranscoded = "transcoded"
-	flagReplaced   = "replaced"
+	flagReplaced   = envelope.FlagReplaced
 )
 
 // plain reports whether b is already UTF-8 text under e, so string(b) is

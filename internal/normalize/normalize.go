@@ -335,8 +335,8 @@ func (p *Plan) extra(sc *Scratch, fields []envelope.Field, used []bool, meta *Me
 		keys = append(keys, sc.validUTF8(fields[fi].Name))
 		vals = append(vals, schema.Value{Kind: schema.String, Str: sc.validUTF8(fields[fi].Value)})
 	}
-	if meta != nil && sc.replaced && !slices.Contains(flags, flagReplaced) {
-		flags = append(flags[:len(flags):len(flags)], flagReplaced) // never into the caller's list
+	if meta != nil && sc.replaced && !slices.Contains(flags, envelope.FlagReplaced) {
+		flags = append(flags[:len(flags):len(flags)], envelope.FlagReplaced) // never into the caller's list
 	}
 	if len(flags) > 0 {
 		keys = append(keys, "_flags")
@@ -344,10 +344,6 @@ func (p *Plan) extra(sc *Scratch, fields []envelope.Field, used []bool, meta *Me
 	}
 	return schema.Value{Kind: schema.Map, Keys: keys, Items: vals}
 }
-
-// flagReplaced is the flag of a record with text that was not UTF-8 and
-// was replaced with U+FFFD, as the splitter's encoding: utf-8 flags it.
-const flagReplaced = "replaced"
 
 func (p *Plan) provenance(sc *Scratch, fp *fieldPlan, meta *Meta) schema.Value {
 	t, _ := fp.t.NonNull()
