@@ -13,21 +13,14 @@ import (
 // whether the record is normalised or fails, and whatever a nested
 // record's own fields match.
 func TestMatchedIsLookup(t *testing.T) {
-	s, err := schema.Parse("m", 1, []byte(`{"type":"record","name":"m","fields":[
+	p := planOf(t, "m", `{"type":"record","name":"m","fields":[
  {"name":"shop_name","type":"string","aliases":["store"]},
  {"name":"n","type":["null","int"],"default":null},
  {"name":"tags","type":{"type":"array","items":"string"},"default":[]},
  {"name":"addr","type":["null",{"type":"record","name":"addr","fields":[
    {"name":"city","type":"string"},{"name":"n","type":["null","int"],"default":null}]}],"default":null},
  {"name":"extra","type":{"type":"map","values":"string"},"default":{}}
-]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Compile(s, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+]}`, Options{})
 	names := []string{"shop_name", "Shop Name", "STORE", "n", "N", "tags", "Tags!", "addr", "city", "extra", "note", "", "é"}
 	values := []envelope.Field{
 		{Value: "x"}, {Value: "12"}, {Value: "twelve"}, {Value: ""}, {Kind: envelope.Null},

@@ -30,9 +30,12 @@ const testSchema = `{"type":"record","name":"t","fields":[
  {"name":"extra","type":{"type":"map","values":"string"},"default":{}}
 ]}`
 
-func compile(t *testing.T, opts Options) *Plan {
+func compile(t *testing.T, opts Options) *Plan { return planOf(t, "t", testSchema, opts) }
+
+// planOf parses the schema text as name and compiles its plan.
+func planOf(t testing.TB, name, text string, opts Options) *Plan {
 	t.Helper()
-	s, err := schema.Parse("t", 1, []byte(testSchema))
+	s, err := schema.Parse(name, 1, []byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,14 +215,8 @@ func FuzzNormalize(f *testing.F) {
 		f.Add(seed.name, seed.value, false)
 		f.Add(seed.name, seed.value, true)
 	}
-	s, err := schema.Parse("t", 1, []byte(testSchema))
-	if err != nil {
-		f.Fatal(err)
-	}
-	p, err := Compile(s, Options{})
-	if err != nil {
-		f.Fatal(err)
-	}
+	p := planOf(f, "t", testSchema, Options{})
+	s := p.Schema
 	enc := schema.NewEncoder()
 	f.Fuzz(func(t *testing.T, name, value string, raw bool) {
 		field := envelope.Field{Name: name, Value: value}
@@ -249,14 +246,7 @@ func FuzzNormalize(f *testing.F) {
 }
 
 func TestDiscardedFieldsAreCounted(t *testing.T) {
-	s, err := schema.Parse("bare", 1, []byte(`{"type":"record","name":"bare","fields":[{"name":"a","type":"string"}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Compile(s, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := planOf(t, "bare", `{"type":"record","name":"bare","fields":[{"name":"a","type":"string"}]}`, Options{})
 	var sc Scratch
 	var v schema.Value
 	fields := []envelope.Field{str("a", "x"), str("zzz", "lost"), {Name: "c", Kind: envelope.Null}, str("A", "repeat")}
@@ -281,17 +271,11 @@ func TestDiscardedFieldsAreCounted(t *testing.T) {
 // now fails the record with a reason; a nested record places the first
 // value and counts the other as discarded, as for a top-level record.
 func TestRepeatedKeysAreNeverDroppedUnseen(t *testing.T) {
-	s, err := schema.Parse("r", 1, []byte(`{"type":"record","name":"r","fields":[
+	p := planOf(t, "r", `{"type":"record","name":"r","fields":[
  {"name":"attrs","type":["null",{"type":"map","values":"string"}],"default":null},
  {"name":"addr","type":["null",{"type":"record","name":"addr","fields":[{"name":"city","type":"string"}]}],"default":null}
-]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Compile(s, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+]}`, Options{})
+	s := p.Schema
 	var sc Scratch
 	var v schema.Value
 	fail := p.Normalize(&sc, []envelope.Field{raw("attrs", `{"colour":"red","size":"L","colour":"blue"}`)}, &Meta{}, &v)
