@@ -382,37 +382,17 @@ func parseWordDate(s string, loc *time.Location) (time.Time, bool) {
 	var f [3]string
 	n := 0
 	for i := 0; i < len(s); {
-		for i < len(s) {
-			if c := s[i]; c < utf8.RuneSelf {
-				if c != ',' && asciiSpace[c] == 0 {
-					break
-				}
-				i++
-				continue
-			}
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if !unicode.IsSpace(r) {
-				break
-			}
+		if sep, size := wordSep(s, i); sep {
 			i += size
-		}
-		if i == len(s) {
-			break
+			continue
 		}
 		if n == len(f) {
 			return time.Time{}, false // more than three words
 		}
 		start := i
 		for i < len(s) {
-			if c := s[i]; c < utf8.RuneSelf {
-				if c == ',' || asciiSpace[c] != 0 {
-					break
-				}
-				i++
-				continue
-			}
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if unicode.IsSpace(r) {
+			sep, size := wordSep(s, i)
+			if sep {
 				break
 			}
 			i += size
@@ -436,6 +416,16 @@ func parseWordDate(s string, loc *time.Location) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return time.Date(year, month, day, 0, 0, 0, 0, loc), true
+}
+
+// wordSep reports whether the rune at s[i] parts words (a comma or what
+// unicode.IsSpace calls a space, as strings.Fields does), and its size.
+func wordSep(s string, i int) (bool, int) {
+	if c := s[i]; c < utf8.RuneSelf {
+		return c == ',' || asciiSpace[c] != 0, 1
+	}
+	r, size := utf8.DecodeRuneInString(s[i:])
+	return unicode.IsSpace(r), size
 }
 
 // asciiSpace marks the ASCII bytes unicode.IsSpace holds spaces.
