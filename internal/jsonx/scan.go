@@ -471,16 +471,11 @@ func (p *Scanner) skipStrFrom(i int) (canonical bool, err error) {
 			canonical = canonical && canonicalEscape(r, d[i:i+4])
 			i += 4
 			if utf16.IsSurrogate(r) {
-				// As Str reads it: a pair, or half of one read as U+FFFD
-				// (canonical is false: AppendString escapes neither).
-				if r < 0xDC00 && i+6 <= len(d) && d[i] == '\\' && d[i+1] == 'u' {
-					p.I = i + 2
-					if lo, ok := p.hex4(); ok && lo >= 0xDC00 && lo < 0xE000 {
-						i += 6
-						continue
-					}
-				}
-				p.Replaced = true
+				// As Str reads it (canonical is false: AppendString
+				// escapes no surrogate).
+				p.I = i
+				p.surrogate(r)
+				i = p.I
 			}
 		default:
 			p.I = i
@@ -616,22 +611,7 @@ func (p *Scanner) strEscaped(start int) (string, error) {
 				return "", p.Fail("invalid \\u escape")
 			}
 			if utf16.IsSurrogate(r) {
-				r2 := utf8.RuneError
-				if p.I+1 < len(p.Data) && p.Data[p.I] == '\\' && p.Data[p.I+1] == 'u' {
-					save := p.I
-					p.I += 2
-					if lo, ok := p.hex4(); ok {
-						if d := utf16.DecodeRune(r, lo); d != utf8.RuneError {
-							r2 = d
-						} else {
-							p.I = save
-						}
-					} else {
-						p.I = save
-					}
-				}
-				r = r2
-				p.Replaced = p.Replaced || r == utf8.RuneError
+				r = p.surrogate(r)
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
@@ -639,6 +619,25 @@ func (p *Scanner) strEscaped(start int) (string, error) {
 		}
 	}
 	return "", p.Fail("unterminated string")
+}
+
+// surrogate reads what follows the \u escape of half a UTF-16 surrogate
+// pair, r, at p.I, as encoding/json does: the escape of its other half is
+// read, and the pair's rune returned; anything else is left to be read
+// next, and r is U+FFFD, which sets Replaced.
+func (p *Scanner) surrogate(r rune) rune {
+	if p.I+1 < len(p.Data) && p.Data[p.I] == '\\' && p.Data[p.I+1] == 'u' {
+		save := p.I
+		p.I += 2
+		if lo, ok := p.hex4(); ok {
+			if d := utf16.DecodeRune(r, lo); d != utf8.RuneError {
+				return d
+			}
+		}
+		p.I = save
+	}
+	p.Replaced = true
+	return utf8.RuneError
 }
 
 func (p *Scanner) hex4() (rune, bool) {
