@@ -477,6 +477,9 @@ func Parse(path string, src []byte) (*Config, error) {
 		}
 		return nil, syntaxError(path, err)
 	}
+	if err := fractionalInts(path, &doc); err != nil {
+		return nil, err
+	}
 	c.Path, c.Dir, c.doc = path, filepath.Dir(path), &doc
 	c.applyDefaults()
 	if err := c.Validate(); err != nil {

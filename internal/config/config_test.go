@@ -33,6 +33,7 @@ func TestErrorsNameFileKeyAndProblem(t *testing.T) {
 		{"host placeholder", "enrichers:\n  - name: g\n    schema: s\n    url: \"https://{host}/x\"\n", `cfg.yaml:4:5: enrichers[0].url: placeholders may appear only in the path and query`},
 		{"on_error", "enrichers:\n  - name: g\n    schema: s\n    on_error: retry\n", `cfg.yaml:4:5: enrichers[0].on_error: must be fail or pass`},
 		{"buffer", "streams:\n  s:\n    buffer_size_mb: 5\n", `cfg.yaml:3:5: streams.s.buffer_size_mb: 5 is outside`},
+		{"whole number with a fraction", "limits:\n  max_record_bytes: 1000.5\n", `cfg.yaml:2:21: limits.max_record_bytes: want a whole number, got the number 1000.5`},
 		{"duration word", "transform:\n  deadline_margin: soon\n", `cfg.yaml:2:20: transform.deadline_margin: want a duration with a unit, such as 30s, 500ms or 2m, got "soon"`},
 		{"duration number", "streams:\n  s:\n    buffer_interval: 3\n", `cfg.yaml:3:22: streams.s.buffer_interval: want a duration with a unit, such as 30s, 500ms or 2m, got the number 3`},
 		{"list for a string", "routes:\n  - key: [a, b]\n", `cfg.yaml:2:10: routes[0].key: want a string, got a list`},
@@ -171,5 +172,17 @@ func TestValueSettingsAreChecked(t *testing.T) {
 	}
 	if *own.DayFirst || own.Locale != "en" || own.Timezone != "UTC" || !*own.Trim {
 		t.Errorf("route settings not kept: %+v", own)
+	}
+}
+
+// TestWholeNumbersWrittenAsFloats: 1e5 is a whole number, read
+// as such; 1000.5 is refused above rather than cut to 1000.
+func TestWholeNumbersWrittenAsFloats(t *testing.T) {
+	c, err := Parse("cfg.yaml", []byte("limits:\n  max_record_bytes: 1e5\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Limits.MaxRecordBytes != 100_000 {
+		t.Fatalf("read %d", c.Limits.MaxRecordBytes)
 	}
 }

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"sort"
@@ -187,6 +189,32 @@ func parentType(doc *yaml.Node, path string) reflect.Type {
 }
 
 var durationType = reflect.TypeOf(time.Duration(0))
+
+// fractionalInts refuses a number with a fraction where a whole number is
+// wanted: yaml.v3 would cut 2.5 to 2 without a word (1e6 and 5.0 are
+// whole, and kept).
+func fractionalInts(path string, doc *yaml.Node) error {
+	var errs []error
+	visitKeys(doc, "", reflect.TypeOf(Config{}), func(p string, _, v *yaml.Node, t reflect.Type) {
+		if t == nil || v.Kind != yaml.ScalarNode || v.ShortTag() != "!!float" {
+			return
+		}
+		if f, err := strconv.ParseFloat(strings.ReplaceAll(v.Value, "_", ""), 64); err == nil && f == math.Trunc(f) {
+			return
+		}
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch t.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint32, reflect.Uint64:
+			if t != durationType {
+				errs = append(errs, &Error{Path: path, Key: p, Line: v.Line, Column: v.Column,
+					Problem: fmt.Sprintf("want %s, got %s", describeType(t), describeYAML(v.ShortTag(), v.Value))})
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
 
 // describeType says what a config key wants, in a user's words.
 func describeType(t reflect.Type) string {
