@@ -100,6 +100,13 @@ type Stream struct {
 	BufferSizeMB   float64       `yaml:"buffer_size_mb"`
 	BufferInterval time.Duration `yaml:"buffer_interval"`
 
+	// DeliveryBufferSizeMB and DeliveryBufferInterval mirror the S3
+	// destination's buffering hints (SizeInMBs, IntervalInSeconds) for the
+	// local emulator: Ok records of several batches are delivered as one
+	// object when either is reached. Defaults: Firehose's, 5 MiB and 300s.
+	DeliveryBufferSizeMB   int           `yaml:"delivery_buffer_size_mb"`
+	DeliveryBufferInterval time.Duration `yaml:"delivery_buffer_interval"`
+
 	// Prefix and ErrorPrefix are the S3 destination prefixes used by the
 	// local emulator. Defaults: Firehose's own (YYYY/MM/DD/HH/ and
 	// <ErrorPrefix>processing-failed/YYYY/MM/DD/HH/).
@@ -510,6 +517,12 @@ func (c *Config) applyDefaults() {
 		}
 		if s.BufferInterval == 0 {
 			s.BufferInterval = 60 * time.Second
+		}
+		if s.DeliveryBufferSizeMB == 0 {
+			s.DeliveryBufferSizeMB = 5
+		}
+		if s.DeliveryBufferInterval == 0 {
+			s.DeliveryBufferInterval = 300 * time.Second
 		}
 		c.Streams[name] = s
 	}

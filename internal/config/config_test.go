@@ -15,7 +15,7 @@ func TestShippedExampleLoads(t *testing.T) {
 	if got := c.SchemaForStream("arn:aws:firehose:eu-west-1:123456789012:deliverystream/listings"); got != "listing" {
 		t.Errorf("stream listings maps to schema %q, want listing", got)
 	}
-	if c.Streams["listings"].BufferInterval != 60*time.Second || c.Streams["listings"].BufferSizeMB != 1 {
+	if l := c.Streams["listings"]; l.BufferInterval != 60*time.Second || l.BufferSizeMB != 1 || l.DeliveryBufferSizeMB != 5 || l.DeliveryBufferInterval != 300*time.Second {
 		t.Errorf("buffer defaults not applied: %+v", c.Streams["listings"])
 	}
 }
@@ -33,6 +33,9 @@ func TestErrorsNameFileKeyAndProblem(t *testing.T) {
 		{"host placeholder", "enrichers:\n  - name: g\n    schema: s\n    url: \"https://{host}/x\"\n", `cfg.yaml:4:5: enrichers[0].url: placeholders may appear only in the path and query`},
 		{"on_error", "enrichers:\n  - name: g\n    schema: s\n    on_error: retry\n", `cfg.yaml:4:5: enrichers[0].on_error: must be fail or pass`},
 		{"buffer", "streams:\n  s:\n    buffer_size_mb: 5\n", `cfg.yaml:3:5: streams.s.buffer_size_mb: 5 is outside`},
+		{"delivery buffer", "streams:\n  s:\n    delivery_buffer_size_mb: 200\n", `cfg.yaml:3:5: streams.s.delivery_buffer_size_mb: 200 is outside Firehose's S3 buffer range 1 to 128`},
+		{"delivery interval", "streams:\n  s:\n    delivery_buffer_interval: 20m\n", `cfg.yaml:3:5: streams.s.delivery_buffer_interval: 20m0s is outside Firehose's S3 buffer range 0s to 900s`},
+		{"delivery size fraction", "streams:\n  s:\n    delivery_buffer_size_mb: 2.5\n", `cfg.yaml:3:30: streams.s.delivery_buffer_size_mb: want a whole number, got the number 2.5`},
 		{"whole number with a fraction", "limits:\n  max_record_bytes: 1000.5\n", `cfg.yaml:2:21: limits.max_record_bytes: want a whole number, got the number 1000.5`},
 		{"duration word", "transform:\n  deadline_margin: soon\n", `cfg.yaml:2:20: transform.deadline_margin: want a duration with a unit, such as 30s, 500ms or 2m, got "soon"`},
 		{"duration number", "streams:\n  s:\n    buffer_interval: 3\n", `cfg.yaml:3:22: streams.s.buffer_interval: want a duration with a unit, such as 30s, 500ms or 2m, got the number 3`},

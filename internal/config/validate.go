@@ -37,6 +37,12 @@ func (c *Config) Validate() error {
 		if s.BufferInterval < 0 || s.BufferInterval > 900*time.Second {
 			return c.errf(key+".buffer_interval", "%v is outside Firehose's processor buffer range 0s to 900s", s.BufferInterval)
 		}
+		if s.DeliveryBufferSizeMB < 1 || s.DeliveryBufferSizeMB > 128 {
+			return c.errf(key+".delivery_buffer_size_mb", "%v is outside Firehose's S3 buffer range 1 to 128", s.DeliveryBufferSizeMB)
+		}
+		if s.DeliveryBufferInterval < 0 || s.DeliveryBufferInterval > 900*time.Second {
+			return c.errf(key+".delivery_buffer_interval", "%v is outside Firehose's S3 buffer range 0s to 900s", s.DeliveryBufferInterval)
+		}
 	}
 
 	if c.Transform.Locale != "" {

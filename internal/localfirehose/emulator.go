@@ -183,6 +183,7 @@ func New(cfg *config.Config, process firehose.Processor, out Writer, opts ...Opt
 		e.streams[name] = &stream{
 			name: name, prefix: ok, errorPrefix: failed,
 			sizeHint: size, interval: sc.BufferInterval,
+			destSize: max(sc.DeliveryBufferSizeMB, 1) << 20, destInterval: sc.DeliveryBufferInterval,
 			arn: fmt.Sprintf("arn:aws:firehose:%s:%s:deliverystream/%s", e.region, e.account, name),
 		}
 		e.names = append(e.names, name)
@@ -202,6 +203,11 @@ type stream struct {
 	prefix, errorPrefix *prefix
 	sizeHint            int
 	interval            time.Duration
+	// The destination buffer's hints, and the buffer (its own lock: it is
+	// filled by delivery, which runs outside mu).
+	destSize     int
+	destInterval time.Duration
+	dest         destination
 
 	mu       sync.Mutex // guards everything below
 	buf      []buffered
@@ -657,11 +663,14 @@ func (e *Emulator) Poll(ctx context.Context) error {
 		}
 		s.mu.Unlock()
 	}
+	errs = append(errs, e.commitDue(ctx, now, false))
 	return errors.Join(errs...)
 }
 
 // Flush processes and delivers every buffered record now, as Firehose
-// eventually does at the end of the input.
+// eventually does at the end of the input. With a pipeline, the batches
+// it cuts are delivered later: Drain waits for them and writes the
+// destination buffers.
 func (e *Emulator) Flush(ctx context.Context) error {
 	var errs []error
 	for _, name := range e.names {
@@ -669,6 +678,9 @@ func (e *Emulator) Flush(ctx context.Context) error {
 		s.mu.Lock()
 		errs = append(errs, e.flushLocked(ctx, s))
 		s.mu.Unlock()
+	}
+	if e.pipe == nil {
+		errs = append(errs, e.commitDue(ctx, time.Time{}, true))
 	}
 	return errors.Join(errs...)
 }
@@ -692,7 +704,7 @@ func (e *Emulator) Drain(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
+	return e.commitDue(ctx, time.Time{}, true)
 }
 
 // Close drains every stream and stops a pipeline's workers; later

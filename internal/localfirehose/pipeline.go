@@ -224,11 +224,13 @@ func (p *pipeline) stop() {
 }
 
 // Stop ends a pipelined emulator's workers without delivering what is
-// left, after a fault; Close stops them too.
+// left, after a fault, and discards what the destination buffers hold;
+// Close stops the workers too, once everything is delivered.
 func (e *Emulator) Stop() {
 	if e.pipe != nil {
 		e.pipe.stop()
 	}
+	e.abandonDestinations()
 }
 
 // returnPutBacks adds the records put back during a delivered batch to

@@ -271,10 +271,13 @@ func (e *Emulator) keepBody(buf *bytes.Buffer) {
 	}
 }
 
-// deliver writes Ok records under the prefix (one object per evaluated
-// prefix, named <stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid> after the
-// oldest record's arrival) and failed records as error-record JSON lines
-// under the error prefix.
+// deliver writes Ok records under the prefix and failed records as
+// error-record JSON lines under the error prefix. Objects are named
+// <stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid> after their oldest
+// record's arrival. A prefix the same for the whole batch collects the
+// Ok records in the stream's destination buffer (destination.go); one
+// with partition keys or a random string gets an object per evaluated
+// prefix, as does each batch's error records.
 func (e *Emulator) deliver(ctx context.Context, s *stream, d *StreamStats, batch []buffered, vs []verdict, attempts int, ending time.Time) error {
 	var okObjects, errObjects []*object
 	okByPrefix := map[string]*object{}
@@ -314,12 +317,11 @@ func (e *Emulator) deliver(ctx context.Context, s *stream, d *StreamStats, batch
 		}
 	}
 	var failed []int
-	// A prefix of only the time is the same for every record of the batch.
-	var batchPrefix string
+	// A prefix of only the time is the same for every record of the
+	// batch: the records go to the destination buffer, which evaluates it
+	// for its own oldest record.
 	perRecord := s.prefix.perRecord()
-	if !perRecord {
-		batchPrefix, _ = s.prefix.eval(oldest, nil, random)
-	}
+	var batchPrefix string
 	for i, v := range vs {
 		switch v.result {
 		case firehose.Ok:
@@ -388,10 +390,19 @@ func (e *Emulator) deliver(ctx context.Context, s *stream, d *StreamStats, batch
 			}
 		}
 	}()
+	perBatch := okObjects
+	if !perRecord {
+		if len(okObjects) > 0 && okObjects[0].body.Len() > 0 {
+			if err := e.toDestination(ctx, s, okObjects[0].body.Bytes(), okObjects[0].oldest); err != nil {
+				return err
+			}
+		}
+		perBatch = nil
+	}
 	for _, group := range []struct {
 		objs  []*object
 		files *int64
-	}{{okObjects, &d.Files}, {errObjects, &d.ErrorFiles}} {
+	}{{perBatch, &d.Files}, {errObjects, &d.ErrorFiles}} {
 		sort.SliceStable(group.objs, func(i, j int) bool { return group.objs[i].key < group.objs[j].key })
 		for _, o := range group.objs {
 			if o.body.Len() == 0 {

@@ -30,7 +30,8 @@ import (
 func TestRunSameOutputOnAnyCoreCount(t *testing.T) {
 	cfg, reg := shipped(t)
 	for name, s := range cfg.Streams {
-		s.BufferSizeMB = 0.2 // several buffers per stream from a small input
+		s.BufferSizeMB = 0.2       // several buffers per stream from a small input
+		s.DeliveryBufferSizeMB = 1 // and several objects, of several buffers each
 		cfg.Streams[name] = s
 	}
 	in := benchInput(t, 2<<20, 256<<10)
@@ -66,7 +67,7 @@ func TestRunSameOutputOnAnyCoreCount(t *testing.T) {
 	}
 	one, sum1, report1 := run(1)
 	if sum1.Files < 6 {
-		t.Fatalf("only %d files delivered: the input should fill several buffers per stream", sum1.Files)
+		t.Fatalf("only %d files delivered: the input should fill several destination buffers per stream", sum1.Files)
 	}
 	var samples []int64
 	for _, s := range report1.Schemas {

@@ -466,12 +466,57 @@ func (r *recorder) WriteObject(ctx context.Context, key string, body []byte) err
 	if err := r.w.WriteObject(ctx, key, body); err != nil {
 		return err
 	}
-	if route, ok := r.graph.Match(key); ok {
-		r.mu.Lock()
-		r.taken = append(r.taken, deliveredObject{key: key, route: route, size: int64(len(body)), documents: int64(bytes.Count(body, []byte{'\n'}))})
-		r.mu.Unlock()
+	if _, ok := r.graph.Match(key); ok {
+		r.note(key, int64(len(body)), int64(bytes.Count(body, []byte{'\n'})))
 	}
 	return nil
+}
+
+// Begin starts an object written in parts (the emulator's destination
+// buffer), noted as WriteObject notes a whole one when it is committed.
+func (r *recorder) Begin(ctx context.Context) (localfirehose.Part, error) {
+	a, ok := r.w.(localfirehose.Appender)
+	if !ok {
+		return nil, fmt.Errorf("localrun: %T cannot write an object in parts", r.w)
+	}
+	p, err := a.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &recordedPart{r: r, p: p}, nil
+}
+
+// recordedPart is an object being written through a recorder: it counts
+// the object's bytes and documents for the recorder's note.
+type recordedPart struct {
+	r               *recorder
+	p               localfirehose.Part
+	size, documents int64
+}
+
+func (p *recordedPart) Write(b []byte) error {
+	p.size += int64(len(b))
+	p.documents += int64(bytes.Count(b, []byte{'\n'}))
+	return p.p.Write(b)
+}
+
+func (p *recordedPart) Commit(ctx context.Context, key string) error {
+	if err := p.p.Commit(ctx, key); err != nil {
+		return err
+	}
+	p.r.note(key, p.size, p.documents)
+	return nil
+}
+
+func (p *recordedPart) Abort() { p.p.Abort() }
+
+// note notes a written object if a route reads it.
+func (r *recorder) note(key string, size, documents int64) {
+	if route, ok := r.graph.Match(key); ok {
+		r.mu.Lock()
+		r.taken = append(r.taken, deliveredObject{key: key, route: route, size: size, documents: documents})
+		r.mu.Unlock()
+	}
 }
 
 // take returns the objects noted since the last call, sorted by key.
