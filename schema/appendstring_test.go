@@ -45,6 +45,7 @@ func TestAppendStringMatchesByRune(t *testing.T) {
 		if got, want := string(AppendString(nil, s)), string(appendStringByRune(nil, s)); got != want {
 			t.Fatalf("AppendString(%q) = %s, want %s", s, got, want)
 		}
+		checkPlain(t, s)
 	}
 	for _, a := range pieces {
 		for _, b := range pieces {
@@ -65,7 +66,34 @@ func FuzzAppendString(f *testing.F) {
 		if got, want := string(AppendString(nil, s)), string(appendStringByRune(nil, s)); got != want {
 			t.Fatalf("AppendString(%q) = %s, want %s", s, got, want)
 		}
+		checkPlain(t, s)
 	})
+}
+
+// checkPlain holds PlainASCII to its byte-by-byte meaning, and a Plain
+// value's writing to AppendString's: what PlainASCII passes, JSON writes
+// as it is.
+func checkPlain(t *testing.T, s string) {
+	t.Helper()
+	want := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			want = false
+		}
+	}
+	if got := PlainASCII(s); got != want {
+		t.Fatalf("PlainASCII(%q) = %v, want %v", s, got, want)
+	}
+	if want {
+		str := &Type{Kind: String}
+		plain := Value{Kind: String, Str: s, Plain: true}
+		if got := string(AppendJSON(nil, str, &plain)); got != string(AppendString(nil, s)) || got != `"`+s+`"` {
+			t.Fatalf("a plain %q is written %s", s, got)
+		}
+		if got, err := AppendRecord(nil, &Schema{Type: str}, &plain); err != nil || string(got) != `"`+s+`"` {
+			t.Fatalf("a plain %q is written %s (%v)", s, got, err)
+		}
+	}
 }
 
 // BenchmarkAppendString writes the string values of scraped listings.

@@ -289,6 +289,9 @@ func appendChecked(dst []byte, t *Type, v *Value) ([]byte, error) {
 	}
 	switch t.Kind {
 	case String:
+		if v.Plain {
+			return appendPlain(dst, v.Str), nil
+		}
 		out, ok := appendString(dst, v.Str, true)
 		if !ok {
 			return dst, &ValidationError{Field: at, Reason: "is not valid UTF-8"}

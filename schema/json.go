@@ -52,6 +52,9 @@ func AppendJSON(dst []byte, t *Type, v *Value) []byte {
 	case Float, Double:
 		return appendFloat(dst, v.Float, t.Kind)
 	case String:
+		if v.Plain {
+			return appendPlain(dst, v.Str)
+		}
 		return AppendString(dst, v.Str)
 	case Bytes, Fixed:
 		if t.Logical == Decimal {
@@ -239,6 +242,35 @@ var plainASCII = func() (t [256]bool) {
 func specialMask(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	return ((x - ones*0x20) | ((x ^ ones*'"') - ones) | ((x ^ ones*'\\') - ones) | x) & highs
+}
+
+// PlainASCII reports whether JSON writes s as it is: printable ASCII with
+// no quote or backslash (see plainASCII), looked at eight bytes at a time.
+func PlainASCII(s string) bool {
+	b := unsafe.Slice(unsafe.StringData(s), len(s)) // read, never written
+	if len(b) < 8 {
+		for _, c := range b {
+			if !plainASCII[c] {
+				return false
+			}
+		}
+		return true
+	}
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if specialMask(binary.LittleEndian.Uint64(b[i:])) != 0 {
+			return false
+		}
+	}
+	// The last eight bytes, some of them seen already.
+	return i == len(b) || specialMask(binary.LittleEndian.Uint64(b[len(b)-8:])) == 0
+}
+
+// appendPlain appends s, which PlainASCII holds, as a JSON string.
+func appendPlain(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.

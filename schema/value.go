@@ -13,6 +13,11 @@ import (
 type Value struct {
 	// Kind is the concrete kind (never Union); Null for null.
 	Kind Kind
+	// Plain marks a string whose Str is printable ASCII with no quote or
+	// backslash (PlainASCII holds), which JSON writes as it is: the
+	// writers copy it without looking at it again. Whoever sets it has
+	// checked; a Value whose Str changes must have it cleared.
+	Plain bool
 	// Int holds boolean (0 or 1), int, long, an enum's symbol index, a
 	// date's days since the epoch, a timestamp's millis or micros, or a
 	// decimal's unscaled value when Big is nil.

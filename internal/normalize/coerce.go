@@ -32,6 +32,16 @@ func (sc *Scratch) validUTF8(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
+// str is s as a string value: marked Plain when JSON writes it as it is
+// (so the writer copies it without looking again), else with any text
+// that is not UTF-8 replaced, and the record flagged (validUTF8).
+func (sc *Scratch) str(s string) schema.Value {
+	if schema.PlainASCII(s) {
+		return schema.Value{Kind: schema.String, Str: s, Plain: true}
+	}
+	return schema.Value{Kind: schema.String, Str: sc.validUTF8(s)}
+}
+
 // isNullToken reports the strings that mean "no value" where null is allowed.
 func isNullToken(s string) bool {
 	s = trimSpace(s)
@@ -87,7 +97,7 @@ func (p *Plan) coerce(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelope.Fi
 		if !sc.opts.KeepSpaces {
 			s = trimSpace(s)
 		}
-		return schema.Value{Kind: schema.String, Str: sc.validUTF8(s)}, nil
+		return sc.str(s), nil
 	case schema.Boolean:
 		return coerceBool(sc, f)
 	case schema.Int, schema.Long:

@@ -328,12 +328,12 @@ func (p *Plan) extra(sc *Scratch, fields []envelope.Field, used []bool, meta *Me
 	for fi := range fields {
 		if f := &fields[fi]; !used[fi] && f.Kind != envelope.Null {
 			keys = append(keys, sc.validUTF8(f.Name))
-			vals = append(vals, schema.Value{Kind: schema.String, Str: sc.validUTF8(f.Value)})
+			vals = append(vals, sc.str(f.Value))
 		}
 	}
 	for _, fi := range sc.kept {
 		keys = append(keys, sc.validUTF8(fields[fi].Name))
-		vals = append(vals, schema.Value{Kind: schema.String, Str: sc.validUTF8(fields[fi].Value)})
+		vals = append(vals, sc.str(fields[fi].Value))
 	}
 	if meta != nil && sc.replaced && !slices.Contains(flags, envelope.FlagReplaced) {
 		flags = append(flags[:len(flags):len(flags)], envelope.FlagReplaced) // never into the caller's list
@@ -360,14 +360,14 @@ func (p *Plan) provenance(sc *Scratch, fp *fieldPlan, meta *Meta) schema.Value {
 		if s == "" {
 			return schema.NullValue
 		}
-		return schema.Value{Kind: schema.String, Str: s}
+		return schema.Value{Kind: schema.String, Str: s, Plain: schema.PlainASCII(s)}
 	}
 	for i := range t.Fields {
 		f := &t.Fields[i] // a Field is large: not copied
 		var x schema.Value
 		switch fp.prov[i] {
 		case provRecordID:
-			x = schema.Value{Kind: schema.String, Str: meta.RecordID}
+			x = schema.Value{Kind: schema.String, Str: meta.RecordID, Plain: schema.PlainASCII(meta.RecordID)}
 		case provBucket:
 			x = str(src.Bucket)
 		case provKey:

@@ -335,3 +335,54 @@ func TestReplacedTextIsFlagged(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainOnlyWhereJSONWritesAsIs: a string value is marked Plain (the
+// writer copies it without looking) only when JSON writes it as it is, at
+// any depth; others (a quote, a newline, é, text that is not UTF-8) are
+// written by the escaping path, and the document is the same either way.
+func TestPlainOnlyWhereJSONWritesAsIs(t *testing.T) {
+	p := compile(t, Options{})
+	fields := []envelope.Field{
+		str("Shop Name", "Corner Books"), str("req", `say "hi"`), raw("tags", `["plain","caf\u00e9","two\nlines"]`),
+		str("unknown", "x\xff"), str("other", "fine and plain"), str("more", "naïve"),
+	}
+	var sc Scratch
+	var v schema.Value
+	if f := p.Normalize(&sc, fields, &Meta{}, &v); f != nil {
+		t.Fatal(f)
+	}
+	plain, escaped := 0, 0
+	var walk func(x *schema.Value)
+	walk = func(x *schema.Value) {
+		if x.Kind == schema.String {
+			if x.Plain {
+				plain++
+				if !schema.PlainASCII(x.Str) {
+					t.Errorf("%q is marked plain", x.Str)
+				}
+			} else {
+				escaped++
+			}
+		}
+		for i := range x.Items {
+			walk(&x.Items[i])
+		}
+	}
+	walk(&v)
+	if plain < 3 || escaped < 3 {
+		t.Fatalf("%d plain and %d other strings; want some of each", plain, escaped)
+	}
+	// Cleared marks write the same document.
+	got := string(schema.AppendJSON(nil, p.Schema.Type, &v))
+	var clear func(x *schema.Value)
+	clear = func(x *schema.Value) {
+		x.Plain = false
+		for i := range x.Items {
+			clear(&x.Items[i])
+		}
+	}
+	clear(&v)
+	if want := string(schema.AppendJSON(nil, p.Schema.Type, &v)); got != want {
+		t.Fatalf("with the marks %s\nwithout %s", got, want)
+	}
+}
