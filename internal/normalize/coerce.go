@@ -36,10 +36,18 @@ func (sc *Scratch) validUTF8(s string) string {
 // (so the writer copies it without looking again), else with any text
 // that is not UTF-8 replaced, and the record flagged (validUTF8).
 func (sc *Scratch) str(s string) schema.Value {
+	var v schema.Value
+	sc.strInto(&v, s)
+	return v
+}
+
+// strInto is str written into dst.
+func (sc *Scratch) strInto(dst *schema.Value, s string) {
 	if schema.PlainASCII(s) {
-		return schema.Value{Kind: schema.String, Str: s, Plain: true}
+		*dst = schema.Value{Kind: schema.String, Str: s, Plain: true}
+		return
 	}
-	return schema.Value{Kind: schema.String, Str: sc.validUTF8(s)}
+	*dst = schema.Value{Kind: schema.String, Str: sc.validUTF8(s)}
 }
 
 // isNullToken reports the strings that mean "no value" where null is allowed.
@@ -56,6 +64,35 @@ func isNullToken(s string) bool {
 		return strings.EqualFold(s, "null")
 	}
 	return false
+}
+
+// coerceInto is coerce for a record's field, written into dst (left as
+// it was on an error): a string, the commonest field, without passing
+// the value back and copying it.
+func (p *Plan) coerceInto(dst *schema.Value, sc *Scratch, fp *fieldPlan, f *envelope.Field) error {
+	t := fp.t
+	if t.Kind == schema.Union && f.Kind == envelope.String {
+		if inner, nullable := t.NonNull(); nullable && inner != t && inner.Kind == schema.String {
+			if isNullToken(f.Value) {
+				*dst = schema.NullValue
+				return nil
+			}
+			t = inner
+		}
+	}
+	if t.Kind == schema.String && f.Kind == envelope.String {
+		s := f.Value
+		if !sc.opts.KeepSpaces {
+			s = trimSpace(s)
+		}
+		sc.strInto(dst, s)
+		return nil
+	}
+	v, err := p.coerce(sc, fp, t, f)
+	if err == nil {
+		*dst = v
+	}
+	return err
 }
 
 func (p *Plan) coerce(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelope.Field) (schema.Value, error) {

@@ -278,14 +278,13 @@ func (p *Plan) normalizeRecord(sc *Scratch, rp *recordPlan, fields []envelope.Fi
 		if at == "" {
 			sc.cur = fi
 		}
-		v, err := p.coerce(sc, fp, fp.t, f)
+		err := p.coerceInto(&out.Items[idx], sc, fp, f)
 		if err == errMissing {
 			continue // an empty value counts as absent: the default applies
 		}
 		if err != nil {
 			return &Failure{Field: at + fp.name, Reason: err.Error(), Class: ClassCoerce}
 		}
-		out.Items[idx] = v
 		seen[idx] = true
 	}
 	for i := range rp.fields {

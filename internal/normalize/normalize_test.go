@@ -2,6 +2,8 @@ package normalize
 
 import (
 	"encoding/json"
+	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -384,5 +386,45 @@ func TestPlainOnlyWhereJSONWritesAsIs(t *testing.T) {
 	clear(&v)
 	if want := string(schema.AppendJSON(nil, p.Schema.Type, &v)); got != want {
 		t.Fatalf("with the marks %s\nwithout %s", got, want)
+	}
+}
+
+// TestCoerceIntoIsCoerce holds the record fields' shortcut for strings to
+// coerce itself: the same value, Plain mark included, or the same error,
+// for every kind of field and the values that take each path.
+func TestCoerceIntoIsCoerce(t *testing.T) {
+	p := planOf(t, "c", `{"type":"record","name":"c","fields":[
+		{"name":"s","type":"string"},
+		{"name":"ns","type":["null","string"]},
+		{"name":"sn","type":["string","null"]},
+		{"name":"nsi","type":["null","string","int"]},
+		{"name":"i","type":"int"},
+		{"name":"ni","type":["null","long"]},
+		{"name":"tags","type":{"type":"array","items":"string"}}]}`, Options{})
+	values := []envelope.Field{
+		{Value: "plain"}, {Value: "  padded  "}, {Value: ""}, {Value: " "}, {Value: "-"}, {Value: "n/a"}, {Value: "NULL"},
+		{Value: `say "hi"`}, {Value: "café"}, {Value: "x\xff"}, {Value: "12"}, {Value: "1,299"},
+		{Value: "12", Kind: envelope.Raw}, {Value: `["a"]`, Kind: envelope.Raw}, {Kind: envelope.Null},
+	}
+	for _, keep := range []bool{false, true} {
+		for i := range p.rec.fields {
+			fp := &p.rec.fields[i]
+			for _, f := range values {
+				var a, b Scratch
+				a.opts, b.opts = &Options{KeepSpaces: keep}, &Options{KeepSpaces: keep}
+				want, wantErr := p.coerce(&a, fp, fp.t, &f)
+				got := schema.Value{Kind: schema.Long, Int: 7} // left as it was on an error
+				err := p.coerceInto(&got, &b, fp, &f)
+				if fmt.Sprint(err) != fmt.Sprint(wantErr) || a.replaced != b.replaced {
+					t.Fatalf("%s %q (keep spaces %v): error %v, replaced %v; coerce: %v, %v", fp.name, f.Value, keep, err, b.replaced, wantErr, a.replaced)
+				}
+				if wantErr == nil && !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s %q (keep spaces %v): %+v; coerce: %+v", fp.name, f.Value, keep, got, want)
+				}
+				if wantErr != nil && (got.Kind != schema.Long || got.Int != 7) {
+					t.Fatalf("%s %q: the field was written on an error: %+v", fp.name, f.Value, got)
+				}
+			}
+		}
 	}
 }
