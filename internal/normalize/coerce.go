@@ -41,6 +41,14 @@ func (sc *Scratch) str(s string) schema.Value {
 	return v
 }
 
+// text is a string field's text: trimmed, unless keep_spaces is set.
+func (sc *Scratch) text(s string) string {
+	if !sc.opts.KeepSpaces {
+		s = trimSpace(s)
+	}
+	return s
+}
+
 // strInto is str written into dst.
 func (sc *Scratch) strInto(dst *schema.Value, s string) {
 	if schema.PlainASCII(s) {
@@ -81,11 +89,7 @@ func (p *Plan) coerceInto(dst *schema.Value, sc *Scratch, fp *fieldPlan, f *enve
 		}
 	}
 	if t.Kind == schema.String && f.Kind == envelope.String {
-		s := f.Value
-		if !sc.opts.KeepSpaces {
-			s = trimSpace(s)
-		}
-		sc.strInto(dst, s)
+		sc.strInto(dst, sc.text(f.Value))
 		return nil
 	}
 	v, err := p.coerce(sc, fp, t, f)
@@ -130,11 +134,7 @@ func (p *Plan) coerce(sc *Scratch, fp *fieldPlan, t *schema.Type, f *envelope.Fi
 	}
 	switch t.Kind {
 	case schema.String:
-		s := f.Value
-		if !sc.opts.KeepSpaces {
-			s = trimSpace(s)
-		}
-		return sc.str(s), nil
+		return sc.str(sc.text(f.Value)), nil
 	case schema.Boolean:
 		return coerceBool(sc, f)
 	case schema.Int, schema.Long:
