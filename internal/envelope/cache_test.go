@@ -143,6 +143,10 @@ func FuzzDecodeSourceCache(f *testing.F) {
 	f.Add([]byte(`{"v":1,"fields":{"a":"`+"\x01"+`"}}`), []byte(`{"v":1,"fields":{"a":tru}}`))
 	f.Add([]byte(`{"v":1,"fields":{"a":"abc`+"\x1f"+`defghijklmnop","b":"xyz"}}`), []byte(`{"v":1,"fields":{"a":"abcdefgh\\ijklmnop","b":"xyz"}}`))
 	f.Add([]byte(`{"v":1,"fields":{"a":"1","a":"2"},"fields":{}}`), []byte(`{"fields":{"a":"abcdefghijklmnopqrstuvwxyz"},"v":1}`))
+	// A cached head whose last value the next record's continues: the
+	// head matches as bytes, but not as JSON.
+	f.Add([]byte(`{"v":1,"source":{"a":1,"line":1},"fields":{}}`), []byte(`{"v":1,"source":{"a":10,"line":1},"fields":{}}`))
+	f.Add([]byte(`{"v":0,"source":{"a":1,"line":"A"},"fields":{}}`), []byte(`{"source":{"a":10`))
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		var d Decoded
 		sameDecode(t, &d, a)

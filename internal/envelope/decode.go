@@ -394,7 +394,7 @@ func skipWS(data []byte, i int) int {
 }
 
 // sourceInPlace reads the source object at p.I (after any spaces) when
-// its head is the cached one's, as decodeSource would, in the one pass
+// its head is the cached one's, followed by ,"line":, as decodeSource would, in the one pass
 // that also checks it is JSON: only what follows the head is scanned. It
 // reports false, having read nothing, when the head differs. Otherwise the
 // error is the scanner's (bad JSON, to be returned at once) or, for JSON
@@ -402,7 +402,10 @@ func skipWS(data []byte, i int) int {
 // DecodeError, after the whole object was checked as Value checks it.
 func (d *Decoded) sourceInPlace(p *jsonx.Scanner) (bool, error) {
 	c := &d.cache
-	if p.Peek() != '{' || c.head == nil || !bytes.HasPrefix(p.Data[p.I:], c.head) {
+	// The head must be followed by the line member, as it was cut: a head
+	// whose last value the record's continues ({"a":1 in {"a":10) is the
+	// same bytes, not the same JSON.
+	if p.Peek() != '{' || c.head == nil || !bytes.HasPrefix(p.Data[p.I:], c.head) || !bytes.HasPrefix(p.Data[p.I+len(c.head):], lineMember) {
 		return false, nil
 	}
 	start := p.I
