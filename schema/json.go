@@ -357,19 +357,10 @@ func appendString(dst []byte, s string, strict bool) ([]byte, bool) {
 // StringLen is the length of what AppendString writes for s, less the
 // quotes, found without writing it when s is plain ASCII.
 func StringLen(s string) int {
-	b := unsafe.Slice(unsafe.StringData(s), len(s)) // read, never written
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		if specialMask(binary.LittleEndian.Uint64(b[i:])) != 0 {
-			return escapedLen(s)
-		}
+	if PlainASCII(s) {
+		return len(s)
 	}
-	for ; i < len(b); i++ {
-		if !plainASCII[b[i]] {
-			return escapedLen(s)
-		}
-	}
-	return len(s)
+	return escapedLen(s)
 }
 
 func escapedLen(s string) int {
