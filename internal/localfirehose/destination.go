@@ -37,9 +37,12 @@ func (p *memoryPart) Write(b []byte) error {
 	return nil
 }
 
+// Commit gives the object to the Writer, and its memory back for reuse
+// (a Writer keeps no bytes it is given).
 func (p *memoryPart) Commit(ctx context.Context, key string) error {
-	defer p.Abort()
-	return p.e.out.WriteObject(ctx, key, p.buf.Bytes())
+	err := p.e.out.WriteObject(ctx, key, p.buf.Bytes())
+	p.e.keepBody(p.buf)
+	return err
 }
 
 func (p *memoryPart) Abort() { p.e.keepBody(p.buf) }

@@ -318,14 +318,13 @@ func (e *Emulator) deliver(ctx context.Context, s *stream, d *StreamStats, batch
 	}
 	var failed []int
 	// A prefix of only the time is the same for every record of the
-	// batch: the records go to the destination buffer, which evaluates it
-	// for its own oldest record.
+	// batch: the records make one object, unnamed, for the destination
+	// buffer, which evaluates the prefix for its own oldest record.
 	perRecord := s.prefix.perRecord()
-	var batchPrefix string
 	for i, v := range vs {
 		switch v.result {
 		case firehose.Ok:
-			pfx, missing := batchPrefix, ""
+			pfx, missing := "", ""
 			if perRecord {
 				pfx, missing = s.prefix.eval(oldest, v.keys, random)
 			}
