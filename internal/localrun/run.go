@@ -466,9 +466,7 @@ func (r *recorder) WriteObject(ctx context.Context, key string, body []byte) err
 	if err := r.w.WriteObject(ctx, key, body); err != nil {
 		return err
 	}
-	if _, ok := r.graph.Match(key); ok {
-		r.note(key, int64(len(body)), int64(bytes.Count(body, []byte{'\n'})))
-	}
+	r.note(key, int64(len(body)), func() int64 { return int64(bytes.Count(body, []byte{'\n'})) })
 	return nil
 }
 
@@ -504,17 +502,18 @@ func (p *recordedPart) Commit(ctx context.Context, key string) error {
 	if err := p.p.Commit(ctx, key); err != nil {
 		return err
 	}
-	p.r.note(key, p.size, p.documents)
+	p.r.note(key, p.size, func() int64 { return p.documents })
 	return nil
 }
 
 func (p *recordedPart) Abort() { p.p.Abort() }
 
-// note notes a written object if a route reads it.
-func (r *recorder) note(key string, size, documents int64) {
+// note notes a written object if a route reads it; documents counts its
+// documents, asked only then.
+func (r *recorder) note(key string, size int64, documents func() int64) {
 	if route, ok := r.graph.Match(key); ok {
 		r.mu.Lock()
-		r.taken = append(r.taken, deliveredObject{key: key, route: route, size: size, documents: documents})
+		r.taken = append(r.taken, deliveredObject{key: key, route: route, size: size, documents: documents()})
 		r.mu.Unlock()
 	}
 }
