@@ -394,12 +394,13 @@ func skipWS(data []byte, i int) int {
 }
 
 // sourceInPlace reads the source object at p.I (after any spaces) when
-// its head is the cached one's, followed by ,"line":, as decodeSource would, in the one pass
-// that also checks it is JSON: only what follows the head is scanned. It
-// reports false, having read nothing, when the head differs. Otherwise the
-// error is the scanner's (bad JSON, to be returned at once) or, for JSON
-// whose members do not read (a line that is not an integer), decodeSource's
-// DecodeError, after the whole object was checked as Value checks it.
+// its head is the cached one's, followed by ,"line":, as decodeSource
+// would, in the one pass that also checks it is JSON: only what follows
+// the head is scanned. It reports false, having read nothing, when the
+// head differs. Otherwise the error is the scanner's (bad JSON, to be
+// returned at once) or, for JSON whose members do not read (a line that
+// is not an integer), decodeSource's DecodeError, after the whole object
+// was checked as Value checks it.
 func (d *Decoded) sourceInPlace(p *jsonx.Scanner) (bool, error) {
 	c := &d.cache
 	// The head must be followed by the line member, as it was cut: a head

@@ -106,7 +106,7 @@ func BenchmarkRun(b *testing.B) {
 	in := benchInput(b, size, benchFileBytes)
 	b.SetBytes(size)
 	b.ResetTimer()
-	var records int64
+	var records, objects int64
 	out := b.TempDir()
 	for i := 0; i < b.N; i++ {
 		sum, err := Run(context.Background(), Options{Config: cfg, Registry: reg, Inputs: []string{in}, Out: out})
@@ -117,6 +117,7 @@ func BenchmarkRun(b *testing.B) {
 			b.Fatalf("benchmark input should all be delivered: %+v", sum)
 		}
 		records += sum.RecordsIn
+		objects += sum.Files
 		// Each run's output (about three times the input) is removed
 		// outside the timing, so that the disk holds one run's at a time.
 		b.StopTimer()
@@ -127,6 +128,7 @@ func BenchmarkRun(b *testing.B) {
 	}
 	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(records)/float64(b.N), "records/op")
+	b.ReportMetric(float64(objects)/float64(b.N), "objects/op")
 }
 
 // TestBenchInputMixed holds BenchmarkRun's default input to its purpose:
