@@ -478,10 +478,21 @@ func (r *recorder) Begin(ctx context.Context) (localfirehose.Part, error) {
 		return nil, fmt.Errorf("localrun: %T cannot write an object in parts", r.w)
 	}
 	p, err := a.Begin(ctx)
-	if err != nil {
-		return nil, err
+	if err != nil || !r.chained() {
+		return p, err // with no topic, no route reads what is written
 	}
 	return &recordedPart{r: r, p: p}, nil
+}
+
+// chained reports whether any stream is a topic, whose objects a route
+// may read.
+func (r *recorder) chained() bool {
+	for _, s := range r.graph.Streams {
+		if s.Topic {
+			return true
+		}
+	}
+	return false
 }
 
 // recordedPart is an object being written through a recorder: it counts
