@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/envelope"
-	"github.com/sluicehq/sluice/internal/stringchunk"
 )
 
 // albFields are the fields of an Application Load Balancer access log
@@ -101,7 +100,7 @@ type logScanner struct {
 	layout *logLayout
 
 	// texts holds the records' texts, many to an allocation.
-	texts   stringchunk.Chunks
+	texts   texts
 	fields  []envelope.Field
 	flags   flagSet
 	entries []entry
@@ -236,12 +235,15 @@ func indexQuoteOrBackslash(b []byte, i int) int {
 	return len(b)
 }
 
+// Borrow makes the lines' fields alias the scanner's buffers (Borrower).
+func (s *logScanner) Borrow() { s.texts.borrow = true }
+
 // build turns the entries of line b into fields, or reports false when
 // its query string makes them more than maxFields.
 func (s *logScanner) build(b []byte) bool {
 	text, plain := "", s.set.encoding.plain(b)
 	if plain {
-		text = s.texts.Bytes(b)
+		text = s.texts.of(b)
 	}
 	cols := s.layout.columns
 	fields := slices.Grow(s.fields[:0], len(s.entries)+4) // an address and the request add fields

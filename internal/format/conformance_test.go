@@ -69,6 +69,13 @@ func TestConformance(t *testing.T) {
 				if !bytes.Equal(got, want) {
 					t.Errorf("%s reader: output differs from %s\n%s", rd.name, wantPath, firstDiff(got, want))
 				}
+				if format != "jsonl" {
+					// Borrowed records hold the same fields while they are valid.
+					s := borrowing(openSized(t, format, rd.wrap(bytes.NewReader(input)), opts, rd.size))
+					if got := results(drain(t, s, 1<<20)); !bytes.Equal(got, want) {
+						t.Errorf("%s reader, borrowing: output differs from %s\n%s", rd.name, wantPath, firstDiff(got, want))
+					}
+				}
 				if format == "jsonl" {
 					// NextRaw's records hold the same fields.
 					s := &viaRaw{RawScanner: openSized(t, format, rd.wrap(bytes.NewReader(input)), opts, rd.size).(RawScanner)}

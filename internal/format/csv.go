@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/envelope"
-	"github.com/sluicehq/sluice/internal/stringchunk"
 )
 
 // Flags of csv records.
@@ -38,7 +37,7 @@ type csvScanner struct {
 	colNames    []string // "_col<N>" names, built once
 
 	// texts holds the records' texts, many to an allocation.
-	texts  stringchunk.Chunks
+	texts  texts
 	fields []envelope.Field
 	flags  flagSet
 	bounds []int  // start and end of each cell in the row's text
@@ -64,6 +63,9 @@ func newCSV(r io.Reader, set settings) *csvScanner {
 	return &csvScanner{in: newInput(r, set.bufSize), set: set, delim: set.delimiter, texts: rowTexts()}
 }
 
+// Borrow makes the rows' cells alias the scanner's buffers (Borrower).
+func (s *csvScanner) Borrow() { s.texts.borrow = true }
+
 // Next returns the next data row. Cells are named by the header; cells
 // beyond it are named _col<N> (N counts from 1) and the row is flagged
 // ragged, as is a row with fewer cells.
@@ -83,7 +85,7 @@ func (s *csvScanner) Next() (Record, error) {
 	n := len(s.bounds) / 2
 	text, plain := "", s.set.encoding.plain(src) && runeBounds(src, s.bounds[:2*n])
 	if plain {
-		text = s.texts.Bytes(src)
+		text = s.texts.of(src)
 	}
 	if cap(s.fields) < n {
 		s.fields = make([]envelope.Field, n)

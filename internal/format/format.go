@@ -49,6 +49,16 @@ type Scanner interface {
 	Next() (Record, error)
 }
 
+// Borrower is a Scanner that can give its records strings that alias its
+// own memory instead of copies. After Borrow, a record's strings (like its
+// Fields and Flags slices) are valid only until the next call to Next; a
+// RecordError's Raw is still the caller's. The splitter borrows when it
+// encodes each record before reading the next and keeps none of it.
+type Borrower interface {
+	Scanner
+	Borrow()
+}
+
 // RawScanner is a Scanner that can hand over a record as its own text when
 // that text is already what an envelope holds for the record's fields: a
 // JSON line of one object written as the envelope's encoder writes one

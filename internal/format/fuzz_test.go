@@ -140,6 +140,12 @@ func fuzzFormat(f *testing.F, format string) {
 		if a, b := encodeAll(got), encodeAll(drain(t, small, calls)); a != b {
 			t.Fatalf("a one-byte reader with a small buffer reads differently:\nwhole:\n%s\nsmall:\n%s", a, b)
 		}
+		if format != "jsonl" {
+			borrowed := borrowing(openSized(t, format, iotest.OneByteReader(bytes.NewReader(data)), opts, 16))
+			if a, b := encodeAll(got), encodeAll(drain(t, borrowed, calls)); a != b {
+				t.Fatalf("borrowed records read differently:\ncopied:\n%s\nborrowed:\n%s", a, b)
+			}
+		}
 		checkAccounting(t, format, data, whole, got)
 		checkText(t, got)
 		switch format {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/sluicehq/sluice/internal/envelope"
@@ -51,8 +52,32 @@ func inputOf(s Scanner) *input {
 		return &s.in
 	case *viaRaw:
 		return inputOf(s.RawScanner)
+	case *viaBorrow:
+		return inputOf(s.Borrower)
 	}
 	panic("unknown scanner")
+}
+
+// viaBorrow reads a Borrower that borrows, copying each record's strings
+// before the next call, as the splitter encodes them: every test of Next
+// applies to borrowed records through it, and a string that changed by
+// the next call shows as a difference.
+type viaBorrow struct{ Borrower }
+
+func borrowing(s Scanner) *viaBorrow {
+	b := s.(Borrower)
+	b.Borrow()
+	return &viaBorrow{b}
+}
+
+func (s *viaBorrow) Next() (Record, error) {
+	rec, err := s.Borrower.Next()
+	fields := make([]envelope.Field, len(rec.Fields))
+	for i, f := range rec.Fields {
+		fields[i] = envelope.Field{Name: strings.Clone(f.Name), Value: strings.Clone(f.Value), Kind: f.Kind}
+	}
+	rec.Fields = fields
+	return rec, err
 }
 
 // viaRaw reads a RawScanner by NextRaw, handing each Raw record over with

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/bits"
 
+	"github.com/sluicehq/sluice/internal/jsonx"
 	"github.com/sluicehq/sluice/internal/stringchunk"
 )
 
@@ -290,4 +291,20 @@ func indexByteOf(b []byte, i, end int, rep uint64) int {
 }
 
 // rowTexts copies records' texts: rows up to 4 KiB share chunks of 32 KiB.
-func rowTexts() stringchunk.Chunks { return stringchunk.Chunks{Size: 32 << 10} }
+func rowTexts() texts { return texts{chunks: stringchunk.Chunks{Size: 32 << 10}} }
+
+// texts gives a scanner's records their texts: each its own copy, or,
+// once the caller borrows (Borrower), the scanner's memory itself.
+type texts struct {
+	chunks stringchunk.Chunks
+	borrow bool
+}
+
+// of returns b as a string: a copy that may be kept, or, when borrowing,
+// b itself, valid until the scanner reads on.
+func (t *texts) of(b []byte) string {
+	if t.borrow {
+		return jsonx.Alias(b)
+	}
+	return t.chunks.Bytes(b)
+}

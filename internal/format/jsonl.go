@@ -10,7 +10,6 @@ import (
 
 	"github.com/sluicehq/sluice/internal/envelope"
 	"github.com/sluicehq/sluice/internal/jsonx"
-	"github.com/sluicehq/sluice/internal/stringchunk"
 )
 
 // jsonlScanner reads one JSON value per line. An object is a record whose
@@ -25,7 +24,7 @@ type jsonlScanner struct {
 	in  input
 	set settings
 	// texts holds the records' texts, many to an allocation.
-	texts  stringchunk.Chunks
+	texts  texts
 	fields []envelope.Field
 	flags  flagSet
 
@@ -97,7 +96,7 @@ func (s *jsonlScanner) scan(raw bool) (Record, error) {
 			}
 		}
 		if plain {
-			text = s.texts.Bytes(b)
+			text = s.texts.chunks.Bytes(b)
 		} else {
 			text, flag = s.set.encoding.decode(b)
 			b = []byte(text)

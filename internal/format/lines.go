@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/sluicehq/sluice/internal/envelope"
+	"github.com/sluicehq/sluice/internal/jsonx"
 )
 
 // linesScanner makes each non-empty line a record with one field, "line".
@@ -12,6 +13,7 @@ type linesScanner struct {
 	set    settings
 	fields [1]envelope.Field
 	flags  flagSet
+	borrow bool
 }
 
 func openLines(r io.Reader, opts Options) (Scanner, error) {
@@ -26,6 +28,9 @@ func newLines(r io.Reader, set settings) *linesScanner {
 	return &linesScanner{in: newInput(r, set.bufSize), set: set}
 }
 
+// Borrow makes the lines' text alias the scanner's buffer (Borrower).
+func (s *linesScanner) Borrow() { s.borrow = true }
+
 func (s *linesScanner) Next() (Record, error) {
 	for {
 		l, err := s.in.readLine(s.set.maxRecord)
@@ -38,7 +43,12 @@ func (s *linesScanner) Next() (Record, error) {
 		if l.over {
 			return Record{}, tooLong(l.start, l.line, l.size, l.content, s.set.maxRecord)
 		}
-		v, flag := s.set.encoding.decode(l.content)
+		var v, flag string
+		if s.borrow && s.set.encoding.plain(l.content) {
+			v = jsonx.Alias(l.content)
+		} else {
+			v, flag = s.set.encoding.decode(l.content)
+		}
 		s.flags = s.flags[:0]
 		s.flags.add(flag)
 		s.fields[0] = envelope.Field{Name: "line", Value: v}

@@ -291,6 +291,12 @@ func (r *objectRun) do(ctx context.Context, body io.Reader) (Result, error) {
 		r.segStart = r.start.Next
 		r.rollup = &RollupCounts{Name: r.route.Rollup.Name, Excluded: map[string]int64{}}
 	}
+	if b, ok := sc.(format.Borrower); ok && r.agg == nil {
+		// Each record is filtered and encoded before the next is read, and
+		// nothing of it is kept: its text need not be copied. A rollup
+		// keeps values (group keys) past the record.
+		b.Borrow()
+	}
 	next := sc.Next
 	if rs, ok := sc.(format.RawScanner); ok && r.agg == nil && !r.filters() {
 		// Only the envelope reads the fields: a record whose text is
