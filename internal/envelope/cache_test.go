@@ -84,6 +84,40 @@ func TestDecodeSourceCacheMatchesFreshDecode(t *testing.T) {
 		[]byte(`{"v":1,"id":"x","schema":"s","source":{},"fields":{}}`),
 		[]byte(`{"a":1}`),
 	)
+	// The splitter's own tail (,"line":N,"offset":N,"ingested_at":"…"}) is
+	// read without the general reading; written any other way, it is not.
+	first := string(records[0])
+	cut := strings.Index(first, `,"line":`)
+	end := strings.Index(first, `},"fields":`)
+	for _, tail := range []string{
+		`,"line":12,"offset":340,"ingested_at":"2026-11-30T08:00:00.005Z"`,
+		`,"line":0,"offset":0,"ingested_at":"2026-11-30T08:00:00.005Z"`,
+		`,"line":12,"offset":340`,
+		`,"line":012,"offset":340,"ingested_at":"2026-11-30T08:00:00.005Z"`,
+		`,"line":12,"offset":00,"ingested_at":"2026-11-30T08:00:00.005Z"`,
+		`,"line":-12,"offset":340,"ingested_at":"2026-11-30T08:00:00.005Z"`,
+		`,"line":1.5,"offset":340,"ingested_at":"2026-11-30T08:00:00.005Z"`,
+		`,"line":1e2,"offset":340,"ingested_at":"2026-11-30T08:00:00.005Z"`,
+		`,"line":1234567890123456789,"offset":340`,
+		`,"line":123456789012345678,"offset":999999999999999999`,
+		`,"line":99999999999999999999,"offset":1`,
+		`,"line":12 ,"offset":340`,
+		`,"line":12,"offset":340 `,
+		`,"line":12,"offset":340,"ingested_at":"2026-11-30T08:00:01.005Z"`,
+		`,"line":12,"offset":340,"ingested_at":"\u0032026-11-30T08:00:00.005Z"`,
+		`,"line":12,"offset":340,"ingested_at":"2026-11-30T08:00:00.005Z","flags":["ragged"]`,
+		`,"line":12,"offset":340,"ingested_at":"2026-11-30T08:00:00.005Z","line":13`,
+		`,"line":12,"offset":340,"ingested_at":"2026-11-30T08:00:00.005Z" `,
+		`,"line":12,"offset":340,"ingested_at":"2026-11-30T08:00:00.005Z`,
+		`,"line":12,"offset":340,"ingested_at":2026`,
+		`,"line":12,"offset":"340"`,
+		`,"line":12,"line":13,"offset":340`,
+		`,"line":12`,
+		`,"line":12,"offset":`,
+	} {
+		records = append(records, []byte(first[:cut]+tail+first[end:]))
+	}
+	records = append(records, []byte(first[:cut]+`,"line":12,"offset":340,"ingested_at":"2026-11-30T08:00:00.005Z"`))
 	// Every order of pairs, and the whole list forwards and backwards.
 	for i, a := range records {
 		for j, b := range records {
@@ -147,6 +181,13 @@ func FuzzDecodeSourceCache(f *testing.F) {
 	// head matches as bytes, but not as JSON.
 	f.Add([]byte(`{"v":1,"source":{"a":1,"line":1},"fields":{}}`), []byte(`{"v":1,"source":{"a":10,"line":1},"fields":{}}`))
 	f.Add([]byte(`{"v":0,"source":{"a":1,"line":"A"},"fields":{}}`), []byte(`{"source":{"a":10`))
+	// The splitter's tail, and ways of writing it that its fast reading
+	// leaves to the general one.
+	tail := `,"line":2,"offset":9,"ingested_at":"2026-01-02T03:04:05.000Z"}`
+	f.Add([]byte(head+tail+`,"fields":{}}`), []byte(head+`,"line":3,"offset":19,"ingested_at":"2026-01-02T03:04:05.000Z"},"fields":{"a":"1"}}`))
+	f.Add([]byte(head+tail+`,"fields":{}}`), []byte(head+`,"line":03,"offset":19,"ingested_at":"2026-01-02T03:04:05.000Z"},"fields":{}}`))
+	f.Add([]byte(head+tail+`,"fields":{}}`), []byte(head+`,"line":3,"offset":19,"ingested_at":"2026-01-02T03:04:05.000Z","line":4},"fields":{}}`))
+	f.Add([]byte(head+tail+`,"fields":{}}`), []byte(head+`,"line":3,"offset":1e1,"ingested_at":"2026-01-02T03:04:05.001Z"},"fields":{}}`))
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		var d Decoded
 		sameDecode(t, &d, a)

@@ -59,7 +59,9 @@ type sourceCache struct {
 	src      Source // the head decoded
 	ingested string // the last ingested_at text, and its time
 	at       time.Time
-	off      bool // read every source whole, and fields the general way (the tests' reference)
+	// ingestedText is ingested's bytes, for sourceTail.
+	ingestedText []byte
+	off          bool // read every source whole, and fields the general way (the tests' reference)
 }
 
 // lineMember ends a source head: the splitter writes line right after the
@@ -415,6 +417,10 @@ func (d *Decoded) sourceInPlace(p *jsonx.Scanner) (bool, error) {
 	*s = c.src
 	s.Flags = flags
 	p.I += len(c.head)
+	if end, ok := sourceTail(p.Data, p.I, s, c); ok {
+		p.I = end
+		return true, nil
+	}
 	err := p.MoreMembers(func(key string) error { return sourceMember(p, key, s, c) })
 	if de, ok := err.(*DecodeError); ok {
 		p.I = start
@@ -424,6 +430,60 @@ func (d *Decoded) sourceInPlace(p *jsonx.Scanner) (bool, error) {
 		return true, de
 	}
 	return true, err
+}
+
+var (
+	offsetMember   = []byte(`,"offset":`)
+	ingestedMember = []byte(`,"ingested_at":"`)
+)
+
+// sourceTail reads the rest of a source object at i, after a cached head,
+// when it is written as the splitter writes it: ,"line":N,"offset":N, then
+// the cached ingested_at text or none, then the closing brace, with plain
+// integers and no spaces. It sets s's line, offset and ingest time as
+// sourceMember would and returns the index after the object, or reports
+// false, having set nothing, at anything else (flags, another member, a
+// number written otherwise), which sourceInPlace then reads member by
+// member.
+func sourceTail(data []byte, i int, s *Source, c *sourceCache) (int, bool) {
+	line, i, ok := plainInt(data, i+len(lineMember))
+	if !ok || !bytes.HasPrefix(data[i:], offsetMember) {
+		return 0, false
+	}
+	offset, i, ok := plainInt(data, i+len(offsetMember))
+	if !ok {
+		return 0, false
+	}
+	at := s.IngestedAt
+	if bytes.HasPrefix(data[i:], ingestedMember) {
+		// The cached text is an RFC 3339 time, which needs no escape in
+		// JSON: its bytes followed by a quote are the whole string.
+		j := i + len(ingestedMember)
+		if c.ingested == "" || !bytes.HasPrefix(data[j:], c.ingestedText) || j+len(c.ingestedText) >= len(data) || data[j+len(c.ingestedText)] != '"' {
+			return 0, false
+		}
+		at, i = c.at, j+len(c.ingestedText)+1
+	}
+	if i >= len(data) || data[i] != '}' {
+		return 0, false
+	}
+	s.Line, s.Offset, s.IngestedAt = line, offset, at
+	return i + 1, true
+}
+
+// plainInt reads the digits at i as a JSON integer: 0, or 1 to 18 digits
+// with no leading zero (no sign, fraction or exponent), followed by a
+// comma or brace. It returns the value and the index after the digits.
+func plainInt(data []byte, i int) (int64, int, bool) {
+	start := i
+	var n int64
+	for ; i < len(data) && data[i] >= '0' && data[i] <= '9'; i++ {
+		n = n*10 + int64(data[i]-'0')
+	}
+	if k := i - start; k == 0 || k > 18 || k > 1 && data[start] == '0' || i >= len(data) || data[i] != ',' && data[i] != '}' {
+		return 0, 0, false
+	}
+	return n, i, true
 }
 
 // decodeSource reads the source object into d.Source, the head from the
@@ -508,6 +568,7 @@ func sourceMember(p *jsonx.Scanner, key string, s *Source, c *sourceCache) error
 			}
 			s.IngestedAt = t
 			c.ingested, c.at = strings.Clone(val), t
+			c.ingestedText = []byte(c.ingested)
 		}
 	}
 	return nil
