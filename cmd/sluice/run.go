@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,7 +35,7 @@ const (
 )
 
 func runRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("run", "run [-config sluice.yaml] [-out DIR] [-progress auto|always|never] [-chaos SEED [-chaos-rate R]] [PATH...]", `
+	fs := newFlags("run", "run [-config sluice.yaml] [-out DIR] [-progress auto|always|never] [-chaos SEED [-chaos-rate R]] [-cpuprofile FILE] [PATH...]", `
 Runs the whole pipeline on local files: route, split, an in-process Firehose, transform,
 and delivery into -out. A folder's files are keyed by their path below it, so routes
 match as they would in the bucket. With no PATH it runs `+projectInput+`/ (as sluice init writes),
@@ -49,6 +50,7 @@ ends delivered, dropped, failed or dead-lettered (exit 1 naming the ids if not);
 	chaosSeed := fs.String("chaos", "", "inject faults drawn from this seed (a number) and check conservation by record id")
 	chaosRate := fs.Float64("chaos-rate", 0.1, "with -chaos: how often each fault fires at each chance (0 to 1)")
 	withReport := fs.Bool("report", true, "write report.json and report.html into -out: where every column went, what every field got, failures by reason")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run into this file, for go tool pprof (scripts/pgo-profile.sh builds sluice's default.pgo from such profiles)")
 	paths, code, ok := parseFlags(fs, args)
 	if !ok {
 		return code
@@ -125,6 +127,14 @@ ends delivered, dropped, failed or dead-lettered (exit 1 naming the ids if not);
 		opts.Progress = func(p localrun.Progress) { drawProgress(stderr, p) }
 	}
 	defer tuneGC()()
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "sluice run: -cpuprofile: %v\n", err)
+			return exitUsage
+		}
+		defer stop()
+	}
 	sum, err := localrun.Run(ctx, opts)
 	if opts.Progress != nil {
 		fmt.Fprintln(stderr)
@@ -413,4 +423,21 @@ func tuneGC() func() {
 		debug.SetGCPercent(percent)
 		debug.SetMemoryLimit(limit)
 	}
+}
+
+// startCPUProfile profiles the process into a new file at path until the
+// returned stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -51,6 +51,34 @@ func TestRunCommand(t *testing.T) {
 	}
 }
 
+// -cpuprofile writes a CPU profile of the run (a gzipped pprof protobuf);
+// a file it cannot create is a usage error before anything runs.
+func TestRunCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "cpu.pprof")
+	var out, errb bytes.Buffer
+	args := []string{"run", "-config", "../../sluice.yaml", "-progress", "never", "-out", filepath.Join(dir, "out"), "-cpuprofile", prof, "../../examples/input"}
+	if code := realMain(args, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s %s", code, out.String(), errb.String())
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("%s is not a gzipped profile: % x", prof, b[:min(len(b), 8)])
+	}
+	out.Reset()
+	errb.Reset()
+	args[len(args)-2] = filepath.Join(dir, "no", "such", "cpu.pprof")
+	if code := realMain(args, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "-cpuprofile") {
+		t.Fatalf("unwritable profile: exit %d, stderr %q", code, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "no")); err == nil {
+		t.Fatal("the failed run made folders")
+	}
+}
+
 func TestRunDefaultsToTheShippedExample(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.Chdir("../.."); err != nil {
