@@ -118,6 +118,39 @@ func TestDecodeSourceCacheMatchesFreshDecode(t *testing.T) {
 		records = append(records, []byte(first[:cut]+tail+first[end:]))
 	}
 	records = append(records, []byte(first[:cut]+`,"line":12,"offset":340,"ingested_at":"2026-11-30T08:00:00.005Z"`))
+	// The splitter's whole layout is read without the member loop; any
+	// other member, order or spacing around it is not.
+	body := first[:len(first)-1] // without the closing brace
+	idAt := strings.Index(first, `"id":"`) + len(`"id":"`)
+	idEnd := idAt + strings.IndexByte(first[idAt:], '"')
+	for _, r := range []string{
+		body + `,"x":1}`,
+		body + ` }`,
+		body + "}\n",
+		body + `,"schema":"other"}`,
+		body + `,"v":2}`,
+		body + `,"fields":{"a":"b"}}`,
+		body + `,"id":"second"}`,
+		body + `,"flags":["top"]}`,
+		body + `}}`,
+		body,
+		first[:idAt] + `a\u0062` + first[idEnd:],
+		first[:idAt] + `plain-other-id:branch` + first[idEnd:],
+		strings.Replace(first, `{"v":1,`, `{"v":1.0,`, 1),
+		strings.Replace(first, `{"v":1,`, `{"v":2,`, 1),
+		strings.Replace(first, `{"v":1,`, `{ "v":1,`, 1),
+		strings.Replace(first, `"schema":"listing"`, `"schema":"other"`, 1),
+		strings.Replace(first, `"schema":"listing"`, `"schema":"lasting"`, 1),
+		strings.Replace(first, `"schema":"listing","source":`, `"sch":"listing","source":`, 1),
+		strings.Replace(first, `"schema":"listing"`, `"schema":"list\u0069ng"`, 1),
+		strings.Replace(first, `"schema":"listing"`, `"schema":7`, 1),
+		strings.Replace(first, `,"fields":{`, `, "fields":{`, 1),
+		strings.Replace(first, `,"fields":{`, `,"fields":[{`, 1),
+		strings.Replace(first, `"fields":{"price":"1,299"`, `"fields":{"price":"1,299" `, 1),
+		strings.Replace(first, `"id":"`, `"id":"`+"\x01", 1),
+	} {
+		records = append(records, []byte(r))
+	}
 	// Every order of pairs, and the whole list forwards and backwards.
 	for i, a := range records {
 		for j, b := range records {
@@ -188,6 +221,12 @@ func FuzzDecodeSourceCache(f *testing.F) {
 	f.Add([]byte(head+tail+`,"fields":{}}`), []byte(head+`,"line":03,"offset":19,"ingested_at":"2026-01-02T03:04:05.000Z"},"fields":{}}`))
 	f.Add([]byte(head+tail+`,"fields":{}}`), []byte(head+`,"line":3,"offset":19,"ingested_at":"2026-01-02T03:04:05.000Z","line":4},"fields":{}}`))
 	f.Add([]byte(head+tail+`,"fields":{}}`), []byte(head+`,"line":3,"offset":1e1,"ingested_at":"2026-01-02T03:04:05.001Z"},"fields":{}}`))
+	// The splitter's whole layout, then others like it.
+	layout := `{"v":1,"id":"abc-1","schema":"s","source":{"bucket":"b","key":"k","format":"csv","line":2,"offset":9,"ingested_at":"2026-01-02T03:04:05.000Z"},"fields":{"a":"1"}}`
+	f.Add([]byte(layout), []byte(strings.Replace(layout, `abc-1`, `abc-2`, 1)))
+	f.Add([]byte(layout), []byte(strings.Replace(layout, `"fields":{"a":"1"}}`, `"fields":{"a":"1"},"schema":"t"}`, 1)))
+	f.Add([]byte(layout), []byte(strings.Replace(layout, `"schema":"s"`, `"schema":"t"`, 1)))
+	f.Add([]byte(layout), []byte(strings.Replace(layout, `"id":"abc-1"`, `"id":"abc\u002d2"`, 1)))
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		var d Decoded
 		sameDecode(t, &d, a)

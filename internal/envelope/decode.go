@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/jsonx"
+	"github.com/sluicehq/sluice/schema"
 )
 
 // DecodeError says why a record is not a JSON object sluice can read.
@@ -61,7 +62,12 @@ type sourceCache struct {
 	at       time.Time
 	// ingestedText is ingested's bytes, for sourceTail.
 	ingestedText []byte
-	off          bool // read every source whole, and fields the general way (the tests' reference)
+	// mid is the bytes from ,"schema": to "source": of the last record
+	// read in the splitter's layout, and schema the name they hold (its own
+	// copy), for splitterLayout.
+	mid    []byte
+	schema string
+	off    bool // read every source whole, and fields the general way (the tests' reference)
 }
 
 // lineMember ends a source head: the splitter writes line right after the
@@ -90,7 +96,16 @@ func Decode(data []byte, d *Decoded) error {
 	start := p.I
 	var st topState
 	var err error
-	if d.cache.off || !d.topFast(&p, &st) {
+	fast := !d.cache.off && d.splitterLayout(&p, &st)
+	if !fast && !d.cache.off {
+		// What the layout's reading set is set again from the start.
+		d.ID, d.Schema = "", ""
+		d.Source = Source{Flags: d.Source.Flags[:0]}
+		d.Fields = d.Fields[:0]
+		st = topState{}
+		p.I = start
+	}
+	if !fast && (d.cache.off || !d.topFast(&p, &st)) {
 		// The general reading, from the start.
 		d.ID, d.Schema = "", ""
 		d.Source = Source{Flags: d.Source.Flags[:0]}
@@ -169,6 +184,9 @@ func Decode(data []byte, d *Decoded) error {
 		}
 		d.Flags = append(d.Flags, d.Source.Flags...)
 	}
+	if !fast && st.sourceRead {
+		d.cache.noteLayout(data, d.Schema)
+	}
 	if st.flagsRaw != nil {
 		fp := jsonx.Scanner{Data: st.flagsRaw}
 		return wrap(fp.Array(func(kind jsonx.Kind, val string) {
@@ -214,6 +232,77 @@ func (d *Decoded) member(st *topState, key string, kind jsonx.Kind, val string, 
 			st.flagsRaw = raw
 		}
 	}
+}
+
+// idStart is how the splitter starts every envelope, up to the quote that
+// opens the record id.
+var (
+	idStart      = []byte(`{"v":1,"id":"`)
+	fieldsMember = []byte(`,"fields":`)
+)
+
+// splitterLayout reads the record at p.I the way the splitter writes one,
+// with no member loop: {"v":1,"id":"…" (an id without escapes), the bytes
+// from ,"schema": to "source": that the last record so written had (held
+// in the cache with the schema's name), a source object whose head is
+// cached, ,"fields": and a fields object, then the closing brace. It
+// reports false at anything else (another order or member, spaces, flags
+// outside the source, a head not cached), and Decode then reads the record
+// the general way from its start, so the result is the same either way.
+func (d *Decoded) splitterLayout(p *jsonx.Scanner, st *topState) bool {
+	c := &d.cache
+	data := p.Data
+	start := p.I
+	if c.mid == nil || !bytes.HasPrefix(data[start:], idStart) {
+		return false
+	}
+	id, i, ok := jsonx.PlainString(data, start+len(idStart)-1)
+	if !ok || !bytes.HasPrefix(data[i:], c.mid) {
+		return false
+	}
+	if p.Enter() != nil {
+		return false
+	}
+	defer p.Leave()
+	p.I = i + len(c.mid)
+	if read, err := d.sourceInPlace(p); !read || err != nil {
+		return false
+	}
+	if !bytes.HasPrefix(data[p.I:], fieldsMember) || p.I+len(fieldsMember) >= len(data) || data[p.I+len(fieldsMember)] != '{' {
+		return false
+	}
+	p.I += len(fieldsMember)
+	if !d.fields(p) || p.I >= len(data) || data[p.I] != '}' {
+		return false
+	}
+	p.I++
+	d.ID, d.Schema = id, c.schema
+	st.hasV, st.hasFields, st.sourceSeen, st.sourceRead = true, true, true, true
+	return true
+}
+
+// noteLayout keeps, for splitterLayout, the bytes from ,"schema": to
+// "source": of a record decoded the general way whose source head is now
+// cached, when they are what the splitter writes for its schema (as
+// AppendString writes the name) and lie where it writes them: after
+// {"v":1,"id":"…" and before the cached head.
+func (c *sourceCache) noteLayout(data []byte, schemaName string) {
+	if c.head == nil || schemaName == "" || !bytes.HasPrefix(data, idStart) {
+		return
+	}
+	_, i, ok := jsonx.PlainString(data, len(idStart)-1)
+	if !ok {
+		return
+	}
+	if c.schema == schemaName && bytes.HasPrefix(data[i:], c.mid) {
+		return
+	}
+	mid := append([]byte(`,"schema":`), schema.AppendString(nil, schemaName)...)
+	mid = append(mid, `,"source":`...)
+	if !bytes.HasPrefix(data[i:], mid) || !bytes.HasPrefix(data[i+len(mid):], c.head) {
+		return
+	}
+	c.mid, c.schema = mid, strings.Clone(schemaName)
 }
 
 // topState is what reading a record's members found.
