@@ -72,6 +72,17 @@ type Type struct {
 	Fields []Field
 	// Branches are a union's types.
 	Branches []*Type
+
+	// out is a record's fields as the JSON writer walks them, side by
+	// side in one list: each one's key (with the comma before it, for all
+	// but the first) and type. Set for records Parse made.
+	out []fieldOut
+}
+
+// fieldOut is one record field for the JSON writer.
+type fieldOut struct {
+	key []byte // ,"name": (no comma for the first field)
+	t   *Type
 }
 
 // Field is one record field.
@@ -323,6 +334,14 @@ func convert(as avro.Schema) (*Type, error) {
 				field.HasDefault, field.Default = true, def
 			}
 			t.Fields = append(t.Fields, field)
+		}
+		t.out = make([]fieldOut, len(t.Fields))
+		for i := range t.Fields {
+			key := t.Fields[i].key
+			if i > 0 {
+				key = append([]byte{','}, key...)
+			}
+			t.out[i] = fieldOut{key: key, t: t.Fields[i].Type}
 		}
 		return t, nil
 	}
