@@ -331,25 +331,13 @@ func appendChecked(dst []byte, t *Type, v *Value) ([]byte, error) {
 			return dst, &ValidationError{Field: at, Reason: fmt.Sprintf("has %d fields; %s has %d", len(v.Items), t.Name, len(t.Fields))}
 		}
 		dst = append(dst, '{')
-		if len(t.out) == len(t.Fields) {
-			items := v.Items[:len(t.out)]
-			for i := range t.out {
-				f := &t.out[i]
-				dst = append(dst, f.key...)
-				var err error
-				if dst, err = appendChecked(dst, f.t, &items[i]); err != nil {
-					return dst, within(err, t.Fields[i].Name, false)
-				}
-			}
-			return append(dst, '}'), nil
-		}
-		for i := range t.Fields {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, t.Fields[i].key...)
+		out := t.out[:len(t.Fields)]
+		items := v.Items[:len(out)]
+		for i := range out {
+			f := &out[i]
+			dst = append(dst, f.key...)
 			var err error
-			if dst, err = appendChecked(dst, t.Fields[i].Type, &v.Items[i]); err != nil {
+			if dst, err = appendChecked(dst, f.t, &items[i]); err != nil {
 				return dst, within(err, t.Fields[i].Name, false)
 			}
 		}

@@ -87,12 +87,10 @@ func AppendJSON(dst []byte, t *Type, v *Value) []byte {
 		return append(dst, '}')
 	case Record:
 		dst = append(dst, '{')
-		for i := range t.Fields {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, t.Fields[i].key...)
-			dst = AppendJSON(dst, t.Fields[i].Type, &v.Items[i])
+		out := t.out[:len(t.Fields)]
+		for i := range out {
+			dst = append(dst, out[i].key...)
+			dst = AppendJSON(dst, out[i].t, &v.Items[i])
 		}
 		return append(dst, '}')
 	}

@@ -73,9 +73,9 @@ type Type struct {
 	// Branches are a union's types.
 	Branches []*Type
 
-	// out is a record's fields as the JSON writer walks them, side by
+	// out is a record's fields as the JSON writers walk them, side by
 	// side in one list: each one's key (with the comma before it, for all
-	// but the first) and type. Set for records Parse made.
+	// but the first) and type. Parse makes every record type with it.
 	out []fieldOut
 }
 
@@ -87,9 +87,7 @@ type fieldOut struct {
 
 // Field is one record field.
 type Field struct {
-	Name string
-	// key is the JSON object key written for the field: "name":
-	key     []byte
+	Name    string
 	Aliases []string
 	// InputAliases are further input names from the field's "sluice.aliases"
 	// property: names Avro cannot hold ("Catégorie", "Цена", "Prix (€)"),
@@ -325,7 +323,6 @@ func convert(as avro.Schema) (*Type, error) {
 					return nil, fmt.Errorf("field %s: %q must be an array of strings", f.Name(), InputAliasesProperty)
 				}
 			}
-			field.key = append(AppendString(nil, f.Name()), ':')
 			if f.HasDefault() {
 				def, err := FromNative(ft, f.Default())
 				if err != nil {
@@ -337,10 +334,11 @@ func convert(as avro.Schema) (*Type, error) {
 		}
 		t.out = make([]fieldOut, len(t.Fields))
 		for i := range t.Fields {
-			key := t.Fields[i].key
+			var key []byte
 			if i > 0 {
-				key = append([]byte{','}, key...)
+				key = []byte{','}
 			}
+			key = append(AppendString(key, t.Fields[i].Name), ':')
 			t.out[i] = fieldOut{key: key, t: t.Fields[i].Type}
 		}
 		return t, nil
