@@ -60,8 +60,6 @@ type sourceCache struct {
 	src      Source // the head decoded
 	ingested string // the last ingested_at text, and its time
 	at       time.Time
-	// ingestedText is ingested's bytes, for sourceTail.
-	ingestedText []byte
 	// mid is the bytes from ,"schema": to "source": of the last record
 	// read in the splitter's layout, and schema the name they hold (its own
 	// copy), for splitterLayout.
@@ -98,20 +96,13 @@ func Decode(data []byte, d *Decoded) error {
 	var err error
 	fast := !d.cache.off && d.splitterLayout(&p, &st)
 	if !fast && !d.cache.off {
-		// What the layout's reading set is set again from the start.
-		d.ID, d.Schema = "", ""
-		d.Source = Source{Flags: d.Source.Flags[:0]}
-		d.Fields = d.Fields[:0]
-		st = topState{}
-		p.I = start
+		d.forget()
+		st, p.I = topState{}, start
 	}
 	if !fast && (d.cache.off || !d.topFast(&p, &st)) {
 		// The general reading, from the start.
-		d.ID, d.Schema = "", ""
-		d.Source = Source{Flags: d.Source.Flags[:0]}
-		d.Fields, d.top = d.Fields[:0], d.top[:0]
-		st = topState{}
-		p.I = start
+		d.forget()
+		st, p.I = topState{}, start
 		err = p.Members(func(key string) error {
 			if key == "source" && !st.sourceSeen && !d.cache.off {
 				st.sourceSeen = true
@@ -198,6 +189,13 @@ func Decode(data []byte, d *Decoded) error {
 	return nil
 }
 
+// forget drops what a reading of a record that gave up had read.
+func (d *Decoded) forget() {
+	d.ID, d.Schema = "", ""
+	d.Source = Source{Flags: d.Source.Flags[:0]}
+	d.Fields, d.top = d.Fields[:0], d.top[:0]
+}
+
 // FlagReplaced marks a record with text that could not be kept as it was
 // written and was replaced with U+FFFD: bytes that are not UTF-8, or a \u
 // escape of half a UTF-16 surrogate pair. The splitter's formats, the
@@ -237,8 +235,10 @@ func (d *Decoded) member(st *topState, key string, kind jsonx.Kind, val string, 
 // idStart is how the splitter starts every envelope, up to the quote that
 // opens the record id.
 var (
-	idStart      = []byte(`{"v":1,"id":"`)
-	fieldsMember = []byte(`,"fields":`)
+	idStart   = []byte(`{"v":1,"id":"`)
+	schemaKey = []byte(`,"schema":`)
+	sourceKey = []byte(`,"source":`)
+	fieldsKey = []byte(`,"fields":`)
 )
 
 // splitterLayout reads the record at p.I the way the splitter writes one,
@@ -268,10 +268,10 @@ func (d *Decoded) splitterLayout(p *jsonx.Scanner, st *topState) bool {
 	if read, err := d.sourceInPlace(p); !read || err != nil {
 		return false
 	}
-	if !bytes.HasPrefix(data[p.I:], fieldsMember) || p.I+len(fieldsMember) >= len(data) || data[p.I+len(fieldsMember)] != '{' {
+	if !bytes.HasPrefix(data[p.I:], fieldsKey) || p.I+len(fieldsKey) >= len(data) || data[p.I+len(fieldsKey)] != '{' {
 		return false
 	}
-	p.I += len(fieldsMember)
+	p.I += len(fieldsKey)
 	if !d.fields(p) || p.I >= len(data) || data[p.I] != '}' {
 		return false
 	}
@@ -297,12 +297,18 @@ func (c *sourceCache) noteLayout(data []byte, schemaName string) {
 	if c.schema == schemaName && bytes.HasPrefix(data[i:], c.mid) {
 		return
 	}
-	mid := append([]byte(`,"schema":`), schema.AppendString(nil, schemaName)...)
-	mid = append(mid, `,"source":`...)
-	if !bytes.HasPrefix(data[i:], mid) || !bytes.HasPrefix(data[i+len(mid):], c.head) {
+	// ,"schema":"<name>","source": with the name as the splitter writes
+	// it (no escape: PlainString reads it whole), then the cached head.
+	q := i + len(schemaKey)
+	if !bytes.HasPrefix(data[i:], schemaKey) || q >= len(data) || data[q] != '"' {
 		return
 	}
-	c.mid, c.schema = mid, strings.Clone(schemaName)
+	name, j, ok := jsonx.PlainString(data, q)
+	if !ok || name != schemaName || !schema.PlainASCII(name) || !bytes.HasPrefix(data[j:], sourceKey) ||
+		!bytes.HasPrefix(data[j+len(sourceKey):], c.head) {
+		return
+	}
+	c.mid, c.schema = bytes.Clone(data[i:j+len(sourceKey)]), strings.Clone(schemaName)
 }
 
 // topState is what reading a record's members found.
@@ -548,10 +554,11 @@ func sourceTail(data []byte, i int, s *Source, c *sourceCache) (int, bool) {
 		// The cached text is an RFC 3339 time, which needs no escape in
 		// JSON: its bytes followed by a quote are the whole string.
 		j := i + len(ingestedMember)
-		if c.ingested == "" || !bytes.HasPrefix(data[j:], c.ingestedText) || j+len(c.ingestedText) >= len(data) || data[j+len(c.ingestedText)] != '"' {
+		end := j + len(c.ingested)
+		if c.ingested == "" || end >= len(data) || string(data[j:end]) != c.ingested || data[end] != '"' {
 			return 0, false
 		}
-		at, i = c.at, j+len(c.ingestedText)+1
+		at, i = c.at, end+1
 	}
 	if i >= len(data) || data[i] != '}' {
 		return 0, false
@@ -657,7 +664,6 @@ func sourceMember(p *jsonx.Scanner, key string, s *Source, c *sourceCache) error
 			}
 			s.IngestedAt = t
 			c.ingested, c.at = strings.Clone(val), t
-			c.ingestedText = []byte(c.ingested)
 		}
 	}
 	return nil
